@@ -1,0 +1,245 @@
+//! HTTP against one Tapis tenant: the token endpoint and authenticated requests, with
+//! classified, bounded retries.
+
+use std::io::Read as _;
+use std::time::Duration;
+
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tapis_core::{BaseUrl, ExposeSecret as _, SecretString, TokenSet};
+
+use crate::error::AuthError;
+use crate::response::{envelope_message, parse_token_response};
+use crate::retry::RetryPolicy;
+
+/// The largest answer body read from a server; a token answer is about 2 KiB.
+pub const MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+
+/// How much of an unexpected (non-JSON) body an error message quotes.
+const BODY_EXCERPT_CHARS: usize = 120;
+
+/// The token endpoint, relative to the base URL.
+pub const TOKENS_PATH: &str = "/v3/oauth2/tokens";
+
+/// The revoke endpoint, relative to the base URL.
+pub const REVOKE_PATH: &str = "/v3/oauth2/tokens/revoke";
+
+/// The header Tapis reads the access token from.
+pub const TOKEN_HEADER: &str = "X-Tapis-Token";
+
+/// Credentials-rejected messages of the password grant (HTTP 400), per the Tapis
+/// authenticator: a wrong password and an unknown user answer the same.
+const REJECTED_PREFIXES: [&str; 2] = ["Invalid username/password combination", "Invalid username;"];
+
+/// Timeouts and retries for talking to Tapis.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Bound on establishing a connection (TCP and TLS).
+    pub connect_timeout: Duration,
+    /// Bound on a whole request, from connecting to the last byte of the answer.
+    pub request_timeout: Duration,
+    /// How transient failures are retried.
+    pub retry: RetryPolicy,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// An HTTP client for one Tapis base URL. Never follows redirects, so nothing it sends
+/// (credentials, tokens) can be led to another host.
+#[derive(Debug, Clone)]
+pub struct TapisClient {
+    base_url: BaseUrl,
+    http: Client,
+    config: ClientConfig,
+}
+
+/// What one attempt came to, before retries are decided.
+enum Attempt<T> {
+    Done(T),
+    /// Worth another try; the text says what happened, the duration is a `Retry-After`.
+    Transient(String, Option<Duration>),
+    Fatal(AuthError),
+}
+
+impl TapisClient {
+    /// Sets up the HTTP client (TLS included). Call this only when a request is needed.
+    pub fn new(base_url: BaseUrl, config: ClientConfig) -> Result<Self, AuthError> {
+        let http = Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("tapis-cli/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| AuthError::HttpClient(error.to_string()))?;
+        Ok(Self { base_url, http, config })
+    }
+
+    /// The base URL this client talks to.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base_url
+    }
+
+    /// The password grant: one `POST /v3/oauth2/tokens`, retried only on transient failures.
+    pub fn password_grant(&self, username: &str, password: &SecretString) -> Result<TokenSet, AuthError> {
+        let url = self.base_url.join(TOKENS_PATH);
+        let body = json!({"username": username, "password": password.expose_secret(), "grant_type": "password"});
+        let answer = self.send_with_retries(&url, || self.http.post(&url).json(&body))?;
+        let mut tokens = parse_token_response(&answer)
+            .map_err(|reason| AuthError::InvalidResponse { url: url.clone(), reason: reason.to_string() })?;
+        tokens.base_url = Some(self.base_url.clone());
+        Ok(tokens)
+    }
+
+    /// Revokes a token: `POST /v3/oauth2/tokens/revoke`.
+    pub fn revoke(&self, token: &str) -> Result<(), AuthError> {
+        let url = self.base_url.join(REVOKE_PATH);
+        let body = json!({"token": token});
+        self.send_with_retries(&url, || self.http.post(&url).json(&body)).map(drop)
+    }
+
+    /// A request to `path` on the base URL carrying `X-Tapis-Token`. `path` must be a path
+    /// (`/v3/...`), never an absolute URL: the token only goes to its own server.
+    pub fn request(&self, method: Method, path: &str, access_token: &str) -> Result<RequestBuilder, AuthError> {
+        if !path.starts_with('/') || path.starts_with("//") {
+            return Err(AuthError::ForeignPath { path: path.to_owned(), base_url: self.base_url.to_string() });
+        }
+        Ok(self.http.request(method, self.base_url.join(path)).header(TOKEN_HEADER, access_token))
+    }
+
+    /// Sends a request built by `build` up to `retry.n_attempts` times, retrying transient
+    /// failures with backoff. Returns the body of a 2xx answer, already checked to be JSON.
+    fn send_with_retries(&self, url: &str, build: impl Fn() -> RequestBuilder) -> Result<Value, AuthError> {
+        let n_attempts = self.config.retry.n_attempts.max(1);
+        let mut last = String::new();
+        for attempt in 1..=n_attempts {
+            match self.attempt(url, build()) {
+                Attempt::Done(value) => return Ok(value),
+                Attempt::Fatal(error) => return Err(error),
+                Attempt::Transient(what, retry_after) => {
+                    last = what;
+                    if attempt < n_attempts {
+                        std::thread::sleep(self.config.retry.delay_before(attempt + 1, retry_after));
+                    }
+                }
+            }
+        }
+        Err(AuthError::Unavailable { url: url.to_owned(), n_attempts, last })
+    }
+
+    fn attempt(&self, url: &str, request: RequestBuilder) -> Attempt<Value> {
+        let response = match request.send() {
+            Ok(response) => response,
+            Err(error) => return Attempt::Transient(describe_transport_error(&error), None),
+        };
+        let status = response.status();
+        let retry_after = retry_after(&response);
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| format!(" to {value}"))
+            .unwrap_or_default();
+        let body = match read_capped(response) {
+            Ok(body) => body,
+            Err(ReadError::TooLarge) => {
+                return Attempt::Fatal(AuthError::InvalidResponse {
+                    url: url.to_owned(),
+                    reason: format!("the answer is larger than {MAX_RESPONSE_BYTES} bytes"),
+                });
+            }
+            Err(ReadError::Transport(what)) => return Attempt::Transient(what, None),
+        };
+        let json = serde_json::from_slice::<Value>(&body).ok().filter(Value::is_object);
+        let message = json.as_ref().and_then(envelope_message).unwrap_or_else(|| excerpt(&body));
+
+        if status.is_success() {
+            return match json {
+                Some(value) => Attempt::Done(value),
+                // An HTML page or a cut-off answer with a 2xx: a proxy or gateway in the way.
+                None => Attempt::Transient(format!("HTTP {status} but the answer is not JSON: {message}"), None),
+            };
+        }
+        if status.is_redirection() {
+            return Attempt::Fatal(AuthError::Server {
+                url: url.to_owned(),
+                status: status.as_u16(),
+                message: format!("a redirect{location}; tapis does not follow redirects, check the base URL"),
+            });
+        }
+        if is_transient_status(status) {
+            return Attempt::Transient(format!("HTTP {status}: {message}"), retry_after);
+        }
+        if status == StatusCode::BAD_REQUEST && REJECTED_PREFIXES.iter().any(|prefix| message.starts_with(prefix)) {
+            return Attempt::Fatal(AuthError::CredentialsRejected { message, n_attempts: 1 });
+        }
+        Attempt::Fatal(AuthError::Server { url: url.to_owned(), status: status.as_u16(), message })
+    }
+}
+
+fn is_transient_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+fn retry_after(response: &Response) -> Option<Duration> {
+    let seconds: u64 = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+enum ReadError {
+    TooLarge,
+    Transport(String),
+}
+
+/// Reads at most [`MAX_RESPONSE_BYTES`] of a body.
+fn read_capped(response: Response) -> Result<Vec<u8>, ReadError> {
+    let mut body = Vec::new();
+    response
+        .take(MAX_RESPONSE_BYTES + 1)
+        .read_to_end(&mut body)
+        .map_err(|error| ReadError::Transport(format!("the answer was cut off: {error}")))?;
+    if body.len() as u64 > MAX_RESPONSE_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    Ok(body)
+}
+
+/// The start of a body, on one line, for an error message.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.is_empty() {
+        return "(empty answer)".to_owned();
+    }
+    let mut shown: String = one_line.chars().take(BODY_EXCERPT_CHARS).collect();
+    if one_line.chars().count() > BODY_EXCERPT_CHARS {
+        shown.push('…');
+    }
+    shown
+}
+
+/// A transport error in words, without reqwest's URL (which is said elsewhere).
+fn describe_transport_error(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "the connection failed"
+    };
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        cause = inner.to_string();
+        source = inner.source();
+    }
+    if cause.is_empty() { kind.to_owned() } else { format!("{kind} ({cause})") }
+}

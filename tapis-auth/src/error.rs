@@ -1,0 +1,73 @@
+//! The errors of talking to Tapis and of the login flow.
+
+use tapis_store::StoreError;
+
+use crate::prompt::PromptError;
+
+/// Everything that can go wrong while signing in or calling Tapis. Variants are what a caller
+/// acts on; the CLI maps them to exit codes.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The server rejected the username or password (`Invalid username/password combination.`).
+    #[error("the server rejected the credentials: {message}")]
+    CredentialsRejected {
+        /// The server's message, verbatim.
+        message: String,
+        /// How many times credentials were tried.
+        n_attempts: u32,
+    },
+    /// The server answered with an error that retrying will not fix (a 4xx, or a redirect).
+    #[error("{url} answered {status}: {message}")]
+    Server {
+        /// The URL requested (never with credentials).
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The envelope's `message`, or the start of the body.
+        message: String,
+    },
+    /// The server could not be reached or kept failing (connect errors, timeouts, 429, 5xx,
+    /// HTML where JSON was expected) for every attempt.
+    #[error("{url} failed after {n_attempts} attempt{}: {last}", if *n_attempts == 1 { "" } else { "s" })]
+    Unavailable {
+        /// The URL requested.
+        url: String,
+        /// How many attempts were made.
+        n_attempts: u32,
+        /// What the last attempt ran into.
+        last: String,
+    },
+    /// The server said success but its answer cannot be used.
+    #[error("{url} sent an answer that cannot be used: {reason}")]
+    InvalidResponse {
+        /// The URL requested.
+        url: String,
+        /// What is wrong with the answer.
+        reason: String,
+    },
+    /// A login is needed but there are no credentials and no terminal to ask for them.
+    #[error(
+        "not logged in to {base_url}, and no terminal to ask for a password; run `tapis login` in a terminal, or set TAPIS_USERNAME and TAPIS_PASSWORD (or pipe the password to --password-stdin)"
+    )]
+    NoCredentials {
+        /// The server a login was needed for.
+        base_url: String,
+    },
+    /// Asking for credentials failed (end of input, interrupted, no terminal).
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    /// The token file could not be used (owned by someone else, a lock timeout, ...).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The HTTP client could not be set up.
+    #[error("cannot set up the HTTP client: {0}")]
+    HttpClient(String),
+    /// A request path that is not a path on the base URL (an absolute URL to another host).
+    #[error("`{path}` is not a path on the base URL; tokens are only sent to {base_url}")]
+    ForeignPath {
+        /// The path given.
+        path: String,
+        /// The base URL tokens belong to.
+        base_url: String,
+    },
+}

@@ -1,0 +1,92 @@
+//! The caller's side of a login: asking for credentials and hearing what happened.
+
+use std::path::PathBuf;
+
+use tapis_core::{BaseUrl, SecretString};
+use tapis_store::StoreError;
+
+/// Why asking for credentials failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    /// The input ended (Ctrl-D, a closed pipe) before an answer was given.
+    #[error("no answer at the prompt (end of input); nothing was changed")]
+    EndOfInput,
+    /// The user interrupted the prompt (Ctrl-C).
+    #[error("interrupted at the prompt; nothing was changed")]
+    Interrupted,
+    /// An empty answer where one is required.
+    #[error("an empty {0} was given; nothing was changed")]
+    Empty(&'static str),
+    /// The terminal could not be used.
+    #[error("cannot ask for credentials on the terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+}
+
+/// Something the login flow wants the user to know. None of these is an error.
+#[derive(Debug)]
+pub enum Notice {
+    /// The token file is not usable and is being treated as no token; a login replaces it.
+    UnusableTokenFile(StoreError),
+    /// The token file was readable by others and has been set to 0600.
+    TightenedPermissions {
+        /// The token file.
+        path: PathBuf,
+        /// Its previous mode.
+        old_mode: u32,
+    },
+    /// The saved token belongs to another server (or its origin is unknown), so it is not
+    /// sent to this one.
+    TokenForOtherServer {
+        /// The token file.
+        path: PathBuf,
+        /// The server the token belongs to, when known.
+        server: Option<BaseUrl>,
+    },
+    /// The server rejected the credentials; the user will be asked again.
+    CredentialsRejected {
+        /// The server's message.
+        message: String,
+        /// How many more tries there are.
+        attempts_left: u32,
+    },
+    /// Logged in, but saving the token failed; the token is usable for this run only.
+    NotSaved(StoreError),
+    /// Another process logged in while this one waited for the lock; its token is used.
+    LoggedInByAnotherProcess,
+}
+
+/// Asks the user for credentials. The CLI implements it on the terminal; tests script it.
+pub trait Prompter {
+    /// Whether there is a person to ask (a terminal). Without one, the login flow fails at
+    /// once with [`crate::AuthError::NoCredentials`] instead of waiting for input.
+    fn can_prompt(&self) -> bool;
+
+    /// Asks for the username (echoed).
+    fn username(&mut self, base_url: &BaseUrl) -> Result<String, PromptError>;
+
+    /// Asks for the password (not echoed).
+    fn password(&mut self, username: &str) -> Result<SecretString, PromptError>;
+
+    /// Tells the user something. The default ignores it.
+    fn notice(&mut self, notice: &Notice) {
+        let _ = notice;
+    }
+}
+
+/// A prompter for callers without a person at hand: it never prompts, and ignores notices.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoPrompt;
+
+impl Prompter for NoPrompt {
+    fn can_prompt(&self) -> bool {
+        false
+    }
+
+    fn username(&mut self, _base_url: &BaseUrl) -> Result<String, PromptError> {
+        Err(PromptError::EndOfInput)
+    }
+
+    fn password(&mut self, _username: &str) -> Result<SecretString, PromptError> {
+        Err(PromptError::EndOfInput)
+    }
+}

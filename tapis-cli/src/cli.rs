@@ -1,0 +1,139 @@
+//! The command line: clap types only. Every option that has an environment variable says so
+//! in `--help`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use clap::{Args, Parser, Subcommand, value_parser};
+use tapis_core::{BaseUrl, DEFAULT_BASE_URL};
+
+use crate::exit::EXIT_CODES_HELP;
+
+/// Sign in to a Tapis v3 platform and stay signed in.
+#[derive(Debug, Parser)]
+#[command(name = "tapis", version, about, after_help = EXIT_CODES_HELP, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every verb takes, before or after the verb.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// The Tapis tenant to sign in to (https; plain http only to loopback, for testing)
+    #[arg(long, global = true, env = "TAPIS_BASE_URL", value_name = "URL", default_value = DEFAULT_BASE_URL)]
+    pub(crate) base_url: BaseUrl,
+
+    /// The token file, shared with the DesignSafe notebooks [default: ~/.tapis_tokens.json]
+    #[arg(long, global = true, env = "TAPIS_TOKEN_FILE", value_name = "PATH")]
+    pub(crate) token_file: Option<PathBuf>,
+
+    /// How long to wait for another tapis process that is logging in
+    #[arg(long, global = true, env = "TAPIS_LOCK_TIMEOUT", value_name = "DURATION", default_value = "2m",
+          value_parser = parse_std_duration, hide_short_help = true)]
+    pub(crate) lock_timeout: Duration,
+
+    /// Bound on each HTTP request, connecting included
+    #[arg(long, global = true, env = "TAPIS_HTTP_TIMEOUT", value_name = "DURATION", default_value = "30s",
+          value_parser = parse_std_duration, hide_short_help = true)]
+    pub(crate) http_timeout: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Log in, unless the saved token is still valid (then no request is made)
+    #[command(
+        after_help = "The password is read from --password-stdin, else TAPIS_PASSWORD, else a hidden prompt.\nThere is no --password flag: command lines are visible to every user of the machine."
+    )]
+    Login(LoginArgs),
+    /// Print a valid access token on stdout, logging in first if needed
+    #[command(
+        after_help = "Example: curl -H \"X-Tapis-Token: $(tapis token)\" https://designsafe.tapis.io/v3/oauth2/userinfo"
+    )]
+    Token(TokenArgs),
+    /// Show the saved token's user, tenant, expiry and state (exit 0 only when valid)
+    Status(StatusArgs),
+    /// Revoke the saved token on the server and delete the token file
+    Logout,
+}
+
+/// Where credentials come from when a login is needed.
+#[derive(Debug, Args)]
+pub(crate) struct CredentialArgs {
+    /// The username [default: a prompt]
+    #[arg(long, short = 'u', env = "TAPIS_USERNAME", value_name = "USERNAME")]
+    pub(crate) username: Option<String>,
+
+    /// Read the password from the first line of standard input
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    #[command(flatten)]
+    pub(crate) credentials: CredentialArgs,
+
+    /// Log in even if the saved token is still valid
+    #[arg(long)]
+    pub(crate) force: bool,
+
+    /// How many times to ask for the password when the server rejects it
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = value_parser!(u32).range(1..=10))]
+    pub(crate) attempts: u32,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenArgs {
+    #[command(flatten)]
+    pub(crate) credentials: CredentialArgs,
+
+    /// Log in again unless the token stays valid at least this long (e.g. 90s, 10m, 1h)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_time_delta)]
+    pub(crate) min_valid: TimeDelta,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+fn parse_time_delta(text: &str) -> Result<TimeDelta, String> {
+    tapis_core::duration::parse_duration(text).map_err(|error| error.to_string())
+}
+
+fn parse_std_duration(text: &str) -> Result<Duration, String> {
+    let delta = parse_time_delta(text)?;
+    delta.to_std().map_err(|_| format!("`{text}` is not a positive duration"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_the_verb() {
+        let before = Cli::try_parse_from(["tapis", "--base-url", "https://tacc.tapis.io", "status"]).expect("parses");
+        let after = Cli::try_parse_from(["tapis", "status", "--base-url", "https://tacc.tapis.io/"]).expect("parses");
+        assert_eq!(before.global.base_url, after.global.base_url);
+        assert_eq!(after.global.base_url.as_str(), "https://tacc.tapis.io");
+    }
+
+    #[test]
+    fn there_is_no_password_flag() {
+        let error = Cli::try_parse_from(["tapis", "login", "--password", "hunter2"]).expect_err("refused");
+        assert_eq!(error.kind(), clap::error::ErrorKind::UnknownArgument);
+    }
+}

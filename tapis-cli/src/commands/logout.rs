@@ -1,0 +1,25 @@
+//! `tapis logout`: revoke the token (best effort) and delete the token file.
+
+use anyhow::Context as _;
+
+use crate::cli::GlobalArgs;
+use crate::exit::Exit;
+use crate::output;
+
+pub(crate) fn run(global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let token_file = super::token_file(global)?;
+    let report = tapis_auth::logout(&global.base_url, &token_file, &super::client_config(global))
+        .with_context(|| format!("cannot log out of {}", global.base_url))?;
+    if let Some(reason) = &report.not_revoked_because
+        && report.removed_file
+    {
+        output::warn(&format!("the token was not revoked on the server: {reason}"));
+    }
+    if report.removed_file {
+        let revoked = if report.revoked { "Revoked the token and removed" } else { "Removed" };
+        output::say(&format!("{revoked} {}. Logged out of {}.", token_file.display(), global.base_url));
+    } else {
+        output::say(&format!("Not logged in: there is no token file at {}.", token_file.display()));
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,89 @@
+//! `tapis status`: what is saved, for whom, until when. Reads the file only: no network.
+
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use chrono::{TimeDelta, Utc};
+use serde_json::{Value, json};
+use tapis_core::{TokenSet, TokenState};
+use tapis_store::TokenStore;
+
+use crate::cli::{GlobalArgs, StatusArgs};
+use crate::exit::Exit;
+use crate::output;
+
+/// The state as `status` names it.
+fn state_name(tokens: Option<&TokenSet>, state: Option<TokenState>, unreadable: bool) -> &'static str {
+    match (tokens, state) {
+        _ if unreadable => "unreadable",
+        (None, _) | (_, None) => "none",
+        (Some(_), Some(TokenState::Valid | TokenState::ExpiringSoon)) => "valid",
+        (Some(_), Some(TokenState::Expired)) => "expired",
+        (Some(_), Some(TokenState::OtherServer)) => "other-server",
+    }
+}
+
+pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit> {
+    let token_file = super::token_file(global)?;
+    let store = TokenStore::new(&token_file);
+    let (tokens, problem) = match store.load() {
+        Ok(loaded) => {
+            if let Some(old_mode) = loaded.tightened_from {
+                output::warn(&format!(
+                    "the token file {} was readable by others (mode {old_mode:04o}); it is now 0600",
+                    token_file.display()
+                ));
+            }
+            (loaded.tokens, None)
+        }
+        Err(error) if error.counts_as_no_token() => (None, Some(error.to_string())),
+        Err(error) => return Err(error).context("cannot read the token status"),
+    };
+    let now = Utc::now();
+    let state = tokens.as_ref().map(|tokens| tokens.state(&global.base_url, now, TimeDelta::zero()));
+    let name = state_name(tokens.as_ref(), state, problem.is_some());
+    let access = tokens.as_ref().map(|tokens| &tokens.access);
+    let left = access.map(|access| access.time_left(now));
+
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let report = json!({
+            "base_url": global.base_url.as_str(),
+            "token_file": token_file.display().to_string(),
+            "state": name,
+            "username": access.and_then(|access| access.username()),
+            "tenant_id": access.and_then(|access| access.tenant_id()),
+            "expires_at": access.map(|access| output::instant(access.expires_at())),
+            "seconds_left": left.map(|left| left.num_seconds().max(0)),
+            "token_server": tokens.as_ref().and_then(TokenSet::server).map(|url| url.to_string()),
+            "problem": problem,
+        });
+        let text = serde_json::to_string_pretty(&report).unwrap_or_else(|_| Value::Null.to_string());
+        writeln!(stdout, "{text}").context("cannot write to standard output")?;
+    } else {
+        let mut lines =
+            vec![("Base URL", global.base_url.to_string()), ("Token file", token_file.display().to_string())];
+        if let Some(access) = access {
+            lines.push(("User", access.username().unwrap_or("(unknown)").to_owned()));
+            lines.push(("Tenant", access.tenant_id().unwrap_or("(unknown)").to_owned()));
+            lines.push(("Expires at", output::instant(access.expires_at())));
+            lines.push(("Time left", left.map(output::time_left).unwrap_or_default()));
+        }
+        let state_line = match (name, &problem) {
+            ("unreadable", Some(problem)) => format!("unreadable ({problem})"),
+            ("other-server", _) => {
+                let server = tokens
+                    .as_ref()
+                    .and_then(TokenSet::server)
+                    .map_or_else(|| "an unknown server".to_owned(), |url| url.to_string());
+                format!("other-server (the token belongs to {server})")
+            }
+            (name, _) => name.to_owned(),
+        };
+        lines.push(("State", state_line));
+        for (label, value) in lines {
+            writeln!(stdout, "{:<12}{value}", format!("{label}:")).context("cannot write to standard output")?;
+        }
+    }
+    Ok(if name == "valid" { Exit::Ok } else { Exit::NotLoggedIn })
+}

@@ -1,0 +1,35 @@
+//! `tapis`: sign in to a Tapis v3 platform and stay signed in.
+//!
+//! This file parses, dispatches and maps the result to an exit code; each verb lives in
+//! `commands/`, the clap types in `cli.rs`, the exit codes in `exit.rs`.
+
+mod cli;
+mod commands;
+mod exit;
+mod output;
+mod prompt;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command};
+use crate::exit::exit_code_for;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Login(args) => commands::login::run(&cli.global, &args),
+        Command::Token(args) => commands::token::run(&cli.global, &args),
+        Command::Status(args) => commands::status::run(&cli.global, &args),
+        Command::Logout => commands::logout::run(&cli.global),
+    };
+    let code = match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            output::error_line(&commands::describe(&error));
+            exit_code_for(&error)
+        }
+    };
+    ExitCode::from(code as u8)
+}

@@ -1,0 +1,96 @@
+//! Asking for credentials on the terminal, and telling the user what happened.
+
+use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use tapis_auth::{Notice, PromptError, Prompter};
+use tapis_core::{BaseUrl, SecretString};
+
+use crate::output;
+
+/// Prompts on the terminal: the username visibly on stdin/stderr, the password hidden through
+/// the controlling terminal (rpassword). Prompts only when stdin is a terminal, so nothing
+/// ever waits for input in a script, a pipe or a batch job.
+pub(crate) struct TerminalPrompter {
+    interactive: bool,
+}
+
+impl TerminalPrompter {
+    pub(crate) fn new() -> Self {
+        Self { interactive: io::stdin().is_terminal() }
+    }
+}
+
+impl Prompter for TerminalPrompter {
+    fn can_prompt(&self) -> bool {
+        self.interactive
+    }
+
+    fn username(&mut self, base_url: &BaseUrl) -> Result<String, PromptError> {
+        let mut stderr = io::stderr().lock();
+        write!(stderr, "Username for {base_url}: ")?;
+        stderr.flush()?;
+        let mut line = String::new();
+        if io::stdin().lock().read_line(&mut line)? == 0 {
+            writeln!(stderr)?;
+            return Err(PromptError::EndOfInput);
+        }
+        Ok(line.trim().to_owned())
+    }
+
+    fn password(&mut self, username: &str) -> Result<SecretString, PromptError> {
+        // rpassword turns echo and signals off and handles Ctrl-C itself by raising SIGINT
+        // *before* it restores the terminal. With SIGINT's default action the process would
+        // die with echo still off; with this handler in place, the raise is noted, rpassword
+        // returns `Interrupted` and restores the terminal on the way out.
+        let interrupted = Arc::new(AtomicBool::new(false));
+        let handler = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted))?;
+        let answer = rpassword::prompt_password(format!("Password for {username}: "));
+        signal_hook::low_level::unregister(handler);
+        match answer {
+            Ok(password) if password.is_empty() => Err(PromptError::Empty("password")),
+            Ok(password) => Ok(SecretString::from(password)),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {
+                eprintln!();
+                Err(PromptError::Interrupted)
+            }
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
+                eprintln!();
+                Err(PromptError::EndOfInput)
+            }
+            Err(error) => Err(PromptError::Terminal(error)),
+        }
+    }
+
+    fn notice(&mut self, notice: &Notice) {
+        tell(notice);
+    }
+}
+
+/// Prints a notice from the login flow on stderr.
+pub(crate) fn tell(notice: &Notice) {
+    match notice {
+        Notice::UnusableTokenFile(error) => {
+            output::warn(&format!("{error}; treating it as no token (a login replaces it)"));
+        }
+        Notice::TightenedPermissions { path, old_mode } => output::warn(&format!(
+            "the token file {} was readable by others (mode {old_mode:04o}); it is now 0600",
+            path.display()
+        )),
+        Notice::TokenForOtherServer { path, server } => {
+            let owner = server.as_ref().map_or_else(|| "an unknown server".to_owned(), ToString::to_string);
+            output::note(&format!(
+                "the token in {} belongs to {owner}, not this server; it will not be sent here",
+                path.display()
+            ));
+        }
+        Notice::CredentialsRejected { message, attempts_left } => {
+            let tries =
+                if *attempts_left == 1 { "1 try left".to_owned() } else { format!("{attempts_left} tries left") };
+            output::error_line(&format!("{message} ({tries})"));
+        }
+        Notice::NotSaved(error) => output::warn(&format!("{error}; the token is usable for this run only")),
+        Notice::LoggedInByAnotherProcess => {}
+    }
+}

@@ -1,0 +1,313 @@
+//! Token types. The token strings are secrets: `Debug` never shows them.
+
+use std::fmt;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::BaseUrl;
+use crate::jwt::{Claims, read_claims};
+
+/// Why a token could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// The token string is empty.
+    #[error("the token is empty")]
+    Empty,
+    /// Neither an `expires_at` nor a readable JWT `exp` says when the token expires.
+    #[error("the token's expiry is unknown: no usable expires_at and no readable JWT exp claim")]
+    NoExpiry,
+}
+
+/// A Tapis access token: the JWT sent as `X-Tapis-Token`, its expiry and its claims.
+#[derive(Clone)]
+pub struct AccessToken {
+    secret: SecretString,
+    expires_at: DateTime<Utc>,
+    claims: Claims,
+}
+
+impl AccessToken {
+    /// Makes an access token from its string and the `expires_at` the server or file gave.
+    ///
+    /// The expiry is the earlier of `expires_at` and the JWT's `exp` claim, so a file that
+    /// claims more time than the token has cannot make us send an expired token. A token whose
+    /// claims cannot be read is accepted when `expires_at` is known (its claims are then empty).
+    pub fn new(secret: SecretString, expires_at: Option<DateTime<Utc>>) -> Result<Self, TokenError> {
+        let text = secret.expose_secret().trim();
+        if text.is_empty() {
+            return Err(TokenError::Empty);
+        }
+        let claims = read_claims(text).unwrap_or_default();
+        let expires_at = earliest(expires_at, claims.expires_at()).ok_or(TokenError::NoExpiry)?;
+        Ok(Self { secret, expires_at, claims })
+    }
+
+    /// The token string, to put in an `X-Tapis-Token` header. Do not log it.
+    pub fn expose_secret(&self) -> &str {
+        self.secret.expose_secret().trim()
+    }
+
+    /// When the token expires.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
+    }
+
+    /// The claims read from the JWT (empty if it is not a readable JWT).
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
+    /// The `tapis/username` claim, else the user part of `sub`.
+    pub fn username(&self) -> Option<&str> {
+        self.claims
+            .username
+            .as_deref()
+            .or_else(|| self.claims.sub.as_deref().and_then(|sub| sub.split('@').next()))
+            .filter(|name| !name.is_empty())
+    }
+
+    /// The `tapis/tenant_id` claim, else the tenant part of `sub`.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.claims
+            .tenant_id
+            .as_deref()
+            .or_else(|| self.claims.sub.as_deref().and_then(|sub| sub.split_once('@')).map(|(_, tenant)| tenant))
+            .filter(|tenant| !tenant.is_empty())
+    }
+
+    /// How long the token has left at `now` (negative once expired).
+    pub fn time_left(&self, now: DateTime<Utc>) -> TimeDelta {
+        self.expires_at - now
+    }
+
+    /// Whether the token is still valid at `now` with at least `min_valid` to spare.
+    ///
+    /// ```
+    /// # use tapis_core::AccessToken;
+    /// # use chrono::{DateTime, TimeDelta};
+    /// # use secrecy::SecretString;
+    /// let expires_at = DateTime::from_timestamp(1_000_000, 0).unwrap();
+    /// let token = AccessToken::new(SecretString::from("opaque"), Some(expires_at)).unwrap();
+    /// let now = expires_at - TimeDelta::seconds(60);
+    /// assert!(token.is_fresh(now, TimeDelta::seconds(59)));
+    /// assert!(!token.is_fresh(now, TimeDelta::seconds(60))); // exactly at the margin: renew
+    /// ```
+    pub fn is_fresh(&self, now: DateTime<Utc>, min_valid: TimeDelta) -> bool {
+        self.time_left(now) > min_valid
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("AccessToken")
+            .field("secret", &"[REDACTED]")
+            .field("expires_at", &self.expires_at)
+            .field("username", &self.username())
+            .finish()
+    }
+}
+
+/// A Tapis refresh token: exchanged for a new access token without the password.
+#[derive(Clone)]
+pub struct RefreshToken {
+    secret: SecretString,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl RefreshToken {
+    /// Makes a refresh token; its expiry is the earlier of `expires_at` and its JWT `exp`.
+    pub fn new(secret: SecretString, expires_at: Option<DateTime<Utc>>) -> Result<Self, TokenError> {
+        let text = secret.expose_secret().trim();
+        if text.is_empty() {
+            return Err(TokenError::Empty);
+        }
+        let exp = read_claims(text).ok().and_then(|claims| claims.expires_at());
+        Ok(Self { expires_at: earliest(expires_at, exp), secret })
+    }
+
+    /// The token string. Do not log it.
+    pub fn expose_secret(&self) -> &str {
+        self.secret.expose_secret().trim()
+    }
+
+    /// When the refresh token expires, if known.
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expires_at
+    }
+}
+
+impl fmt::Debug for RefreshToken {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("RefreshToken")
+            .field("secret", &"[REDACTED]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// The tokens one login produced, and the server that issued them.
+#[derive(Debug, Clone)]
+pub struct TokenSet {
+    /// The access token.
+    pub access: AccessToken,
+    /// The refresh token, when the login went through an OAuth client.
+    pub refresh: Option<RefreshToken>,
+    /// The server the tokens came from, as recorded at login (`None` in files written by the
+    /// notebooks, which do not record it).
+    pub base_url: Option<BaseUrl>,
+}
+
+impl TokenSet {
+    /// The server these tokens belong to: the recorded base URL, else the one the access
+    /// token's `iss` claim names. `None` when neither is known.
+    pub fn server(&self) -> Option<BaseUrl> {
+        self.base_url.clone().or_else(|| self.access.claims().iss.as_deref().and_then(BaseUrl::from_issuer))
+    }
+
+    /// Whether these tokens may be sent to `base_url`. Tokens of unknown origin may not.
+    pub fn belongs_to(&self, base_url: &BaseUrl) -> bool {
+        self.server().as_ref() == Some(base_url)
+    }
+
+    /// How the saved tokens stand for a request to `base_url` at `now`.
+    pub fn state(&self, base_url: &BaseUrl, now: DateTime<Utc>, min_valid: TimeDelta) -> TokenState {
+        if !self.belongs_to(base_url) {
+            TokenState::OtherServer
+        } else if self.access.is_fresh(now, min_valid) {
+            TokenState::Valid
+        } else if self.access.time_left(now) > TimeDelta::zero() {
+            TokenState::ExpiringSoon
+        } else {
+            TokenState::Expired
+        }
+    }
+}
+
+/// How saved tokens stand for a given server at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    /// Usable, with more than the asked-for margin left.
+    Valid,
+    /// Not expired, but within the asked-for margin.
+    ExpiringSoon,
+    /// Expired.
+    Expired,
+    /// Issued by another server, or of unknown origin: never sent to this one.
+    OtherServer,
+}
+
+fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::*;
+    use crate::expiry::parse_expires_at;
+
+    fn jwt(payload_json: &str) -> SecretString {
+        let encode = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+        SecretString::from(format!("{}.{}.sig", encode("{}"), encode(payload_json)))
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        parse_expires_at(text).expect("test timestamp")
+    }
+
+    #[test]
+    fn expiry_is_the_earlier_of_field_and_claim() {
+        // exp 1741119331 = 2025-03-04T20:15:31Z
+        let token = jwt(r#"{"exp":1741119331}"#);
+        let check = |expires_at: Option<&str>, expected: &str| {
+            let access = AccessToken::new(token.clone(), expires_at.map(at)).expect("usable");
+            assert_eq!(access.expires_at(), at(expected), "expires_at {expires_at:?}");
+        };
+        check(None, "2025-03-04T20:15:31Z");
+        check(Some("2025-03-04T19:00:00Z"), "2025-03-04T19:00:00Z");
+        check(Some("2030-01-01T00:00:00Z"), "2025-03-04T20:15:31Z");
+    }
+
+    #[test]
+    fn unusable_tokens() {
+        assert_eq!(AccessToken::new(SecretString::from(""), None).err(), Some(TokenError::Empty));
+        assert_eq!(
+            AccessToken::new(SecretString::from("  \n"), Some(at("2030-01-01T00:00:00Z"))).err(),
+            Some(TokenError::Empty)
+        );
+        assert_eq!(AccessToken::new(SecretString::from("opaque"), None).err(), Some(TokenError::NoExpiry));
+        assert_eq!(AccessToken::new(jwt(r#"{"sub":"x"}"#), None).err(), Some(TokenError::NoExpiry));
+        let opaque = AccessToken::new(SecretString::from("opaque"), Some(at("2030-01-01T00:00:00Z"))).expect("usable");
+        assert_eq!(opaque.username(), None);
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let access = AccessToken::new(jwt(r#"{"exp":1741119331,"tapis/username":"jdoe"}"#), None).expect("usable");
+        let refresh = RefreshToken::new(SecretString::from("refresh-secret-value"), None).expect("usable");
+        let set = TokenSet { access: access.clone(), refresh: Some(refresh), base_url: None };
+        let shown = format!("{set:?} {access:?}");
+        assert!(!shown.contains(access.expose_secret()), "{shown}");
+        assert!(!shown.contains("refresh-secret-value"), "{shown}");
+        assert!(shown.contains("[REDACTED]") && shown.contains("jdoe"), "{shown}");
+    }
+
+    #[test]
+    fn user_and_tenant_fall_back_to_sub() {
+        let access = AccessToken::new(jwt(r#"{"exp":1,"sub":"jdoe@designsafe"}"#), None).expect("usable");
+        assert_eq!((access.username(), access.tenant_id()), (Some("jdoe"), Some("designsafe")));
+        let access = AccessToken::new(jwt(r#"{"exp":1,"sub":"@"}"#), None).expect("usable");
+        assert_eq!((access.username(), access.tenant_id()), (None, None));
+    }
+
+    #[test]
+    fn freshness_at_the_edges_of_the_margin() {
+        let expires_at = at("2025-03-04T20:15:31Z");
+        let access = AccessToken::new(SecretString::from("opaque"), Some(expires_at)).expect("usable");
+        let base_url = BaseUrl::parse("https://designsafe.tapis.io").expect("valid");
+        let set = TokenSet { access, refresh: None, base_url: Some(base_url.clone()) };
+        let margin = TimeDelta::seconds(60);
+        let check = |seconds_before_expiry: i64, expected: TokenState| {
+            let now = expires_at - TimeDelta::seconds(seconds_before_expiry);
+            assert_eq!(set.state(&base_url, now, margin), expected, "{seconds_before_expiry}s before expiry");
+        };
+        check(3600, TokenState::Valid);
+        check(61, TokenState::Valid);
+        check(60, TokenState::ExpiringSoon);
+        check(1, TokenState::ExpiringSoon);
+        check(0, TokenState::Expired);
+        check(-1, TokenState::Expired);
+        let zero = expires_at - TimeDelta::milliseconds(1);
+        assert_eq!(set.state(&base_url, zero, TimeDelta::zero()), TokenState::Valid);
+    }
+
+    #[test]
+    fn tokens_belong_to_one_server() {
+        let designsafe = BaseUrl::parse("https://designsafe.tapis.io").expect("valid");
+        let tacc = BaseUrl::parse("https://tacc.tapis.io").expect("valid");
+        let now = at("2025-01-01T00:00:00Z");
+        let from_iss =
+            AccessToken::new(jwt(r#"{"exp":1741119331,"iss":"https://designsafe.tapis.io/v3/tokens"}"#), None)
+                .expect("usable");
+        let no_iss = AccessToken::new(jwt(r#"{"exp":1741119331}"#), None).expect("usable");
+        let set = |access: &AccessToken, base_url: Option<&BaseUrl>| TokenSet {
+            access: access.clone(),
+            refresh: None,
+            base_url: base_url.cloned(),
+        };
+        // The notebook's file: no recorded base URL, the iss decides.
+        assert_eq!(set(&from_iss, None).state(&designsafe, now, TimeDelta::zero()), TokenState::Valid);
+        assert_eq!(set(&from_iss, None).state(&tacc, now, TimeDelta::zero()), TokenState::OtherServer);
+        // A recorded base URL wins over the iss.
+        assert_eq!(set(&from_iss, Some(&tacc)).state(&tacc, now, TimeDelta::zero()), TokenState::Valid);
+        // Unknown origin: never sent.
+        assert_eq!(set(&no_iss, None).state(&designsafe, now, TimeDelta::zero()), TokenState::OtherServer);
+    }
+}

@@ -1,0 +1,231 @@
+//! The token file's JSON format, as bytes in and bytes out (no I/O here).
+//!
+//! The notebooks' `connect_tapis()` reads and writes exactly two fields:
+//!
+//! ```json
+//! {"access_token": "eyJ...", "expires_at": "2025-09-05T02:30:48+00:00"}
+//! ```
+//!
+//! This crate writes those two, in that format, plus its own fields (`base_url`, `username`,
+//! and for renewal `refresh_token` and `refresh_expires_at`). Unknown fields are ignored on read.
+
+use serde_json::{Map, Value};
+use tapis_core::expiry::{format_expires_at, parse_expires_at};
+use tapis_core::{AccessToken, BaseUrl, RefreshToken, SecretString, TokenError, TokenSet};
+
+/// The largest token file that is read; a real one is about 2 KiB.
+pub const MAX_TOKEN_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Why the bytes of a token file are not a usable token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    /// Zero bytes, or only white space.
+    #[error("the file is empty")]
+    Empty,
+    /// Larger than [`MAX_TOKEN_FILE_BYTES`].
+    #[error("the file is larger than {MAX_TOKEN_FILE_BYTES} bytes")]
+    TooLarge,
+    /// Not UTF-8 text.
+    #[error("the file is not UTF-8 text")]
+    NotText,
+    /// Not JSON (truncated, binary, nested too deep, ...).
+    #[error("the file is not valid JSON ({0})")]
+    NotJson(String),
+    /// JSON, but not an object.
+    #[error("the file holds JSON {0}, not an object")]
+    NotAnObject(&'static str),
+    /// A field is missing or of the wrong type.
+    #[error("the field `{field}` is {problem}")]
+    Field {
+        /// The field's name.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// The recorded base URL is not one tokens may be sent to.
+    #[error("the recorded base_url is not usable: {0}")]
+    BaseUrl(String),
+    /// The access token cannot be used.
+    #[error("the access token is unusable: {0}")]
+    Token(TokenError),
+}
+
+/// Reads a token file's bytes.
+///
+/// ```
+/// let file = br#"{"access_token": "opaque", "expires_at": "2025-09-05T02:30:48Z",
+///                 "base_url": "https://designsafe.tapis.io"}"#;
+/// let tokens = tapis_store::format::parse_token_file(file).unwrap();
+/// assert_eq!(tokens.access.expires_at().to_rfc3339(), "2025-09-05T02:30:48+00:00");
+/// ```
+pub fn parse_token_file(bytes: &[u8]) -> Result<TokenSet, FormatError> {
+    if bytes.len() as u64 > MAX_TOKEN_FILE_BYTES {
+        return Err(FormatError::TooLarge);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| FormatError::NotText)?;
+    if text.trim().is_empty() {
+        return Err(FormatError::Empty);
+    }
+    let value: Value = serde_json::from_str(text).map_err(|error| FormatError::NotJson(error.to_string()))?;
+    let object = match value {
+        Value::Object(object) => object,
+        Value::Array(_) => return Err(FormatError::NotAnObject("an array")),
+        Value::String(_) => return Err(FormatError::NotAnObject("a string")),
+        Value::Number(_) => return Err(FormatError::NotAnObject("a number")),
+        Value::Bool(_) => return Err(FormatError::NotAnObject("a boolean")),
+        Value::Null => return Err(FormatError::NotAnObject("null")),
+    };
+
+    let access_token = match object.get("access_token") {
+        Some(Value::String(token)) => token.clone(),
+        Some(_) => return Err(FormatError::Field { field: "access_token", problem: "not a string" }),
+        None => return Err(FormatError::Field { field: "access_token", problem: "missing" }),
+    };
+    // An unreadable expires_at falls back to the JWT's exp, as the issue and the wire page say.
+    let expires_at = optional_instant(&object, "expires_at");
+    let access = AccessToken::new(SecretString::from(access_token), expires_at).map_err(FormatError::Token)?;
+
+    let refresh = match object.get("refresh_token") {
+        Some(Value::String(token)) if !token.trim().is_empty() => {
+            let expires_at = optional_instant(&object, "refresh_expires_at");
+            RefreshToken::new(SecretString::from(token.clone()), expires_at).ok()
+        }
+        _ => None,
+    };
+
+    let base_url = match object.get("base_url") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(url)) => Some(BaseUrl::parse(url).map_err(|error| FormatError::BaseUrl(error.to_string()))?),
+        Some(_) => return Err(FormatError::Field { field: "base_url", problem: "not a string" }),
+    };
+
+    Ok(TokenSet { access, refresh, base_url })
+}
+
+/// Writes a token file's bytes: the notebook's two fields first, then this project's own.
+///
+/// ```
+/// use tapis_core::{AccessToken, SecretString, TokenSet, expiry::parse_expires_at};
+/// let expires_at = parse_expires_at("2025-09-05T02:30:48Z").unwrap();
+/// let access = AccessToken::new(SecretString::from("opaque"), Some(expires_at)).unwrap();
+/// let bytes = tapis_store::format::render_token_file(&TokenSet { access, refresh: None, base_url: None });
+/// let text = String::from_utf8(bytes).unwrap();
+/// assert!(text.contains(r#""expires_at": "2025-09-05T02:30:48+00:00""#));
+/// ```
+pub fn render_token_file(tokens: &TokenSet) -> Vec<u8> {
+    let mut object = Map::new();
+    object.insert("access_token".into(), tokens.access.expose_secret().into());
+    object.insert("expires_at".into(), format_expires_at(tokens.access.expires_at()).into());
+    if let Some(base_url) = tokens.server() {
+        object.insert("base_url".into(), base_url.as_str().into());
+    }
+    if let Some(username) = tokens.access.username() {
+        object.insert("username".into(), username.into());
+    }
+    if let Some(refresh) = &tokens.refresh {
+        object.insert("refresh_token".into(), refresh.expose_secret().into());
+        if let Some(expires_at) = refresh.expires_at() {
+            object.insert("refresh_expires_at".into(), format_expires_at(expires_at).into());
+        }
+    }
+    let mut bytes = serde_json::to_vec_pretty(&Value::Object(object)).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+fn optional_instant(object: &Map<String, Value>, field: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    object.get(field).and_then(Value::as_str).and_then(|text| parse_expires_at(text).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `expected`: `ok <expires_at> <server>` or the error's Display text.
+    fn check(bytes: &[u8], expected: &str) {
+        let actual = match parse_token_file(bytes) {
+            Ok(tokens) => format!(
+                "ok {} {}",
+                format_expires_at(tokens.access.expires_at()),
+                tokens.server().map(|url| url.to_string()).unwrap_or_else(|| "-".into())
+            ),
+            Err(error) => format!("error: {error}"),
+        };
+        let shown: String = String::from_utf8_lossy(bytes).chars().take(80).collect();
+        assert_eq!(actual, expected, "bytes {shown:?}");
+    }
+
+    #[test]
+    fn parse_table() {
+        let jwt = tapis_testkit::jwt(&tapis_testkit::claims("jdoe", 1_741_119_331, "https://designsafe.tapis.io"));
+        let notebook = format!(r#"{{"access_token": "{jwt}", "expires_at": "2025-03-04T20:15:31+00:00"}}"#);
+        let no_expiry = format!(r#"{{"access_token": "{jwt}"}}"#);
+        let garbage_expiry = format!(r#"{{"access_token": "{jwt}", "expires_at": "soon"}}"#);
+        let later_expiry = format!(r#"{{"access_token": "{jwt}", "expires_at": "2099-01-01T00:00:00Z"}}"#);
+        let numeric_expiry = format!(r#"{{"access_token": "{jwt}", "expires_at": 12}}"#);
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let table: Vec<(&[u8], &str)> = vec![
+            (notebook.as_bytes(), "ok 2025-03-04T20:15:31+00:00 https://designsafe.tapis.io"),
+            (no_expiry.as_bytes(), "ok 2025-03-04T20:15:31+00:00 https://designsafe.tapis.io"),
+            (garbage_expiry.as_bytes(), "ok 2025-03-04T20:15:31+00:00 https://designsafe.tapis.io"),
+            (later_expiry.as_bytes(), "ok 2025-03-04T20:15:31+00:00 https://designsafe.tapis.io"),
+            (numeric_expiry.as_bytes(), "ok 2025-03-04T20:15:31+00:00 https://designsafe.tapis.io"),
+            (
+                br#"{"access_token": "opaque", "expires_at": "2025-09-05T02:30:48Z", "base_url": "https://tacc.tapis.io/", "extra": [1, {"x": null}]}"#,
+                "ok 2025-09-05T02:30:48+00:00 https://tacc.tapis.io",
+            ),
+            (br#"{"access_token": "opaque", "expires_at": "2025-09-05T02:30:48Z"}"#, "ok 2025-09-05T02:30:48+00:00 -"),
+            (b"", "error: the file is empty"),
+            (b" \n\t", "error: the file is empty"),
+            (b"{\"access_token\": \"eyJ", "error: the file is not valid JSON (EOF while parsing a string at line 1 column 21)"),
+            (b"\x00\x01\x02\xff", "error: the file is not UTF-8 text"),
+            (b"\x00\x01\x02", "error: the file is not valid JSON (expected value at line 1 column 1)"),
+            (deep.as_bytes(), "error: the file is not valid JSON (recursion limit exceeded at line 1 column 128)"),
+            (b"[]", "error: the file holds JSON an array, not an object"),
+            (b"\"eyJ\"", "error: the file holds JSON a string, not an object"),
+            (b"null", "error: the file holds JSON null, not an object"),
+            (b"{}", "error: the field `access_token` is missing"),
+            (br#"{"access_token": 42}"#, "error: the field `access_token` is not a string"),
+            (br#"{"access_token": ""}"#, "error: the access token is unusable: the token is empty"),
+            (
+                br#"{"access_token": "opaque"}"#,
+                "error: the access token is unusable: the token's expiry is unknown: no usable expires_at and no readable JWT exp claim",
+            ),
+            (
+                br#"{"access_token": "opaque", "expires_at": "2025-09-05T02:30:48Z", "base_url": 7}"#,
+                "error: the field `base_url` is not a string",
+            ),
+            (
+                br#"{"access_token": "opaque", "expires_at": "2025-09-05T02:30:48Z", "base_url": "http://evil.example"}"#,
+                "error: the recorded base_url is not usable: `http://evil.example` does not use https; tokens are sent only over https (plain http is allowed only to loopback addresses, for testing)",
+            ),
+        ];
+        for (bytes, expected) in table {
+            check(bytes, expected);
+        }
+        let huge = vec![b' '; MAX_TOKEN_FILE_BYTES as usize + 1];
+        check(&huge, "error: the file is larger than 1048576 bytes");
+    }
+
+    #[test]
+    fn render_then_parse_round_trips() {
+        let jwt = tapis_testkit::jwt(&tapis_testkit::claims("jdoe", 1_741_119_331, "https://designsafe.tapis.io"));
+        let refresh = tapis_testkit::jwt(&tapis_testkit::claims("jdoe", 1_772_655_331, "https://designsafe.tapis.io"));
+        let access = AccessToken::new(SecretString::from(jwt.clone()), None).expect("usable");
+        let refresh = RefreshToken::new(SecretString::from(refresh), None).expect("usable");
+        let tokens = TokenSet { access, refresh: Some(refresh), base_url: None };
+        let bytes = render_token_file(&tokens);
+        let text = String::from_utf8(bytes.clone()).expect("utf-8");
+        // The notebook's own reader: two fields, its timestamp format.
+        let value: Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(value["access_token"], jwt.as_str());
+        assert_eq!(value["expires_at"], "2025-03-04T20:15:31+00:00");
+        assert_eq!(value["base_url"], "https://designsafe.tapis.io");
+        assert_eq!(value["username"], "jdoe");
+        assert_eq!(value["refresh_expires_at"], "2026-03-04T20:15:31+00:00");
+        let again = parse_token_file(&bytes).expect("own output parses");
+        assert_eq!(again.access.expose_secret(), jwt);
+        assert_eq!(again.access.expires_at(), tokens.access.expires_at());
+        assert_eq!(again.refresh.map(|r| r.expires_at()), Some(tokens.refresh.and_then(|r| r.expires_at())));
+    }
+}

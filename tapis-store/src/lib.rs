@@ -1,0 +1,296 @@
+//! The Tapis token file: bounded load, atomic 0600 save, removal, and the cross-process lock.
+//!
+//! ```
+//! use tapis_core::{AccessToken, SecretString, TokenSet, expiry::parse_expires_at};
+//! use tapis_store::TokenStore;
+//!
+//! let folder = tempfile::tempdir()?;
+//! let store = TokenStore::new(folder.path().join("tokens.json"));
+//! assert!(store.load()?.tokens.is_none()); // no file yet: no token, not an error
+//!
+//! let expires_at = parse_expires_at("2025-09-05T02:30:48+00:00")?;
+//! let access = AccessToken::new(SecretString::from("opaque"), Some(expires_at))?;
+//! {
+//!     // Whoever may replace the saved token holds the lock while deciding and saving.
+//!     let _lock = store.lock(std::time::Duration::from_secs(5))?;
+//!     store.save(&TokenSet { access, refresh: None, base_url: None })?;
+//! }
+//! let loaded = store.load()?.tokens.expect("just saved");
+//! assert_eq!(loaded.access.expires_at(), expires_at);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Guarantees
+//!
+//! - A save writes a temporary file in the same folder (created 0600), fsyncs it, renames it
+//!   over the token file and fsyncs the folder: a reader sees the old file or the new one,
+//!   never an empty or partial one, even if the writer is killed at any moment.
+//! - A failed save leaves the previous file untouched.
+//! - The token path itself is never written through: if it is a symbolic link, saving refuses.
+//! - A token file owned by another user is refused; one that is group- or world-readable is
+//!   tightened to 0600 on load, and [`Loaded::tightened_from`] reports it.
+#![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
+
+pub mod format;
+mod lock;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read as _, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use format::{FormatError, MAX_TOKEN_FILE_BYTES};
+pub use lock::StoreLock;
+use tapis_core::TokenSet;
+
+/// The file name the notebooks' `connect_tapis()` uses, in the home folder.
+pub const DEFAULT_TOKEN_FILE_NAME: &str = ".tapis_tokens.json";
+
+/// How long [`TokenStore::lock`] waits by default before giving up.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `~/.tapis_tokens.json`, the file the DesignSafe notebooks share; `None` without a home folder.
+pub fn default_token_file_path() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|dirs| dirs.home_dir().join(DEFAULT_TOKEN_FILE_NAME))
+}
+
+/// What went wrong with the token file. Every variant names the path.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file exists but its contents are not a usable token. Callers treat this as "no
+    /// token" (a login replaces the file), as the notebooks do.
+    #[error("the token file {path} is not usable: {reason}")]
+    Corrupt {
+        /// The token file.
+        path: PathBuf,
+        /// What is wrong with its contents.
+        reason: FormatError,
+    },
+    /// The file could not be read (permissions, a folder where the file should be, ...).
+    #[error("cannot read the token file {path}: {source}")]
+    Unreadable {
+        /// The token file.
+        path: PathBuf,
+        /// The error from the operating system.
+        source: io::Error,
+    },
+    /// The file belongs to another user; like OpenSSH with key files, it is not used.
+    #[error(
+        "the token file {path} belongs to another user (uid {owner}); refusing to use it — remove it or choose another file with --token-file"
+    )]
+    NotOwned {
+        /// The token file.
+        path: PathBuf,
+        /// The owner's user id.
+        owner: u32,
+    },
+    /// The token path is a symbolic link; tokens are not written through links.
+    #[error(
+        "the token file {path} is a symbolic link; tapis does not write tokens through links — point --token-file at the real file or remove the link"
+    )]
+    Symlink {
+        /// The token file.
+        path: PathBuf,
+    },
+    /// Saving failed; the previous file, if any, is untouched.
+    #[error("cannot save the token file {path} (the previous file is unchanged): {source}")]
+    Write {
+        /// The token file.
+        path: PathBuf,
+        /// The error from the operating system.
+        source: io::Error,
+    },
+    /// Removing the file failed.
+    #[error("cannot remove the token file {path}: {source}")]
+    Remove {
+        /// The token file.
+        path: PathBuf,
+        /// The error from the operating system.
+        source: io::Error,
+    },
+    /// The lock file could not be opened or locked.
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The error from the operating system.
+        source: io::Error,
+    },
+    /// Another process held the lock for longer than the wait allowed.
+    #[error("another tapis process has held {path} for more than {}s (it may be waiting for a password); try again, or raise TAPIS_LOCK_TIMEOUT", waited.as_secs())]
+    LockTimeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited: Duration,
+    },
+}
+
+impl StoreError {
+    /// Whether the error means "there is no usable token here" rather than a failure: a
+    /// corrupt file or one that cannot be read. A login replaces such a file.
+    pub fn counts_as_no_token(&self) -> bool {
+        matches!(self, Self::Corrupt { .. } | Self::Unreadable { .. })
+    }
+}
+
+/// The result of [`TokenStore::load`].
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The saved tokens; `None` when there is no file.
+    pub tokens: Option<TokenSet>,
+    /// The file's old mode when it was group- or world-accessible and has been set to 0600.
+    pub tightened_from: Option<u32>,
+}
+
+/// The token file at one path.
+#[derive(Debug, Clone)]
+pub struct TokenStore {
+    path: PathBuf,
+}
+
+impl TokenStore {
+    /// A store for the token file at `path` (nothing is touched until a method is called).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The token file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The sidecar lock file's path: `<token file>.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".lock");
+        PathBuf::from(name)
+    }
+
+    /// Reads the saved tokens. A missing file is `Ok` with no tokens; a file that is not a
+    /// usable token is [`StoreError::Corrupt`]. At most [`MAX_TOKEN_FILE_BYTES`] are read.
+    /// Needs no lock: saves are atomic renames.
+    pub fn load(&self) -> Result<Loaded, StoreError> {
+        let unreadable = |source| StoreError::Unreadable { path: self.path.clone(), source };
+        let mut file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Loaded::default()),
+            Err(error) => return Err(unreadable(error)),
+        };
+        let metadata = file.metadata().map_err(unreadable)?;
+        if metadata.is_dir() {
+            return Err(unreadable(io::Error::new(io::ErrorKind::IsADirectory, "it is a folder")));
+        }
+        let owner = metadata.uid();
+        if owner != rustix::process::geteuid().as_raw() {
+            return Err(StoreError::NotOwned { path: self.path.clone(), owner });
+        }
+        let mode = metadata.mode() & 0o7777;
+        let tightened_from = if mode & 0o077 != 0 {
+            file.set_permissions(fs::Permissions::from_mode(0o600)).map_err(unreadable)?;
+            Some(mode)
+        } else {
+            None
+        };
+        let mut bytes = Vec::with_capacity(metadata.len().min(MAX_TOKEN_FILE_BYTES) as usize + 1);
+        (&mut file).take(MAX_TOKEN_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+        let tokens = format::parse_token_file(&bytes)
+            .map_err(|reason| StoreError::Corrupt { path: self.path.clone(), reason })?;
+        Ok(Loaded { tokens: Some(tokens), tightened_from })
+    }
+
+    /// Saves `tokens` atomically: a 0600 temporary file in the same folder, written and
+    /// fsynced, renamed over the token file, then the folder fsynced. Missing parent folders
+    /// are created 0700. On failure the previous file is untouched.
+    ///
+    /// Callers that may replace someone else's fresh token hold [`TokenStore::lock`].
+    pub fn save(&self, tokens: &TokenSet) -> Result<(), StoreError> {
+        self.save_bytes(&format::render_token_file(tokens))
+    }
+
+    fn save_bytes(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        let write_error = |source| StoreError::Write { path: self.path.clone(), source };
+        if fs::symlink_metadata(&self.path).is_ok_and(|metadata| metadata.file_type().is_symlink()) {
+            return Err(StoreError::Symlink { path: self.path.clone() });
+        }
+        let folder = self.folder();
+        create_private_folder(&folder).map_err(write_error)?;
+        let temporary = tempfile::Builder::new()
+            .prefix(&format!(".{}.", self.file_name()))
+            .suffix(".tmp")
+            .permissions(fs::Permissions::from_mode(0o600))
+            .tempfile_in(&folder)
+            .map_err(write_error)?;
+        let mut file = temporary.as_file();
+        file.write_all(bytes).map_err(write_error)?;
+        file.sync_all().map_err(write_error)?;
+        // On error the temporary file is removed when `temporary` drops.
+        temporary.persist(&self.path).map_err(|error| write_error(error.error))?;
+        // Make the rename itself durable. Some file systems cannot fsync a folder; the data
+        // is already safe in the file, so that is not an error.
+        if let Ok(folder) = File::open(&folder) {
+            let _ = folder.sync_all();
+        }
+        Ok(())
+    }
+
+    /// Deletes the token file. Returns whether there was one.
+    pub fn remove(&self) -> Result<bool, StoreError> {
+        match fs::remove_file(&self.path) {
+            Ok(()) => Ok(true),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(StoreError::Remove { path: self.path.clone(), source }),
+        }
+    }
+
+    /// Takes the exclusive cross-process lock on `<token file>.lock`, waiting at most
+    /// `timeout`. The lock is released when the guard drops or the process dies (it is an
+    /// `flock`, held by the open file), so a crashed process never leaves a stale lock.
+    pub fn lock(&self, timeout: Duration) -> Result<StoreLock, StoreError> {
+        let folder = self.folder();
+        let lock_path = self.lock_path();
+        let lock_error = |source| StoreError::Lock { path: lock_path.clone(), source };
+        create_private_folder(&folder).map_err(lock_error)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&lock_path)
+            .map_err(lock_error)?;
+        lock::acquire(file, &lock_path, timeout)
+    }
+
+    fn folder(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    fn file_name(&self) -> String {
+        self.path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "tokens".into())
+    }
+}
+
+fn create_private_folder(folder: &Path) -> io::Result<()> {
+    if folder.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(folder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_path_is_a_sidecar() {
+        let store = TokenStore::new("/home/jdoe/.tapis_tokens.json");
+        assert_eq!(store.lock_path(), PathBuf::from("/home/jdoe/.tapis_tokens.json.lock"));
+        assert_eq!(TokenStore::new("tokens.json").folder(), PathBuf::from("."));
+    }
+}
