@@ -1,7 +1,7 @@
 //! The base URL of a Tapis tenant, and the rule that decides which URLs may carry a token.
 
+use core::net::IpAddr;
 use std::fmt;
-use std::net::IpAddr;
 
 use url::{Host, Url};
 
