@@ -1,1 +1,11 @@
+//! End-to-end tests of the built `tapis` binary against mockito servers on loopback.
+//!
+//! They live in the workspace's `tests/` folder and are compiled as `tapis-cli`'s integration
+//! test (see its Cargo.toml), so Cargo builds the binary first and passes its path.
 
+mod login;
+mod logout;
+mod prompt;
+mod status;
+mod support;
+mod token;

@@ -1,0 +1,69 @@
+//! `tapis logout`: revoke (best effort) and remove the file.
+
+use mockito::Matcher;
+use serde_json::json;
+
+use crate::support::*;
+
+const REVOKE_PATH: &str = "/v3/oauth2/tokens/revoke";
+
+#[test]
+fn revokes_once_and_removes_the_file() {
+    let mut world = World::new();
+    let jwt = world.jwt(3600);
+    world.write_notebook_file(&jwt, 3600);
+    let revoke = world
+        .server
+        .mock("POST", REVOKE_PATH)
+        .match_body(Matcher::Json(json!({"token": jwt})))
+        .with_status(200)
+        .with_body(r#"{"message": "Token jti has been revoked.", "result": null, "status": "success"}"#)
+        .expect(1)
+        .create();
+
+    let output = run(&mut world.tapis().arg("logout"));
+    assert_exit(&output, 0);
+    revoke.assert();
+    assert!(!world.token_file().exists());
+    world.settings().bind(|| insta::assert_snapshot!("logout", stderr(&output)));
+}
+
+#[test]
+fn a_failed_revoke_is_a_warning_and_the_file_is_still_removed() {
+    let mut world = World::new();
+    world.write_notebook_file(&world.jwt(3600), 3600);
+    let revoke = world
+        .server
+        .mock("POST", REVOKE_PATH)
+        .with_status(400)
+        .with_body(tapis_testkit::error_response("Invalid POST data; could not validate the token: expired"))
+        .expect(1)
+        .create();
+
+    let output = run(&mut world.tapis().arg("logout"));
+    assert_exit(&output, 0);
+    revoke.assert();
+    assert!(!world.token_file().exists());
+    assert!(stderr(&output).contains("warning: the token was not revoked on the server"), "{}", stderr(&output));
+}
+
+#[test]
+fn no_file_is_not_an_error_and_makes_no_request() {
+    let mut world = World::new();
+    let revoke = world.server.mock("POST", REVOKE_PATH).expect(0).create();
+    let output = run(&mut world.tapis().arg("logout"));
+    assert_exit(&output, 0);
+    revoke.assert();
+    assert!(stderr(&output).contains("Not logged in"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_token_of_another_server_is_not_sent_to_this_one() {
+    let mut world = World::new();
+    world.write_notebook_file(&jwt_for("https://tacc.tapis.io", 3600), 3600);
+    let revoke = world.server.mock("POST", REVOKE_PATH).expect(0).create();
+    let output = run(&mut world.tapis().arg("logout"));
+    assert_exit(&output, 0);
+    revoke.assert();
+    assert!(!world.token_file().exists());
+}

@@ -1,0 +1,69 @@
+//! `tapis status`: what is saved, read from the file alone.
+
+use std::fs;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn status_json(world: &World) -> (i32, Value) {
+    let output = run(&mut world.tapis().args(["status", "--json"]));
+    let code = output.status.code().expect("exit code");
+    (code, serde_json::from_str(&stdout(&output)).expect("status --json prints JSON"))
+}
+
+#[test]
+fn a_valid_token() {
+    let mut world = World::new();
+    world.write_notebook_file(&world.jwt(3 * 3600), 3 * 3600);
+    let endpoint = world.mock_token_endpoint(0);
+
+    let output = run(&mut world.tapis().arg("status"));
+    assert_exit(&output, 0);
+    world.settings().bind(|| insta::assert_snapshot!("status_valid", stdout(&output)));
+
+    let (code, json) = status_json(&world);
+    assert_eq!(code, 0);
+    assert_eq!(json["state"], "valid");
+    assert_eq!(json["username"], USERNAME);
+    assert_eq!(json["tenant_id"], "designsafe");
+    assert_eq!(json["base_url"], world.base_url().as_str());
+    let left = json["seconds_left"].as_i64().expect("seconds_left");
+    assert!((3 * 3600 - 120..=3 * 3600).contains(&left), "{left}");
+    world.settings().bind(|| insta::assert_json_snapshot!("status_valid_json", json));
+    endpoint.assert();
+}
+
+#[test]
+fn states_other_than_valid_exit_3() {
+    let check = |setup: &dyn Fn(&World), expected_state: &str| {
+        let world = World::new();
+        setup(&world);
+        let (code, json) = status_json(&world);
+        assert_eq!((code, json["state"].as_str()), (3, Some(expected_state)), "{json}");
+    };
+    check(&|_| {}, "none");
+    check(&|world| world.write_notebook_file(&world.jwt(-10), -10), "expired");
+    check(&|world| fs::write(world.token_file(), b"\x00\x01garbage").expect("write"), "unreadable");
+    check(&|world| world.write_notebook_file(&jwt_for("https://tacc.tapis.io", 3600), 3600), "other-server");
+}
+
+#[test]
+fn an_expired_token_in_text() {
+    let world = World::new();
+    world.write_notebook_file(&world.jwt(-600), -600);
+    let output = run(&mut world.tapis().arg("status"));
+    assert_exit(&output, 3);
+    world.settings().bind(|| insta::assert_snapshot!("status_expired", stdout(&output)));
+}
+
+#[test]
+fn a_world_readable_file_is_tightened_with_a_warning() {
+    let world = World::new();
+    world.write_notebook_file(&world.jwt(3600), 3600);
+    assert_eq!(mode_of(&world.token_file()), 0o644);
+    let output = run(&mut world.tapis().arg("status"));
+    assert_exit(&output, 0);
+    assert!(stderr(&output).contains("was readable by others (mode 0644); it is now 0600"), "{}", stderr(&output));
+    assert_eq!(mode_of(&world.token_file()), 0o600);
+}

@@ -1,0 +1,171 @@
+//! What the end-to-end tests share: an isolated environment per test, fake tokens, mock
+//! Tapis answers and the snapshot filters.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use mockito::{Matcher, Mock, ServerGuard};
+use serde_json::{Value, json};
+
+pub(crate) const USERNAME: &str = "jdoe";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const TOKEN_PATH: &str = "/v3/oauth2/tokens";
+
+/// One test's world: a mock Tapis server, a home folder and a token file in it.
+pub(crate) struct World {
+    pub(crate) server: ServerGuard,
+    pub(crate) home: tempfile::TempDir,
+}
+
+impl World {
+    pub(crate) fn new() -> Self {
+        Self { server: mockito::Server::new(), home: tempfile::tempdir().expect("temp home") }
+    }
+
+    pub(crate) fn base_url(&self) -> String {
+        self.server.url()
+    }
+
+    /// The default token file: `~/.tapis_tokens.json` in this test's home.
+    pub(crate) fn token_file(&self) -> PathBuf {
+        self.home.path().join(".tapis_tokens.json")
+    }
+
+    /// `tapis` with a clean environment: this world's HOME and base URL, no colour, and no
+    /// TAPIS_* variables from whoever runs the tests.
+    pub(crate) fn tapis(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tapis"));
+        command
+            .env_clear()
+            .env("HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .env("TAPIS_BASE_URL", self.base_url())
+            .env("TAPIS_HTTP_TIMEOUT", "20s");
+        command
+    }
+
+    /// `tapis` with credentials in the environment.
+    pub(crate) fn tapis_with_credentials(&self) -> Command {
+        let mut command = self.tapis();
+        command.env("TAPIS_USERNAME", USERNAME).env("TAPIS_PASSWORD", PASSWORD);
+        command
+    }
+
+    /// A JWT for this world's server, expiring `seconds_from_now` from now.
+    pub(crate) fn jwt(&self, seconds_from_now: i64) -> String {
+        jwt_for(&self.base_url(), seconds_from_now)
+    }
+
+    /// Writes the token file as the notebooks' `connect_tapis()` does (two fields, 0644).
+    pub(crate) fn write_notebook_file(&self, jwt: &str, seconds_from_now: i64) {
+        let expires_at = iso_utc(tapis_testkit::now_unix() + seconds_from_now);
+        let text = format!(r#"{{"access_token": "{jwt}", "expires_at": "{expires_at}"}}"#);
+        fs::write(self.token_file(), text).expect("write token file");
+        fs::set_permissions(self.token_file(), fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+
+    /// Mocks the password grant: a 200 with a fresh 4-hour token, expected `hits` times.
+    /// Returns the mock and the token it hands out.
+    pub(crate) fn mock_login(&mut self, hits: usize) -> (Mock, String) {
+        let jwt = self.jwt(4 * 3600);
+        let body = tapis_testkit::token_response(&jwt, tapis_testkit::now_unix() + 4 * 3600);
+        let mock = self
+            .server
+            .mock("POST", TOKEN_PATH)
+            .match_header("content-type", "application/json")
+            .match_body(Matcher::Json(json!({"username": USERNAME, "password": PASSWORD, "grant_type": "password"})))
+            .with_status(200)
+            .with_header("content-type", "application/json")
+            .with_body(body)
+            .expect(hits)
+            .create();
+        (mock, jwt)
+    }
+
+    /// Mocks any request to the token endpoint, expected `hits` times (0: "no request").
+    pub(crate) fn mock_token_endpoint(&mut self, hits: usize) -> Mock {
+        self.server.mock("POST", TOKEN_PATH).expect(hits).create()
+    }
+
+    /// Mocks the token endpoint answering `status` with a Tapis error `message`.
+    pub(crate) fn mock_token_error(&mut self, status: usize, message: &str, hits: usize) -> Mock {
+        self.server
+            .mock("POST", TOKEN_PATH)
+            .with_status(status)
+            .with_header("content-type", "application/json")
+            .with_body(tapis_testkit::error_response(message))
+            .expect(hits)
+            .create()
+    }
+
+    /// The saved token file as JSON.
+    pub(crate) fn saved(&self) -> Value {
+        let text = fs::read_to_string(self.token_file()).expect("token file");
+        serde_json::from_str(&text).expect("token file is JSON")
+    }
+
+    /// Snapshot filters: this world's URL, home folder, times, durations and tokens.
+    pub(crate) fn settings(&self) -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(&regex_escape(&self.base_url()), "[SERVER]");
+        settings.add_filter(&regex_escape(&self.home.path().display().to_string()), "[HOME]");
+        settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|\+00:00)", "[TIME]");
+        settings.add_filter(r"\b\d+(d \d+h|h \d\dm|m \d\ds|s)\b", "[DURATION]");
+        settings.add_filter(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", "[TOKEN]");
+        settings.add_filter(r#""seconds_left": \d+"#, r#""seconds_left": [SECONDS]"#);
+        settings
+    }
+}
+
+/// A JWT issued by `base_url`'s token service for [`USERNAME`].
+pub(crate) fn jwt_for(base_url: &str, seconds_from_now: i64) -> String {
+    tapis_testkit::jwt(&tapis_testkit::claims(USERNAME, tapis_testkit::now_unix() + seconds_from_now, base_url))
+}
+
+/// `2025-09-05T02:30:48+00:00`, as the notebooks write it.
+pub(crate) fn iso_utc(unix_seconds: i64) -> String {
+    tapis_testkit::isoformat(unix_seconds).replace(".123456", "")
+}
+
+/// Escapes a literal for use in a regex filter.
+fn regex_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(character) {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
+
+/// Runs a command and returns its output (it never waits for input: stdin is null).
+pub(crate) fn run(command: &mut Command) -> Output {
+    command.stdin(std::process::Stdio::null()).output().expect("run tapis")
+}
+
+pub(crate) fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub(crate) fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The exit code, with the output in the message when it is not the expected one.
+#[track_caller]
+pub(crate) fn assert_exit(output: &Output, expected: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(expected),
+        "exit code\n--- stdout\n{}\n--- stderr\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+pub(crate) fn mode_of(path: &Path) -> u32 {
+    fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+}
