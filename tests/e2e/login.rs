@@ -9,7 +9,7 @@ fn logs_in_once_and_saves_a_private_notebook_compatible_file() {
     let mut world = World::new();
     let (login, jwt) = world.mock_login(1);
 
-    let output = run(&mut world.tapis_with_credentials().arg("login"));
+    let output = run(world.tapis_with_credentials().arg("login"));
     assert_exit(&output, 0);
     login.assert();
     assert_eq!(stdout(&output), "", "talk goes to stderr");
@@ -32,7 +32,7 @@ fn a_valid_saved_token_makes_no_request() {
     world.write_notebook_file(&jwt, 3 * 3600);
     let endpoint = world.mock_token_endpoint(0);
 
-    let output = run(&mut world.tapis_with_credentials().arg("login"));
+    let output = run(world.tapis_with_credentials().arg("login"));
     assert_exit(&output, 0);
     endpoint.assert();
     world.settings().bind(|| insta::assert_snapshot!("login_cached", stderr(&output)));
@@ -45,7 +45,7 @@ fn force_logs_in_again() {
     world.write_notebook_file(&world.jwt(3 * 3600), 3 * 3600);
     let (login, new_jwt) = world.mock_login(1);
 
-    let output = run(&mut world.tapis_with_credentials().args(["login", "--force"]));
+    let output = run(world.tapis_with_credentials().args(["login", "--force"]));
     assert_exit(&output, 0);
     login.assert();
     assert_eq!(world.saved()["access_token"], new_jwt.as_str());
@@ -57,7 +57,7 @@ fn an_expired_token_is_replaced() {
     world.write_notebook_file(&world.jwt(-60), -60);
     let (login, new_jwt) = world.mock_login(1);
 
-    let output = run(&mut world.tapis_with_credentials().arg("login"));
+    let output = run(world.tapis_with_credentials().arg("login"));
     assert_exit(&output, 0);
     login.assert();
     assert_eq!(world.saved()["access_token"], new_jwt.as_str());
@@ -75,7 +75,7 @@ fn a_token_of_another_server_is_never_sent_and_is_replaced() {
     let leak_header =
         world.server.mock("POST", TOKEN_PATH).match_header("x-tapis-token", mockito::Matcher::Any).expect(0).create();
 
-    let output = run(&mut world.tapis_with_credentials().arg("login"));
+    let output = run(world.tapis_with_credentials().arg("login"));
     assert_exit(&output, 0);
     login.assert();
     leak.assert();
@@ -90,7 +90,7 @@ fn a_corrupt_file_is_reported_and_replaced() {
     fs::write(world.token_file(), "{\"access_token\": \"eyJ").expect("write");
     let (login, new_jwt) = world.mock_login(1);
 
-    let output = run(&mut world.tapis_with_credentials().arg("login"));
+    let output = run(world.tapis_with_credentials().arg("login"));
     assert_exit(&output, 0);
     login.assert();
     world.settings().bind(|| insta::assert_snapshot!("login_corrupt_file", stderr(&output)));
@@ -124,7 +124,7 @@ fn rejected_supplied_credentials_fail_at_once_with_exit_4() {
     let before = fs::read(world.token_file()).expect("read");
     let rejected = world.mock_token_error(400, "Invalid username/password combination.", 1);
 
-    let output = run(&mut world.tapis_with_credentials().arg("login"));
+    let output = run(world.tapis_with_credentials().arg("login"));
     assert_exit(&output, 4);
     rejected.assert();
     world.settings().bind(|| insta::assert_snapshot!("login_rejected", stderr(&output)));
@@ -137,7 +137,7 @@ fn no_terminal_and_no_credentials_exits_3_at_once() {
     let endpoint = world.mock_token_endpoint(0);
 
     let started = std::time::Instant::now();
-    let output = run(&mut world.tapis().arg("login"));
+    let output = run(world.tapis().arg("login"));
     assert_exit(&output, 3);
     endpoint.assert();
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "never waits for input");
@@ -156,7 +156,7 @@ fn a_failing_server_exits_5_after_3_attempts() {
         .expect(3)
         .create();
 
-    let output = run(&mut world.tapis_with_credentials().arg("login"));
+    let output = run(world.tapis_with_credentials().arg("login"));
     assert_exit(&output, 5);
     unavailable.assert();
     world.settings().bind(|| insta::assert_snapshot!("login_unavailable", stderr(&output)));
@@ -170,7 +170,7 @@ fn a_server_error_message_is_shown_with_exit_5() {
         "Invalid grant_type (password); this grant type is not allowed for this tenant. Allowable grant types: [device_code]",
         1,
     );
-    let output = run(&mut world.tapis_with_credentials().arg("login"));
+    let output = run(world.tapis_with_credentials().arg("login"));
     assert_exit(&output, 5);
     refused.assert();
     assert!(stderr(&output).contains("answered 400: Invalid grant_type (password)"), "{}", stderr(&output));
@@ -185,8 +185,7 @@ fn a_token_file_folder_that_cannot_be_made_fails_before_any_request() {
     let blocker = world.home.path().join("not-a-folder");
     fs::write(&blocker, "x").expect("write");
 
-    let output =
-        run(&mut world.tapis_with_credentials().arg("login").arg("--token-file").arg(blocker.join("tokens.json")));
+    let output = run(world.tapis_with_credentials().arg("login").arg("--token-file").arg(blocker.join("tokens.json")));
     assert_exit(&output, 1);
     endpoint.assert();
     assert!(stderr(&output).contains("cannot lock"), "{}", stderr(&output));
@@ -200,7 +199,7 @@ fn a_login_that_cannot_be_saved_says_so_and_exits_1() {
     // final rename fails.
     fs::create_dir(world.token_file()).expect("mkdir");
 
-    let output = run(&mut world.tapis_with_credentials().arg("login"));
+    let output = run(world.tapis_with_credentials().arg("login"));
     assert_exit(&output, 1);
     login.assert();
     world.settings().bind(|| insta::assert_snapshot!("login_not_saved", stderr(&output)));
@@ -216,10 +215,10 @@ fn usage_errors_exit_2() {
         &["token", "--min-valid", "soon"],
         &["frobnicate"],
     ] {
-        let output = run(&mut world.tapis().args(args));
+        let output = run(world.tapis().args(args));
         assert_exit(&output, 2);
     }
-    let output = run(&mut world.tapis().args(["--base-url", "http://designsafe.tapis.io", "status"]));
+    let output = run(world.tapis().args(["--base-url", "http://designsafe.tapis.io", "status"]));
     assert_exit(&output, 2);
     assert!(stderr(&output).contains("does not use https"), "{}", stderr(&output));
 }

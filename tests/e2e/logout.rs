@@ -21,7 +21,7 @@ fn revokes_once_and_removes_the_file() {
         .expect(1)
         .create();
 
-    let output = run(&mut world.tapis().arg("logout"));
+    let output = run(world.tapis().arg("logout"));
     assert_exit(&output, 0);
     revoke.assert();
     assert!(!world.token_file().exists());
@@ -40,7 +40,7 @@ fn a_failed_revoke_is_a_warning_and_the_file_is_still_removed() {
         .expect(1)
         .create();
 
-    let output = run(&mut world.tapis().arg("logout"));
+    let output = run(world.tapis().arg("logout"));
     assert_exit(&output, 0);
     revoke.assert();
     assert!(!world.token_file().exists());
@@ -51,7 +51,7 @@ fn a_failed_revoke_is_a_warning_and_the_file_is_still_removed() {
 fn no_file_is_not_an_error_and_makes_no_request() {
     let mut world = World::new();
     let revoke = world.server.mock("POST", REVOKE_PATH).expect(0).create();
-    let output = run(&mut world.tapis().arg("logout"));
+    let output = run(world.tapis().arg("logout"));
     assert_exit(&output, 0);
     revoke.assert();
     assert!(stderr(&output).contains("Not logged in"), "{}", stderr(&output));
@@ -62,7 +62,7 @@ fn a_token_of_another_server_is_not_sent_to_this_one() {
     let mut world = World::new();
     world.write_notebook_file(&jwt_for("https://tacc.tapis.io", 3600), 3600);
     let revoke = world.server.mock("POST", REVOKE_PATH).expect(0).create();
-    let output = run(&mut world.tapis().arg("logout"));
+    let output = run(world.tapis().arg("logout"));
     assert_exit(&output, 0);
     revoke.assert();
     assert!(!world.token_file().exists());

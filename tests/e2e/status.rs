@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::support::*;
 
 fn status_json(world: &World) -> (i32, Value) {
-    let output = run(&mut world.tapis().args(["status", "--json"]));
+    let output = run(world.tapis().args(["status", "--json"]));
     let code = output.status.code().expect("exit code");
     (code, serde_json::from_str(&stdout(&output)).expect("status --json prints JSON"))
 }
@@ -18,7 +18,7 @@ fn a_valid_token() {
     world.write_notebook_file(&world.jwt(3 * 3600), 3 * 3600);
     let endpoint = world.mock_token_endpoint(0);
 
-    let output = run(&mut world.tapis().arg("status"));
+    let output = run(world.tapis().arg("status"));
     assert_exit(&output, 0);
     world.settings().bind(|| insta::assert_snapshot!("status_valid", stdout(&output)));
 
@@ -52,7 +52,7 @@ fn states_other_than_valid_exit_3() {
 fn an_expired_token_in_text() {
     let world = World::new();
     world.write_notebook_file(&world.jwt(-600), -600);
-    let output = run(&mut world.tapis().arg("status"));
+    let output = run(world.tapis().arg("status"));
     assert_exit(&output, 3);
     world.settings().bind(|| insta::assert_snapshot!("status_expired", stdout(&output)));
 }
@@ -62,7 +62,7 @@ fn a_world_readable_file_is_tightened_with_a_warning() {
     let world = World::new();
     world.write_notebook_file(&world.jwt(3600), 3600);
     assert_eq!(mode_of(&world.token_file()), 0o644);
-    let output = run(&mut world.tapis().arg("status"));
+    let output = run(world.tapis().arg("status"));
     assert_exit(&output, 0);
     assert!(stderr(&output).contains("was readable by others (mode 0644); it is now 0600"), "{}", stderr(&output));
     assert_eq!(mode_of(&world.token_file()), 0o600);

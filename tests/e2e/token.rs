@@ -10,7 +10,7 @@ fn the_cached_path_prints_the_token_and_makes_no_request() {
     std::fs::set_permissions(world.token_file(), std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
     let endpoint = world.mock_token_endpoint(0);
 
-    let output = run(&mut world.tapis().arg("token"));
+    let output = run(world.tapis().arg("token"));
     assert_exit(&output, 0);
     endpoint.assert();
     assert_eq!(stdout(&output), format!("{jwt}\n"));
@@ -25,11 +25,11 @@ fn min_valid_decides_when_to_log_in_again() {
     let (login, new_jwt) = world.mock_login(1);
 
     // 5 minutes left is enough for the default 60 s margin...
-    let output = run(&mut world.tapis_with_credentials().arg("token"));
+    let output = run(world.tapis_with_credentials().arg("token"));
     assert_exit(&output, 0);
     assert_eq!(stdout(&output), format!("{jwt}\n"));
     // ...but not for 10 minutes.
-    let output = run(&mut world.tapis_with_credentials().args(["token", "--min-valid", "10m"]));
+    let output = run(world.tapis_with_credentials().args(["token", "--min-valid", "10m"]));
     assert_exit(&output, 0);
     assert_eq!(stdout(&output), format!("{new_jwt}\n"));
     login.assert();
@@ -41,7 +41,7 @@ fn an_expired_token_is_renewed_by_logging_in_with_env_credentials() {
     world.write_notebook_file(&world.jwt(-3600), -3600);
     let (login, new_jwt) = world.mock_login(1);
 
-    let output = run(&mut world.tapis_with_credentials().arg("token"));
+    let output = run(world.tapis_with_credentials().arg("token"));
     assert_exit(&output, 0);
     login.assert();
     assert_eq!(stdout(&output), format!("{new_jwt}\n"));
@@ -54,7 +54,7 @@ fn without_credentials_or_terminal_it_fails_with_exit_3_and_prints_nothing() {
     world.write_notebook_file(&world.jwt(-3600), -3600);
     let endpoint = world.mock_token_endpoint(0);
 
-    let output = run(&mut world.tapis().arg("token"));
+    let output = run(world.tapis().arg("token"));
     assert_exit(&output, 3);
     endpoint.assert();
     assert_eq!(stdout(&output), "", "no token on stdout");
@@ -73,7 +73,7 @@ fn the_token_file_option_and_variable_are_honoured() {
     .expect("write");
     let endpoint = world.mock_token_endpoint(0);
 
-    let by_flag = run(&mut world.tapis().arg("token").arg("--token-file").arg(&elsewhere));
+    let by_flag = run(world.tapis().arg("token").arg("--token-file").arg(&elsewhere));
     let by_env = run(world.tapis().arg("token").env("TAPIS_TOKEN_FILE", &elsewhere));
     assert_exit(&by_flag, 0);
     assert_exit(&by_env, 0);
@@ -89,7 +89,7 @@ fn a_token_that_cannot_be_saved_is_still_printed_with_a_warning() {
     let (login, jwt) = world.mock_login(1);
     std::fs::create_dir(world.token_file()).expect("a folder where the file should be");
 
-    let output = run(&mut world.tapis_with_credentials().arg("token"));
+    let output = run(world.tapis_with_credentials().arg("token"));
     assert_exit(&output, 0);
     login.assert();
     assert_eq!(stdout(&output), format!("{jwt}\n"));
