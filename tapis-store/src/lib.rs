@@ -217,8 +217,8 @@ impl TokenStore {
         let folder = self.folder();
         create_private_folder(&folder).map_err(write_error)?;
         let temporary = tempfile::Builder::new()
-            .prefix(&format!(".{}.", self.file_name()))
-            .suffix(".tmp")
+            .prefix(&format!("{}{}.", self.temporary_prefix(), writer_id()))
+            .suffix(TEMPORARY_SUFFIX)
             .permissions(fs::Permissions::from_mode(0o600))
             .tempfile_in(&folder)
             .map_err(write_error)?;
@@ -232,7 +232,35 @@ impl TokenStore {
         if let Ok(folder) = File::open(&folder) {
             let _ = folder.sync_all();
         }
+        self.remove_orphaned_temporaries(&folder);
         Ok(())
+    }
+
+    /// `.<file name>.`: what this store's temporary files' names start with.
+    fn temporary_prefix(&self) -> String {
+        format!(".{}.", self.file_name())
+    }
+
+    /// Removes temporary files left by writers on this host that died mid-save (a SIGKILL,
+    /// the OOM killer): they hold a token and nothing else would ever remove them. A
+    /// temporary is named `.<file>.<host>-<pid>.<random>.tmp`; only this host's, and only
+    /// those whose process no longer exists, are removed, so an in-flight save is never
+    /// disturbed, here or on another machine sharing the folder. Best effort: errors are
+    /// ignored.
+    fn remove_orphaned_temporaries(&self, folder: &Path) {
+        let prefix = format!("{}{}-", self.temporary_prefix(), host_name());
+        let Ok(entries) = fs::read_dir(folder) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(rest) = name.to_str().and_then(|name| name.strip_prefix(&prefix)) else { continue };
+            if !rest.ends_with(TEMPORARY_SUFFIX) {
+                continue;
+            }
+            let pid = rest.split('.').next().and_then(|pid| pid.parse::<i32>().ok());
+            if pid.is_some_and(|pid| !process_exists(pid)) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Deletes the token file. Returns whether there was one.
@@ -273,6 +301,34 @@ impl TokenStore {
 
     fn file_name(&self) -> String {
         self.path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "tokens".into())
+    }
+}
+
+/// What every temporary file's name ends with.
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// `<host>-<pid>`: who is writing a temporary file.
+fn writer_id() -> String {
+    format!("{}-{}", host_name(), std::process::id())
+}
+
+/// This machine's name, made safe for a file name.
+fn host_name() -> String {
+    let uname = rustix::system::uname();
+    let name: String = uname
+        .nodename()
+        .to_string_lossy()
+        .chars()
+        .map(|character| if character.is_ascii_alphanumeric() { character } else { '_' })
+        .collect();
+    if name.is_empty() { "host".to_owned() } else { name }
+}
+
+/// Whether a process with this id exists on this machine (alive, or a zombie).
+fn process_exists(pid: i32) -> bool {
+    match rustix::process::Pid::from_raw(pid) {
+        Some(pid) => !matches!(rustix::process::test_kill_process(pid), Err(rustix::io::Errno::SRCH)),
+        None => true,
     }
 }
 

@@ -1,0 +1,155 @@
+//! Crash safety: a writer killed with SIGKILL at random moments never leaves an empty, partial
+//! or mixed token file, and a reader looking all the while never sees one.
+//!
+//! This test binary has its own `main` (`harness = false`) because it is also the writer: it
+//! re-executes itself with `TAPIS_SAVE_LOOP=<path>`, and then saves two different token sets
+//! to that path, one after the other, until it is killed. So the writer is always built from
+//! the same source as the test.
+//!
+//! `TAPIS_STRESS_KILLS` sets the number of kills (default 200); `cargo xtask stress` runs 1000.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Duration;
+
+use tapis_core::{AccessToken, SecretString, TokenSet};
+use tapis_store::TokenStore;
+
+const SAVE_LOOP_VARIABLE: &str = "TAPIS_SAVE_LOOP";
+
+fn main() -> ExitCode {
+    if let Some(path) = std::env::var_os(SAVE_LOOP_VARIABLE) {
+        return save_loop(PathBuf::from(path));
+    }
+    let outcome = std::panic::catch_unwind(a_writer_killed_at_any_moment_leaves_the_old_or_the_new_file);
+    // The closing line test runners print, so CI logs read the same as for other tests.
+    if outcome.is_ok() {
+        println!("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
+        ExitCode::SUCCESS
+    } else {
+        println!("test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out");
+        ExitCode::FAILURE
+    }
+}
+
+/// The `which`-th (0 or 1) of the two token sets the writer alternates between. They differ
+/// in length, so a torn write could not pass for either.
+fn token_set(which: usize) -> TokenSet {
+    let user = if which == 0 { "alice" } else { "bartholomew-the-second" };
+    let claims = tapis_testkit::claims(user, 4_102_444_800 + which as i64, "https://designsafe.tapis.io");
+    let access = AccessToken::new(SecretString::from(tapis_testkit::jwt(&claims)), None).expect("a valid token");
+    TokenSet { access, refresh: None, base_url: None }
+}
+
+/// The writer: saves the two token sets in turn until killed.
+fn save_loop(path: PathBuf) -> ExitCode {
+    let store = TokenStore::new(path);
+    let sets = [token_set(0), token_set(1)];
+    for which in (0..2).cycle() {
+        if let Err(error) = store.save(&sets[which]) {
+            eprintln!("save loop: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn spawn_writer(path: &PathBuf) -> std::process::Child {
+    Command::new(std::env::current_exe().expect("own path"))
+        .env(SAVE_LOOP_VARIABLE, path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn writer")
+}
+
+/// A small deterministic pseudo-random sequence (xorshift), so a failure can be replayed.
+struct Jitter(u64);
+
+impl Jitter {
+    fn next_micros(&mut self, max: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % max
+    }
+}
+
+fn a_writer_killed_at_any_moment_leaves_the_old_or_the_new_file() {
+    let kills: usize = std::env::var("TAPIS_STRESS_KILLS").ok().and_then(|n| n.parse().ok()).unwrap_or(200);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let path = folder.path().join("tokens.json");
+
+    // Let one writer run long enough to save both versions; those are the only two files
+    // a reader may ever see.
+    let mut child = spawn_writer(&path);
+    let mut versions = std::collections::BTreeSet::new();
+    while versions.len() < 2 {
+        if let Ok(bytes) = std::fs::read(&path) {
+            if tapis_store::format::parse_token_file(&bytes).is_ok() {
+                versions.insert(bytes);
+            }
+        }
+    }
+    child.kill().expect("kill");
+    child.wait().expect("reap");
+
+    // A reader that looks at the file all the time the writers run and are killed: at no
+    // moment may it see anything but a complete version.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (stop, path, versions) = (stop.clone(), path.clone(), versions.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let bytes = std::fs::read(&path).expect("the file always exists");
+                if !versions.contains(&bytes) {
+                    return Err(format!(
+                        "read {reads}: saw {} bytes: {:?}",
+                        bytes.len(),
+                        String::from_utf8_lossy(&bytes)
+                    ));
+                }
+                reads += 1;
+            }
+            Ok(reads)
+        })
+    };
+
+    let mut jitter = Jitter(0x9e37_79b9_7f4a_7c15);
+    let mut mid_save_kills = 0;
+    for kill in 1..=kills {
+        let before = std::fs::read(&path).expect("the file exists");
+        let mut child = spawn_writer(&path);
+        std::thread::sleep(Duration::from_micros(500 + jitter.next_micros(4000)));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+        let after = std::fs::read(&path).expect("the file still exists");
+        assert!(
+            versions.contains(&after),
+            "kill {kill}: the file is neither complete version ({} bytes: {:?})",
+            after.len(),
+            String::from_utf8_lossy(&after)
+        );
+        if after != before {
+            mid_save_kills += 1;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let reads = reader.join().expect("reader thread").unwrap_or_else(|torn| panic!("a reader saw a torn file: {torn}"));
+    // The writers did get to run: most kills landed after at least one save.
+    assert!(mid_save_kills > 0, "no writer ever saved before it was killed");
+
+    // Temporaries of the killed writers are swept up by the next save.
+    TokenStore::new(&path).save(&token_set(0)).expect("save");
+    let leftovers: Vec<_> = std::fs::read_dir(folder.path())
+        .expect("list")
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "tokens.json")
+        .collect();
+    assert!(leftovers.is_empty(), "orphaned temporaries left: {leftovers:?}");
+    eprintln!(
+        "crash safety: {kills} kills, {mid_save_kills} changed the file, {reads} concurrent reads, 0 corrupt files"
+    );
+}
