@@ -85,10 +85,10 @@ fn a_writer_killed_at_any_moment_leaves_the_old_or_the_new_file() {
     let mut child = spawn_writer(&path);
     let mut versions = std::collections::BTreeSet::new();
     while versions.len() < 2 {
-        if let Ok(bytes) = std::fs::read(&path) {
-            if tapis_store::format::parse_token_file(&bytes).is_ok() {
-                versions.insert(bytes);
-            }
+        if let Ok(bytes) = std::fs::read(&path)
+            && tapis_store::format::parse_token_file(&bytes).is_ok()
+        {
+            versions.insert(bytes);
         }
     }
     child.kill().expect("kill");
