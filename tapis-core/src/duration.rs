@@ -5,15 +5,15 @@ use chrono::TimeDelta;
 /// Why a duration could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
-    /// Not of the form `90`, `90s`, `10m`, `4h`, `1d` or a sum such as `1h30m`.
-    #[error("`{0}` is not a duration; use a number with a unit, such as 90s, 10m, 4h, 1d or 1h30m")]
+    /// Not of the form `90`, `500ms`, `90s`, `10m`, `4h`, `1d` or a sum such as `1h30m`.
+    #[error("`{0}` is not a duration; use a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m")]
     Malformed(String),
     /// Too large to represent.
     #[error("`{0}` is too long a duration")]
     TooLarge(String),
 }
 
-/// Parses a duration such as `90` (seconds), `90s`, `10m`, `4h`, `1d` or `1h30m`.
+/// Parses a duration such as `90` (seconds), `500ms`, `90s`, `10m`, `4h`, `1d` or `1h30m`.
 ///
 /// ```
 /// use tapis_core::duration::parse_duration;
@@ -30,7 +30,7 @@ pub fn parse_duration(input: &str) -> Result<TimeDelta, DurationError> {
         let seconds: i64 = text.parse().map_err(|_| DurationError::TooLarge(input.to_owned()))?;
         return TimeDelta::try_seconds(seconds).ok_or_else(|| DurationError::TooLarge(input.to_owned()));
     }
-    let mut total: i64 = 0;
+    let mut total_millis: i64 = 0;
     let mut rest = text;
     while !rest.is_empty() {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -40,20 +40,21 @@ pub fn parse_duration(input: &str) -> Result<TimeDelta, DurationError> {
         let number: i64 = rest[..digits].parse().map_err(|_| DurationError::TooLarge(input.to_owned()))?;
         rest = &rest[digits..];
         let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let unit_seconds = match &rest[..unit_len] {
-            "s" | "sec" | "secs" => 1,
-            "m" | "min" | "mins" => 60,
-            "h" | "hr" | "hrs" => 3600,
-            "d" | "day" | "days" => 86_400,
+        let unit_millis = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" | "sec" | "secs" => 1000,
+            "m" | "min" | "mins" => 60_000,
+            "h" | "hr" | "hrs" => 3_600_000,
+            "d" | "day" | "days" => 86_400_000,
             _ => return Err(malformed()),
         };
         rest = &rest[unit_len..];
-        total = number
-            .checked_mul(unit_seconds)
-            .and_then(|seconds| total.checked_add(seconds))
+        total_millis = number
+            .checked_mul(unit_millis)
+            .and_then(|millis| total_millis.checked_add(millis))
             .ok_or_else(|| DurationError::TooLarge(input.to_owned()))?;
     }
-    TimeDelta::try_seconds(total).ok_or_else(|| DurationError::TooLarge(input.to_owned()))
+    TimeDelta::try_milliseconds(total_millis).ok_or_else(|| DurationError::TooLarge(input.to_owned()))
 }
 
 /// Writes a duration for people, to the nearest unit that matters: `2d 3h`, `3h 59m`, `4m 05s`,
@@ -85,7 +86,7 @@ mod tests {
 
     fn check(input: &str, expected: &str) {
         let actual = match parse_duration(input) {
-            Ok(duration) => format!("{}s", duration.num_seconds()),
+            Ok(duration) => format!("{}ms", duration.num_milliseconds()),
             Err(error) => format!("error: {error}"),
         };
         assert_eq!(actual, expected, "input {input:?}");
@@ -94,20 +95,31 @@ mod tests {
     #[test]
     fn parse_table() {
         for (input, expected) in [
-            ("0", "0s"),
-            ("60", "60s"),
-            ("90s", "90s"),
-            ("10m", "600s"),
-            ("4h", "14400s"),
-            ("1d", "86400s"),
-            ("1h30m", "5400s"),
-            ("1h30m15s", "5415s"),
-            (" 2min ", "120s"),
-            ("", "error: `` is not a duration; use a number with a unit, such as 90s, 10m, 4h, 1d or 1h30m"),
-            ("m", "error: `m` is not a duration; use a number with a unit, such as 90s, 10m, 4h, 1d or 1h30m"),
-            ("10w", "error: `10w` is not a duration; use a number with a unit, such as 90s, 10m, 4h, 1d or 1h30m"),
-            ("-5m", "error: `-5m` is not a duration; use a number with a unit, such as 90s, 10m, 4h, 1d or 1h30m"),
-            ("1.5h", "error: `1.5h` is not a duration; use a number with a unit, such as 90s, 10m, 4h, 1d or 1h30m"),
+            ("0", "0ms"),
+            ("300ms", "300ms"),
+            ("1s500ms", "1500ms"),
+            ("60", "60000ms"),
+            ("90s", "90000ms"),
+            ("10m", "600000ms"),
+            ("4h", "14400000ms"),
+            ("1d", "86400000ms"),
+            ("1h30m", "5400000ms"),
+            ("1h30m15s", "5415000ms"),
+            (" 2min ", "120000ms"),
+            ("", "error: `` is not a duration; use a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m"),
+            ("m", "error: `m` is not a duration; use a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m"),
+            (
+                "10w",
+                "error: `10w` is not a duration; use a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m",
+            ),
+            (
+                "-5m",
+                "error: `-5m` is not a duration; use a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m",
+            ),
+            (
+                "1.5h",
+                "error: `1.5h` is not a duration; use a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m",
+            ),
             ("99999999999999999999", "error: `99999999999999999999` is too long a duration"),
             ("9999999999999999d", "error: `9999999999999999d` is too long a duration"),
         ] {

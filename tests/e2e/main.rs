@@ -3,6 +3,7 @@
 //! They live in the workspace's `tests/` folder and are compiled as `tapis-cli`'s integration
 //! test (see its Cargo.toml), so Cargo builds the binary first and passes its path.
 
+mod concurrency;
 mod login;
 mod logout;
 mod prompt;

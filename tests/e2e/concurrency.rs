@@ -1,0 +1,66 @@
+//! Many processes, one login: the lock on `<token file>.lock` and the re-read under it.
+
+use std::process::{Command, Stdio};
+
+use rexpect::process::Signal;
+
+use crate::support::*;
+
+const HERD_SIZE: usize = 32;
+
+#[test]
+fn a_herd_of_token_processes_logs_in_exactly_once() {
+    let mut world = World::new();
+    world.write_notebook_file(&world.jwt(-3600), -3600);
+    let (login, jwt) = world.mock_login(1);
+
+    // Start them all before waiting for any, so they race for the expired token together.
+    let children: Vec<_> = (0..HERD_SIZE)
+        .map(|_| {
+            world
+                .tapis_with_credentials()
+                .arg("token")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn tapis token")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("wait");
+        assert_exit(&output, 0);
+        assert_eq!(stdout(&output), format!("{jwt}\n"), "every process prints the one new token");
+    }
+    login.assert();
+    assert_eq!(world.saved()["access_token"], jwt.as_str(), "the file is whole and holds the new token");
+}
+
+#[test]
+fn a_killed_lock_holder_releases_the_lock_at_once() {
+    let mut world = World::new();
+    let (login, jwt) = world.mock_login(1);
+
+    // `tapis login` holds the lock while it waits at the password prompt.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tapis"));
+    command
+        .args(["login", "--username", USERNAME])
+        .env_clear()
+        .env("HOME", world.home.path())
+        .env("NO_COLOR", "1")
+        .env("TAPIS_BASE_URL", world.base_url());
+    let mut holder = rexpect::session::spawn_command(command, Some(60_000)).expect("spawn in a pseudo-terminal");
+    holder.exp_string("Password for jdoe: ").expect("password prompt");
+
+    // While it lives, another process cannot get the lock...
+    let output = run(world.tapis_with_credentials().args(["token", "--lock-timeout", "300ms"]));
+    assert_exit(&output, 1);
+    assert!(stderr(&output).contains("another tapis process has held"), "{}", stderr(&output));
+
+    // ...and once it is killed, the next one gets it at once: no stale lock to clean up.
+    holder.process_mut().kill(Signal::SIGKILL).expect("SIGKILL");
+    let output = run(world.tapis_with_credentials().args(["token", "--lock-timeout", "1s"]));
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), format!("{jwt}\n"));
+    login.assert();
+}
