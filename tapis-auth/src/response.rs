@@ -117,3 +117,53 @@ mod tests {
         assert_eq!(envelope_message(&json!({"message": 4})), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    use super::*;
+
+    /// Any JSON value, nested a few levels, with the field names a token answer uses.
+    fn json() -> impl Strategy<Value = Value> {
+        let key = prop_oneof![
+            Just("result".to_owned()),
+            Just("access_token".to_owned()),
+            Just("refresh_token".to_owned()),
+            Just("expires_at".to_owned()),
+            Just("message".to_owned()),
+            "[a-z_]{1,8}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            ".{0,40}".prop_map(Value::String),
+            "[A-Za-z0-9_-]{1,20}\\.[A-Za-z0-9_-]{1,60}\\.[A-Za-z0-9_-]{1,20}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec((key.clone(), inner), 0..5)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_answer_is_read_or_refused_without_panicking(answer in json()) {
+            let _ = parse_token_response(&answer);
+            let _ = envelope_message(&answer);
+        }
+
+        #[test]
+        fn any_bytes_are_refused_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            if let Ok(answer) = serde_json::from_slice::<Value>(&bytes) {
+                let _ = parse_token_response(&answer);
+            }
+        }
+    }
+}

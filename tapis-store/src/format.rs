@@ -229,3 +229,40 @@ mod tests {
         assert_eq!(again.refresh.map(|r| r.expires_at()), Some(tokens.refresh.and_then(|r| r.expires_at())));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_bytes_are_read_or_refused_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_token_file(&bytes);
+        }
+
+        #[test]
+        fn json_shaped_input_is_read_or_refused_without_panicking(
+            token in "[A-Za-z0-9._-]{0,80}",
+            expires_at in "[0-9T:+. Z-]{0,30}",
+            base_url in "(https?://)?[a-z0-9.:/-]{0,30}",
+        ) {
+            let text = format!(r#"{{"access_token": "{token}", "expires_at": "{expires_at}", "base_url": "{base_url}"}}"#);
+            let _ = parse_token_file(text.as_bytes());
+        }
+
+        /// What is written reads back the same: token, expiry to the second, server.
+        #[test]
+        fn render_then_parse_is_identity(user in "[a-z][a-z0-9]{0,12}", exp in 1_000_000_000i64..5_000_000_000, host in "[a-z]{1,12}") {
+            let base_url = format!("https://{host}.tapis.io");
+            let jwt = tapis_testkit::jwt(&tapis_testkit::claims(&user, exp, &base_url));
+            let access = AccessToken::new(SecretString::from(jwt.clone()), None).expect("usable");
+            let tokens = TokenSet { access, refresh: None, base_url: None };
+            let again = parse_token_file(&render_token_file(&tokens)).expect("own output parses");
+            prop_assert_eq!(again.access.expose_secret(), jwt.as_str());
+            prop_assert_eq!(again.access.expires_at().timestamp(), exp);
+            prop_assert_eq!(again.server().map(|url| url.to_string()), Some(base_url));
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! tapis-core's integration tests: properties of the parsers over generated input.
+
+mod properties;
