@@ -2,6 +2,8 @@
 //!
 //! - `ci`: everything CI checks, in order, stopping at the first failure with a fix-it hint.
 //! - `layering`: the dependency-direction rule alone.
+//! - `fuzz [SECONDS]`: each cargo-fuzz target for SECONDS (default 60), with a report.
+//! - `stress [KILLS]`: the crash-safety test with KILLS writer kills (default 1000).
 //!
 //! Cargo is called through `$CARGO`, so the toolchain that runs the xtask runs the checks.
 
@@ -16,7 +18,9 @@ usage: cargo xtask <task>
 
 tasks:
   ci         fmt check, clippy -D warnings, tests, docs with warnings denied, layering check
-  layering   check that tapis-core does no I/O and that no crate depends upward";
+  layering   check that tapis-core does no I/O and that no crate depends upward
+  fuzz [S]   run each fuzz target for S seconds (default 60; needs `cargo install cargo-fuzz`)
+  stress [N] kill a token-file writer N times at random moments (default 1000)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -24,6 +28,8 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("layering") => layering::check_workspace(&cargo())
             .map_err(|problems| format!("layering check failed:\n  {}", problems.join("\n  "))),
+        Some("fuzz") => number_argument(&args, 60).and_then(fuzz),
+        Some("stress") => number_argument(&args, 1000).and_then(stress),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -99,4 +105,66 @@ fn run_step(cargo: &str, step: &Step) -> Result<(), String> {
     } else {
         Err(format!("`cargo {}` failed ({status})\nfix: {}", step.args.join(" "), step.fix))
     }
+}
+
+/// The second argument as a number, or `default`.
+fn number_argument(args: &[String], default: u64) -> Result<u64, String> {
+    match args.get(1) {
+        None => Ok(default),
+        Some(text) => text.parse().map_err(|_| format!("`{text}` is not a whole number\n{USAGE}")),
+    }
+}
+
+/// The fuzz targets, in `fuzz/fuzz_targets/`.
+const FUZZ_TARGETS: [&str; 4] = ["expiry", "jwt_claims", "token_file", "token_response"];
+
+fn fuzz(seconds: u64) -> Result<(), String> {
+    let cargo = cargo();
+    let fuzz_folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let nightly = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).contains("nightly"))
+        .unwrap_or(false);
+    let mut report = Vec::new();
+    for target in FUZZ_TARGETS {
+        eprintln!("==> cargo fuzz run {target} -- -max_total_time={seconds}");
+        let mut command = Command::new(&cargo);
+        command
+            .args(["fuzz", "run", "--release", target, "--"])
+            .arg(format!("-max_total_time={seconds}"))
+            .current_dir(&fuzz_folder);
+        if !nightly {
+            // cargo fuzz passes -Z flags for the sanitizer; this lets a stable toolchain take them.
+            command.env("RUSTC_BOOTSTRAP", "1");
+        }
+        let output = command
+            .output()
+            .map_err(|error| format!("cannot run cargo fuzz ({error}); install it with `cargo install cargo-fuzz`"))?;
+        let log = String::from_utf8_lossy(&output.stderr);
+        let runs = log
+            .lines()
+            .filter_map(|line| line.strip_prefix("Done ").and_then(|rest| rest.split_whitespace().next()))
+            .last()
+            .unwrap_or("?")
+            .to_owned();
+        if !output.status.success() {
+            let tail: Vec<&str> = log.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
+            return Err(format!("fuzz target {target} failed after {runs} runs:\n{}", tail.join("\n")));
+        }
+        report.push(format!("{target}: {runs} executions in {seconds}s, no crash"));
+    }
+    eprintln!("==> fuzzing report\n  {}", report.join("\n  "));
+    Ok(())
+}
+
+fn stress(kills: u64) -> Result<(), String> {
+    let cargo = cargo();
+    eprintln!("==> crash-safety stress: {kills} kills");
+    let status = Command::new(&cargo)
+        .args(["test", "--release", "-p", "tapis-store", "--test", "crash"])
+        .env("TAPIS_STRESS_KILLS", kills.to_string())
+        .status()
+        .map_err(|error| format!("cannot run {cargo}: {error}"))?;
+    if status.success() { Ok(()) } else { Err(format!("the crash-safety stress run failed ({status})")) }
 }
