@@ -123,6 +123,22 @@ pub fn format_expires_at(expires_at: DateTime<Utc>) -> String {
     expires_at.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
 }
 
+/// Parses an HTTP date (`Tue, 04 Mar 2025 16:25:31 GMT`), as the device-code grant gives its
+/// `expires_in`.
+///
+/// ```
+/// let at = tapis_core::expiry::parse_http_date("Tue, 04 Mar 2025 16:25:31 GMT").unwrap();
+/// assert_eq!(at.to_rfc3339(), "2025-03-04T16:25:31+00:00");
+/// ```
+pub fn parse_http_date(input: &str) -> Result<DateTime<Utc>, ExpiryError> {
+    if input.len() > MAX_EXPIRES_AT_LEN {
+        return Err(ExpiryError::TooLong { len: input.len() });
+    }
+    DateTime::parse_from_rfc2822(input.trim())
+        .map(|instant| instant.with_timezone(&Utc))
+        .map_err(|_| ExpiryError::Malformed(input.trim().to_owned()))
+}
+
 /// Converts a JWT `exp` claim (seconds since the epoch) to a UTC instant, if it names one.
 pub fn from_unix_seconds(seconds: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0)
@@ -283,6 +299,18 @@ mod tests {
             parse_expires_at(&written).expect("own output parses"),
             instant - chrono::TimeDelta::milliseconds(750)
         );
+    }
+
+    #[test]
+    fn http_dates() {
+        let check = |input: &str, expected: Option<&str>| {
+            assert_eq!(parse_http_date(input).ok().map(format_expires_at).as_deref(), expected, "{input:?}");
+        };
+        check("Tue, 04 Mar 2025 16:25:31 GMT", Some("2025-03-04T16:25:31+00:00"));
+        check("Tue, 4 Mar 2025 16:25:31 +0000", Some("2025-03-04T16:25:31+00:00"));
+        check("2025-03-04T16:25:31Z", None);
+        check("600", None);
+        check("", None);
     }
 
     #[test]

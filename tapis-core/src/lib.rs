@@ -13,7 +13,7 @@
 //! let expires_at = parse_expires_at("2025-09-05T02:30:48+00:00")?;
 //! let access = AccessToken::new(SecretString::from("eyJ.opaque.jwt"), Some(expires_at))?;
 //! let base_url = BaseUrl::parse("https://designsafe.tapis.io")?;
-//! let tokens = TokenSet { access, refresh: None, base_url: Some(base_url.clone()) };
+//! let tokens = TokenSet { base_url: Some(base_url.clone()), ..TokenSet::new(access) };
 //!
 //! let now = DateTime::from_timestamp(1_757_000_000, 0).unwrap(); // 2025-09-04T15:33:20Z
 //! assert_eq!(tokens.state(&base_url, now, TimeDelta::seconds(60)), TokenState::Valid);
@@ -30,7 +30,7 @@ pub mod jwt;
 pub mod token;
 
 pub use base_url::{BaseUrl, BaseUrlError, DEFAULT_BASE_URL};
-pub use token::{AccessToken, RefreshToken, TokenError, TokenSet, TokenState};
+pub use token::{AccessToken, OAuthClient, RefreshToken, TokenError, TokenSet, TokenState};
 
 /// Re-exported so callers can build tokens without naming `secrecy` themselves.
 pub use secrecy::{ExposeSecret, SecretString};

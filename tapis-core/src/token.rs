@@ -148,7 +148,28 @@ impl fmt::Debug for RefreshToken {
     }
 }
 
-/// The tokens one login produced, and the server that issued them.
+/// An OAuth client of the Tapis tenant: what makes refresh tokens and device login possible.
+/// Refresh requests authenticate with it (HTTP Basic `client_id:client_key`).
+#[derive(Clone)]
+pub struct OAuthClient {
+    /// The client's id (not secret).
+    pub client_id: String,
+    /// The client's key (secret).
+    pub client_key: SecretString,
+}
+
+impl fmt::Debug for OAuthClient {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("OAuthClient")
+            .field("client_id", &self.client_id)
+            .field("client_key", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// The tokens one login produced, the server that issued them, and the OAuth client they
+/// were issued through.
 #[derive(Debug, Clone)]
 pub struct TokenSet {
     /// The access token.
@@ -158,9 +179,23 @@ pub struct TokenSet {
     /// The server the tokens came from, as recorded at login (`None` in files written by the
     /// notebooks, which do not record it).
     pub base_url: Option<BaseUrl>,
+    /// The OAuth client the tokens were issued through (renewal needs it), if any.
+    pub client: Option<OAuthClient>,
 }
 
 impl TokenSet {
+    /// A token set with only an access token.
+    pub fn new(access: AccessToken) -> Self {
+        Self { access, refresh: None, base_url: None, client: None }
+    }
+
+    /// The refresh token and its client, when both are known and the refresh token has not
+    /// expired at `now`: what renewing without a password needs.
+    pub fn renewal(&self, now: DateTime<Utc>) -> Option<(&RefreshToken, &OAuthClient)> {
+        let refresh = self.refresh.as_ref().filter(|refresh| refresh.expires_at().is_none_or(|at| at > now))?;
+        Some((refresh, self.client.as_ref()?))
+    }
+
     /// The server these tokens belong to: the recorded base URL, else the one the access
     /// token's `iss` claim names. `None` when neither is known.
     pub fn server(&self) -> Option<BaseUrl> {
@@ -252,10 +287,13 @@ mod tests {
     fn debug_never_shows_the_secret() {
         let access = AccessToken::new(jwt(r#"{"exp":1741119331,"tapis/username":"jdoe"}"#), None).expect("usable");
         let refresh = RefreshToken::new(SecretString::from("refresh-secret-value"), None).expect("usable");
-        let set = TokenSet { access: access.clone(), refresh: Some(refresh), base_url: None };
+        let client =
+            OAuthClient { client_id: "tapis-cli-x".into(), client_key: SecretString::from("client-key-value") };
+        let set = TokenSet { access: access.clone(), refresh: Some(refresh), base_url: None, client: Some(client) };
         let shown = format!("{set:?} {access:?}");
         assert!(!shown.contains(access.expose_secret()), "{shown}");
         assert!(!shown.contains("refresh-secret-value"), "{shown}");
+        assert!(!shown.contains("client-key-value") && shown.contains("tapis-cli-x"), "{shown}");
         assert!(shown.contains("[REDACTED]") && shown.contains("jdoe"), "{shown}");
     }
 
@@ -272,7 +310,7 @@ mod tests {
         let expires_at = at("2025-03-04T20:15:31Z");
         let access = AccessToken::new(SecretString::from("opaque"), Some(expires_at)).expect("usable");
         let base_url = BaseUrl::parse("https://designsafe.tapis.io").expect("valid");
-        let set = TokenSet { access, refresh: None, base_url: Some(base_url.clone()) };
+        let set = TokenSet { base_url: Some(base_url.clone()), ..TokenSet::new(access) };
         let margin = TimeDelta::seconds(60);
         let check = |seconds_before_expiry: i64, expected: TokenState| {
             let now = expires_at - TimeDelta::seconds(seconds_before_expiry);
@@ -298,9 +336,8 @@ mod tests {
                 .expect("usable");
         let no_iss = AccessToken::new(jwt(r#"{"exp":1741119331}"#), None).expect("usable");
         let set = |access: &AccessToken, base_url: Option<&BaseUrl>| TokenSet {
-            access: access.clone(),
-            refresh: None,
             base_url: base_url.cloned(),
+            ..TokenSet::new(access.clone())
         };
         // The notebook's file: no recorded base URL, the iss decides.
         assert_eq!(set(&from_iss, None).state(&designsafe, now, TimeDelta::zero()), TokenState::Valid);
@@ -309,5 +346,26 @@ mod tests {
         assert_eq!(set(&from_iss, Some(&tacc)).state(&tacc, now, TimeDelta::zero()), TokenState::Valid);
         // Unknown origin: never sent.
         assert_eq!(set(&no_iss, None).state(&designsafe, now, TimeDelta::zero()), TokenState::OtherServer);
+    }
+}
+
+#[cfg(test)]
+mod renewal_tests {
+    use super::*;
+
+    #[test]
+    fn renewal_needs_a_live_refresh_token_and_a_client() {
+        let at = |seconds| DateTime::from_timestamp(seconds, 0).expect("valid");
+        let access = AccessToken::new(SecretString::from("opaque"), Some(at(1_000))).expect("usable");
+        let refresh = RefreshToken::new(SecretString::from("refresh"), Some(at(5_000))).expect("usable");
+        let client = OAuthClient { client_id: "c".into(), client_key: SecretString::from("k") };
+        let full =
+            TokenSet { refresh: Some(refresh.clone()), client: Some(client.clone()), ..TokenSet::new(access.clone()) };
+        assert!(full.renewal(at(4_999)).is_some());
+        assert!(full.renewal(at(5_000)).is_none(), "an expired refresh token cannot renew");
+        let no_client = TokenSet { refresh: Some(refresh), ..TokenSet::new(access.clone()) };
+        assert!(no_client.renewal(at(0)).is_none());
+        let no_refresh = TokenSet { client: Some(client), ..TokenSet::new(access) };
+        assert!(no_refresh.renewal(at(0)).is_none());
     }
 }

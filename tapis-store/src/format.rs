@@ -7,11 +7,14 @@
 //! ```
 //!
 //! This crate writes those two, in that format, plus its own fields (`base_url`, `username`,
-//! and for renewal `refresh_token` and `refresh_expires_at`). Unknown fields are ignored on read.
+//! and for renewal `refresh_token`, `refresh_expires_at`, `client_id` and `client_key`).
+//! Unknown fields are ignored on read.
 
 use serde_json::{Map, Value};
 use tapis_core::expiry::{format_expires_at, parse_expires_at};
-use tapis_core::{AccessToken, BaseUrl, RefreshToken, SecretString, TokenError, TokenSet};
+use tapis_core::{
+    AccessToken, BaseUrl, ExposeSecret as _, OAuthClient, RefreshToken, SecretString, TokenError, TokenSet,
+};
 
 /// The largest token file that is read; a real one is about 2 KiB.
 pub const MAX_TOKEN_FILE_BYTES: u64 = 1024 * 1024;
@@ -99,7 +102,16 @@ pub fn parse_token_file(bytes: &[u8]) -> Result<TokenSet, FormatError> {
         Some(_) => return Err(FormatError::Field { field: "base_url", problem: "not a string" }),
     };
 
-    Ok(TokenSet { access, refresh, base_url })
+    let client = match (object.get("client_id"), object.get("client_key")) {
+        (Some(Value::String(client_id)), Some(Value::String(client_key)))
+            if !client_id.is_empty() && !client_key.is_empty() =>
+        {
+            Some(OAuthClient { client_id: client_id.clone(), client_key: SecretString::from(client_key.clone()) })
+        }
+        _ => None,
+    };
+
+    Ok(TokenSet { access, refresh, base_url, client })
 }
 
 /// Writes a token file's bytes: the notebook's two fields first, then this project's own.
@@ -108,7 +120,7 @@ pub fn parse_token_file(bytes: &[u8]) -> Result<TokenSet, FormatError> {
 /// use tapis_core::{AccessToken, SecretString, TokenSet, expiry::parse_expires_at};
 /// let expires_at = parse_expires_at("2025-09-05T02:30:48Z").unwrap();
 /// let access = AccessToken::new(SecretString::from("opaque"), Some(expires_at)).unwrap();
-/// let bytes = tapis_store::format::render_token_file(&TokenSet { access, refresh: None, base_url: None });
+/// let bytes = tapis_store::format::render_token_file(&TokenSet::new(access));
 /// let text = String::from_utf8(bytes).unwrap();
 /// assert!(text.contains(r#""expires_at": "2025-09-05T02:30:48+00:00""#));
 /// ```
@@ -127,6 +139,10 @@ pub fn render_token_file(tokens: &TokenSet) -> Vec<u8> {
         if let Some(expires_at) = refresh.expires_at() {
             object.insert("refresh_expires_at".into(), format_expires_at(expires_at).into());
         }
+    }
+    if let Some(client) = &tokens.client {
+        object.insert("client_id".into(), client.client_id.as_str().into());
+        object.insert("client_key".into(), client.client_key.expose_secret().into());
     }
     let mut bytes = serde_json::to_vec_pretty(&Value::Object(object)).unwrap_or_default();
     bytes.push(b'\n');
@@ -213,7 +229,8 @@ mod tests {
         let refresh = tapis_testkit::jwt(&tapis_testkit::claims("jdoe", 1_772_655_331, "https://designsafe.tapis.io"));
         let access = AccessToken::new(SecretString::from(jwt.clone()), None).expect("usable");
         let refresh = RefreshToken::new(SecretString::from(refresh), None).expect("usable");
-        let tokens = TokenSet { access, refresh: Some(refresh), base_url: None };
+        let client = OAuthClient { client_id: "tapis-cli-host".into(), client_key: SecretString::from("key-123") };
+        let tokens = TokenSet { refresh: Some(refresh), client: Some(client), ..TokenSet::new(access) };
         let bytes = render_token_file(&tokens);
         let text = String::from_utf8(bytes.clone()).expect("utf-8");
         // The notebook's own reader: two fields, its timestamp format.
@@ -223,10 +240,16 @@ mod tests {
         assert_eq!(value["base_url"], "https://designsafe.tapis.io");
         assert_eq!(value["username"], "jdoe");
         assert_eq!(value["refresh_expires_at"], "2026-03-04T20:15:31+00:00");
+        assert_eq!(
+            (&value["client_id"], &value["client_key"]),
+            (&Value::from("tapis-cli-host"), &Value::from("key-123"))
+        );
         let again = parse_token_file(&bytes).expect("own output parses");
         assert_eq!(again.access.expose_secret(), jwt);
         assert_eq!(again.access.expires_at(), tokens.access.expires_at());
         assert_eq!(again.refresh.map(|r| r.expires_at()), Some(tokens.refresh.and_then(|r| r.expires_at())));
+        let client = again.client.expect("client read back");
+        assert_eq!((client.client_id.as_str(), client.client_key.expose_secret()), ("tapis-cli-host", "key-123"));
     }
 }
 
@@ -258,7 +281,7 @@ mod properties {
             let base_url = format!("https://{host}.tapis.io");
             let jwt = tapis_testkit::jwt(&tapis_testkit::claims(&user, exp, &base_url));
             let access = AccessToken::new(SecretString::from(jwt.clone()), None).expect("usable");
-            let tokens = TokenSet { access, refresh: None, base_url: None };
+            let tokens = TokenSet::new(access);
             let again = parse_token_file(&render_token_file(&tokens)).expect("own output parses");
             prop_assert_eq!(again.access.expose_secret(), jwt.as_str());
             prop_assert_eq!(again.access.expires_at().timestamp(), exp);

@@ -13,7 +13,7 @@
 //! {
 //!     // Whoever may replace the saved token holds the lock while deciding and saving.
 //!     let _lock = store.lock(std::time::Duration::from_secs(5))?;
-//!     store.save(&TokenSet { access, refresh: None, base_url: None })?;
+//!     store.save(&TokenSet::new(access))?;
 //! }
 //! let loaded = store.load()?.tokens.expect("just saved");
 //! assert_eq!(loaded.access.expires_at(), expires_at);
