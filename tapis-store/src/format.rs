@@ -114,7 +114,8 @@ pub fn parse_token_file(bytes: &[u8]) -> Result<TokenSet, FormatError> {
     Ok(TokenSet { access, refresh, base_url, client })
 }
 
-/// Writes a token file's bytes: the notebook's two fields first, then this project's own.
+/// Writes a token file's bytes: the notebook's two fields (`access_token`, `expires_at`)
+/// and this project's own, as one JSON object (keys in alphabetical order).
 ///
 /// ```
 /// use tapis_core::{AccessToken, SecretString, TokenSet, expiry::parse_expires_at};

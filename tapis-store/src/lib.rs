@@ -118,7 +118,7 @@ pub enum StoreError {
         source: io::Error,
     },
     /// Another process held the lock for longer than the wait allowed.
-    #[error("another tapis process has held {path} for more than {}s (it may be waiting for a password); try again, or raise TAPIS_LOCK_TIMEOUT", waited.as_secs())]
+    #[error("another tapis process has held {path} for more than {:.1}s (it may be waiting for a password); try again, or raise TAPIS_LOCK_TIMEOUT", waited.as_secs_f64())]
     LockTimeout {
         /// The lock file.
         path: PathBuf,
@@ -173,7 +173,11 @@ impl TokenStore {
     /// Needs no lock: saves are atomic renames.
     pub fn load(&self) -> Result<Loaded, StoreError> {
         let unreadable = |source| StoreError::Unreadable { path: self.path.clone(), source };
-        let mut file = match File::open(&self.path) {
+        // Non-blocking, so that a FIFO (or another special file) at the path cannot make the
+        // open wait forever for a writer; anything but a regular file is refused below.
+        let opened =
+            OpenOptions::new().read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).open(&self.path);
+        let mut file = match opened {
             Ok(file) => file,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Loaded::default()),
             Err(error) => return Err(unreadable(error)),
@@ -181,6 +185,9 @@ impl TokenStore {
         let metadata = file.metadata().map_err(unreadable)?;
         if metadata.is_dir() {
             return Err(unreadable(io::Error::new(io::ErrorKind::IsADirectory, "it is a folder")));
+        }
+        if !metadata.is_file() {
+            return Err(unreadable(io::Error::new(io::ErrorKind::InvalidInput, "it is not a regular file")));
         }
         let owner = metadata.uid();
         if owner != rustix::process::geteuid().as_raw() {

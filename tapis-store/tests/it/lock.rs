@@ -1,0 +1,114 @@
+//! The sidecar lock. `flock` locks belong to the open file, so two `TokenStore`s in one
+//! process exclude each other as two processes would.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tapis_store::{StoreError, TokenStore};
+
+use crate::{Setup, check, describe_error, mode, names_in};
+
+#[test]
+fn a_held_lock_makes_others_time_out_until_it_is_dropped() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("tokens.json");
+    let first = TokenStore::new(&path);
+    let second = TokenStore::new(&path);
+    let held = first.lock(Duration::from_secs(5)).expect("the first lock");
+
+    let started = Instant::now();
+    let error = second.lock(Duration::from_millis(200)).expect_err("the lock is held");
+    let elapsed = started.elapsed();
+    let lock_path = path.with_file_name("tokens.json.lock");
+    let StoreError::LockTimeout { path: reported, waited } = &error else {
+        panic!("expected LockTimeout, got {error:?}");
+    };
+    check("the path LockTimeout names", &reported.display().to_string(), &lock_path.display().to_string());
+    let shown = error.to_string();
+    let lock_path_text = lock_path.display().to_string();
+    let expected_start = format!("another tapis process has held {lock_path_text} for more than ");
+    assert!(shown.starts_with(&expected_start), "LockTimeout shows {shown:?}");
+    assert!(!error.counts_as_no_token(), "a held lock is not a missing token");
+    // It waited the whole time it was given, and not for ever.
+    assert!(*waited >= Duration::from_millis(200), "gave up after {waited:?}");
+    assert!(elapsed >= Duration::from_millis(200), "gave up after {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(30), "waited {elapsed:?} for a 200 ms timeout");
+
+    drop(held);
+    let again = second.lock(Duration::from_millis(200));
+    check("after the first guard dropped", &format!("{:?}", again.map(|_| ())), "Ok(())");
+}
+
+#[test]
+fn a_waiter_gets_the_lock_when_the_holder_drops_it_and_not_before() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("tokens.json");
+    let held = TokenStore::new(&path).lock(Duration::from_secs(5)).expect("the first lock");
+    let released = Arc::new(AtomicBool::new(false));
+    let waiter = {
+        let (path, released) = (path.clone(), Arc::clone(&released));
+        std::thread::spawn(move || {
+            let lock = TokenStore::new(&path).lock(Duration::from_secs(60));
+            (lock.is_ok(), released.load(Ordering::SeqCst))
+        })
+    };
+    // Give the waiter time to find the lock held (it would take it now if the lock did not work).
+    std::thread::sleep(Duration::from_millis(300));
+    released.store(true, Ordering::SeqCst);
+    drop(held);
+    let (locked, after_release) = waiter.join().expect("the waiter thread");
+    check("waiter", &format!("locked={locked} after_release={after_release}"), "locked=true after_release=true");
+}
+
+#[test]
+fn the_lock_file_is_0600_in_folders_created_0700() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("new/tokens.json");
+    let store = TokenStore::new(&path);
+    let lock = store.lock(Duration::ZERO).expect("a free lock is taken even with no wait");
+    let modes =
+        format!("new={:o} new/tokens.json.lock={:o}", mode(&folder.path().join("new")), mode(&store.lock_path()));
+    check("modes", &modes, "new=700 new/tokens.json.lock=600");
+    check("files", &names_in(&folder.path().join("new")).join(" "), "tokens.json.lock");
+    drop(lock);
+    // Taking it again reuses the file.
+    drop(store.lock(Duration::ZERO).expect("the lock again"));
+    check("files after relocking", &names_in(&folder.path().join("new")).join(" "), "tokens.json.lock");
+}
+
+#[test]
+fn a_lock_that_cannot_be_opened_is_an_error_naming_the_lock_file() {
+    const PREVIOUS: &[u8] = b"not a lock file, and must stay so";
+    let table: Vec<(&str, Setup, &str)> = vec![
+        (
+            "the lock file is a symbolic link",
+            |folder| {
+                fs::write(folder.join("victim"), PREVIOUS).expect("write");
+                symlink(folder.join("victim"), folder.join("tokens.json.lock")).expect("symlink");
+                folder.join("tokens.json")
+            },
+            "Lock: cannot lock <path>.lock: Too many levels of symbolic links (os error 40)",
+        ),
+        (
+            "a file where the folder should be",
+            |folder| {
+                fs::write(folder.join("victim"), PREVIOUS).expect("write");
+                folder.join("victim/tokens.json")
+            },
+            "Lock: cannot lock <path>.lock: File exists (os error 17)",
+        ),
+    ];
+    for (case, setup, expected) in table {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let path = setup(folder.path());
+        let outcome = match TokenStore::new(&path).lock(Duration::from_millis(200)) {
+            Ok(_) => "Ok".to_owned(),
+            Err(error) => describe_error(&error, &path),
+        };
+        check(case, &outcome, expected);
+        assert_eq!(fs::read(folder.path().join("victim")).expect("read"), PREVIOUS, "case: {case}: victim changed");
+    }
+}

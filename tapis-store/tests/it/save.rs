@@ -1,0 +1,271 @@
+//! Saving and removing: round trips, the notebook's view of our file, symbolic links, failed
+//! saves, temporary files.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use tapis_core::TokenSet;
+use tapis_core::expiry::parse_expires_at;
+use tapis_store::TokenStore;
+
+use crate::{
+    EXP_2100, Setup, access, access_only, check, describe_error, describe_load, full_set, jwt, names_in, redact,
+};
+
+#[test]
+fn what_is_saved_loads_back_the_same() {
+    let token = jwt("jdoe", EXP_2100);
+    let refresh = jwt("jdoe", EXP_2100 + 86_400);
+    let expires_at = parse_expires_at("2025-09-05T02:30:48+00:00").expect("a valid time");
+    let table: Vec<(&str, TokenSet, &str)> = vec![
+        (
+            "access token only, expiry from exp",
+            access_only(&token),
+            "ok secret=<jwt> expires=2100-01-01T00:00:00+00:00 server=https://designsafe.tapis.io",
+        ),
+        (
+            "recorded expiry earlier than exp",
+            TokenSet::new(access(&token, Some(expires_at))),
+            "ok secret=<jwt> expires=2025-09-05T02:30:48+00:00 server=https://designsafe.tapis.io",
+        ),
+        (
+            "refresh token and a recorded base URL",
+            full_set(&token, &refresh, "https://tacc.tapis.io/"),
+            "ok secret=<jwt> expires=2100-01-01T00:00:00+00:00 server=https://tacc.tapis.io refresh=<refresh> refresh_expires=2100-01-02T00:00:00+00:00 client=tapis-cli-test:client-key-1",
+        ),
+    ];
+    for (case, tokens, expected) in table {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let path = folder.path().join("tokens.json");
+        let store = TokenStore::new(&path);
+        store.save(&tokens).expect("save");
+        let replacements = [(refresh.as_str(), "<refresh>"), (token.as_str(), "<jwt>")];
+        check(case, &redact(&describe_load(store.load(), &path), &replacements), expected);
+        // Exactly, not only as text.
+        let loaded = store.load().expect("load").tokens.expect("tokens");
+        assert_eq!(loaded.access.expose_secret(), tokens.access.expose_secret(), "case: {case}");
+        assert_eq!(loaded.access.expires_at(), tokens.access.expires_at(), "case: {case}");
+        assert_eq!(loaded.server(), tokens.server(), "case: {case}");
+    }
+}
+
+/// The notebooks' `connect_tapis()` knows two fields: `access_token`, and `expires_at` in
+/// `datetime.isoformat()` shape with a `+00:00` offset.
+#[test]
+fn a_reader_that_knows_only_the_notebook_fields_can_read_what_is_saved() {
+    let token = jwt("jdoe", EXP_2100);
+    let refresh = jwt("jdoe", EXP_2100 + 86_400);
+    let table: Vec<(&str, TokenSet)> = vec![
+        ("access token only", access_only(&token)),
+        ("every field", full_set(&token, &refresh, "https://designsafe.tapis.io")),
+    ];
+    for (case, tokens) in table {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let path = folder.path().join("tokens.json");
+        TokenStore::new(&path).save(&tokens).expect("save");
+        let value: Value = serde_json::from_slice(&fs::read(&path).expect("read")).expect("JSON");
+        let access_token = value.get("access_token").and_then(Value::as_str).unwrap_or("<missing>");
+        check(&format!("{case}: access_token"), access_token, &token);
+        let expires_at = value.get("expires_at").and_then(Value::as_str).unwrap_or("<missing>");
+        check(&format!("{case}: expires_at"), expires_at, "2100-01-01T00:00:00+00:00");
+        check(&format!("{case}: expires_at length"), &expires_at.len().to_string(), "25");
+        // Digits where the date and time are, then exactly `+00:00`.
+        let shape: String = expires_at
+            .char_indices()
+            .map(|(index, character)| if index < 19 && character.is_ascii_digit() { 'D' } else { character })
+            .collect();
+        check(&format!("{case}: expires_at shape"), &shape, "DDDD-DD-DDTDD:DD:DD+00:00");
+    }
+}
+
+#[test]
+fn a_symbolic_link_is_never_written_through() {
+    // (case, what the link points to, relative to the folder; whether that file exists)
+    let table = [
+        ("a link to a token file", "real.json", true),
+        ("a dangling link", "absent.json", false),
+        ("a link to a file in another folder", "elsewhere/real.json", true),
+    ];
+    let previous = br#"{"access_token": "old", "expires_at": "2025-09-05T02:30:48+00:00"}"#;
+    for (case, target, exists) in table {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let target = folder.path().join(target);
+        if exists {
+            fs::create_dir_all(target.parent().expect("a parent")).expect("mkdir");
+            fs::write(&target, previous).expect("write the target");
+        }
+        let path = folder.path().join("tokens.json");
+        symlink(&target, &path).expect("symlink");
+        let store = TokenStore::new(&path);
+        let error = store.save(&access_only(&jwt("jdoe", EXP_2100))).expect_err("a save through a link");
+        check(
+            case,
+            &describe_error(&error, &path),
+            "Symlink: the token file <path> is a symbolic link; tapis does not write tokens through links — point --token-file at the real file or remove the link",
+        );
+        let link = fs::read_link(&path).expect("the link is still there");
+        check(&format!("{case}: link target"), &link.display().to_string(), &target.display().to_string());
+        if exists {
+            assert_eq!(fs::read(&target).expect("read the target"), previous, "case: {case}: target changed");
+        } else {
+            assert!(!target.exists(), "case: {case}: the dangling link's target was created");
+        }
+        check(&format!("{case}: files left"), &names_in(folder.path()).join(" "), &names_without_temporaries(&path));
+    }
+}
+
+/// The names a folder should hold: everything but temporary files (`.tokens.json.*`).
+fn names_without_temporaries(path: &Path) -> String {
+    let folder = path.parent().expect("a folder");
+    names_in(folder).into_iter().filter(|name| !name.starts_with(".tokens.json.")).collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn a_failed_save_leaves_the_previous_file_and_no_temporary() {
+    const PREVIOUS: &[u8] = br#"{"access_token": "old", "expires_at": "2025-09-05T02:30:48+00:00"}"#;
+    /// Makes the save fail (as root too); returns the token path and a file that must not change.
+    type FailingSetup = fn(&Path) -> (PathBuf, PathBuf);
+    let table: Vec<(&str, FailingSetup, &str)> = vec![
+        (
+            "a file where the folder should be",
+            |folder| {
+                let file = folder.join("notafolder");
+                fs::write(&file, PREVIOUS).expect("write");
+                (file.join("tokens.json"), file)
+            },
+            "Write: cannot save the token file <path> (the previous file is unchanged): File exists (os error 17)",
+        ),
+        (
+            "a file name too long for the temporary file's",
+            |folder| {
+                let path = folder.join(format!("{}.json", "t".repeat(245)));
+                fs::write(&path, PREVIOUS).expect("write");
+                (path.clone(), path)
+            },
+            "Write: cannot save the token file <path> (the previous file is unchanged): File name too long (os error 36)",
+        ),
+        (
+            "a folder where the file should be",
+            |folder| {
+                let path = folder.join("tokens.json");
+                fs::create_dir(&path).expect("mkdir");
+                fs::write(path.join("inside"), PREVIOUS).expect("write");
+                (path.clone(), path.join("inside"))
+            },
+            "Write: cannot save the token file <path> (the previous file is unchanged): Is a directory (os error 21)",
+        ),
+    ];
+    for (case, setup, expected) in table {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let (path, untouched) = setup(folder.path());
+        let names_before = names_in(folder.path());
+        let error = TokenStore::new(&path).save(&access_only(&jwt("jdoe", EXP_2100))).expect_err("the save fails");
+        // tempfile adds ` at path "<the temporary file's random name>"` to its errors.
+        let described = describe_error(&error, &path);
+        let described = described.split(" at path ").next().unwrap_or_default();
+        check(case, described, expected);
+        assert_eq!(fs::read(&untouched).expect("read"), PREVIOUS, "case: {case}: the previous file changed");
+        check(&format!("{case}: files left"), &names_in(folder.path()).join(" "), &names_before.join(" "));
+    }
+}
+
+#[test]
+fn a_successful_save_leaves_only_the_token_file_and_the_lock_file() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("tokens.json");
+    let store = TokenStore::new(&path);
+    let _lock = store.lock(Duration::from_secs(5)).expect("lock");
+    store.save(&access_only(&jwt("jdoe", EXP_2100))).expect("create");
+    check("after creating", &names_in(folder.path()).join(" "), "tokens.json tokens.json.lock");
+    store.save(&access_only(&jwt("asmith", EXP_2100))).expect("replace");
+    check("after replacing", &names_in(folder.path()).join(" "), "tokens.json tokens.json.lock");
+    let loaded = store.load().expect("load").tokens.expect("tokens");
+    check("the replacement is what loads", loaded.access.username().unwrap_or("-"), "asmith");
+}
+
+/// A writer killed mid-save leaves `.<file>.<host>-<pid>.<random>.tmp`; the next save on the
+/// same host removes it if that process is gone, and leaves every other file alone.
+#[test]
+fn a_save_removes_temporaries_of_dead_writers_on_this_host_only() {
+    let uname = rustix::system::uname();
+    let host: String = uname
+        .nodename()
+        .to_string_lossy()
+        .chars()
+        .map(|character| if character.is_ascii_alphanumeric() { character } else { '_' })
+        .collect();
+    let host = if host.is_empty() { "host".to_owned() } else { host };
+    let alive = std::process::id();
+    let dead = i32::MAX; // beyond any pid_max: no such process
+    let table = [
+        (format!(".tokens.json.{host}-{dead}.AbC123.tmp"), false, "a dead writer's temporary on this host"),
+        (format!(".tokens.json.{host}-{alive}.AbC123.tmp"), true, "a live writer's temporary"),
+        (format!(".tokens.json.{host}x-{dead}.AbC123.tmp"), true, "another host's temporary"),
+        (format!(".other.json.{host}-{dead}.AbC123.tmp"), true, "another token file's temporary"),
+        (format!(".tokens.json.{host}-{dead}.AbC123.bak"), true, "not a temporary"),
+    ];
+    let folder = tempfile::tempdir().expect("temporary folder");
+    for (name, _, _) in &table {
+        fs::write(folder.path().join(name), "{\"access_token\": \"a secret\"}").expect("write");
+    }
+    TokenStore::new(folder.path().join("tokens.json")).save(&access_only(&jwt("jdoe", EXP_2100))).expect("save");
+    for (name, kept, case) in &table {
+        let exists = folder.path().join(name).exists();
+        check(case, &format!("exists={exists}"), &format!("exists={kept}"));
+    }
+}
+
+#[test]
+fn remove_says_whether_there_was_a_file() {
+    // Each setup prepares the token path in the folder.
+    let table: Vec<(&str, Setup, &str, &str)> = vec![
+        (
+            "a token file",
+            |folder| {
+                let path = folder.join("tokens.json");
+                fs::write(&path, "{}").expect("write");
+                path
+            },
+            "Ok(true)",
+            "",
+        ),
+        ("no file", |folder| folder.join("tokens.json"), "Ok(false)", ""),
+        ("no folder", |folder| folder.join("absent/tokens.json"), "Ok(false)", ""),
+        (
+            "a link: the link goes, its target stays",
+            |folder| {
+                fs::write(folder.join("target.json"), "{}").expect("write");
+                symlink(folder.join("target.json"), folder.join("tokens.json")).expect("symlink");
+                folder.join("tokens.json")
+            },
+            "Ok(true)",
+            "target.json",
+        ),
+        (
+            "a folder",
+            |folder| {
+                fs::create_dir(folder.join("tokens.json")).expect("mkdir");
+                folder.join("tokens.json")
+            },
+            "Remove: cannot remove the token file <path>: Is a directory (os error 21)",
+            "tokens.json",
+        ),
+    ];
+    for (case, setup, expected, left) in table {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let path = setup(folder.path());
+        let outcome = match TokenStore::new(&path).remove() {
+            Ok(existed) => format!("Ok({existed})"),
+            Err(error) => describe_error(&error, &path),
+        };
+        check(case, &outcome, expected);
+        check(&format!("{case}: files left"), &names_in(folder.path()).join(" "), left);
+        if expected == "Ok(true)" {
+            let again = TokenStore::new(&path).remove().map_err(|error| error.to_string());
+            check(&format!("{case}: remove again"), &format!("{again:?}"), "Ok(false)");
+        }
+    }
+}
