@@ -53,6 +53,26 @@ pub enum AuthError {
         /// The server a login was needed for.
         base_url: String,
     },
+    /// Renewal was refused (the refresh token was revoked or expired, or its client was
+    /// deleted) and there is no password to fall back on.
+    #[error("renewing the token for {base_url} was refused ({message}); log in again with `tapis login`")]
+    RenewalRejected {
+        /// The server a login is needed for.
+        base_url: String,
+        /// The server's message.
+        message: String,
+    },
+    /// A device login needs an OAuth client id, and none was given or saved.
+    #[error(
+        "device login to {base_url} needs an OAuth client: log in with a password once (which creates one), or pass --client-id (TAPIS_CLIENT_ID)"
+    )]
+    NoClient {
+        /// The server.
+        base_url: String,
+    },
+    /// The device code expired before the user approved it.
+    #[error("the device code expired before the login was approved; run `tapis login --device` again")]
+    DeviceCodeExpired,
     /// Asking for credentials failed (end of input, interrupted, no terminal).
     #[error(transparent)]
     Prompt(#[from] PromptError),

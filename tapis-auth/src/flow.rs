@@ -7,10 +7,10 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
 use reqwest::blocking::RequestBuilder;
-use tapis_core::{AccessToken, BaseUrl, SecretString, TokenSet, TokenState};
+use tapis_core::{AccessToken, BaseUrl, OAuthClient, SecretString, TokenSet, TokenState};
 use tapis_store::{DEFAULT_LOCK_TIMEOUT, TokenStore};
 
-use crate::client::{ClientConfig, TapisClient};
+use crate::client::{ClientConfig, DevicePoll, INVALID_CLIENT_PREFIX, TapisClient};
 use crate::error::AuthError;
 use crate::prompt::{Notice, PromptError, Prompter};
 
@@ -49,10 +49,20 @@ pub struct LoginOptions {
     pub lock_timeout: Duration,
     /// Timeouts and retries for the HTTP requests.
     pub client: ClientConfig,
+    /// Do not use or create an OAuth client: log in for an access token only, no renewal.
+    pub no_refresh: bool,
+    /// The description given to a personal OAuth client made at login, so that the user can
+    /// recognise it among their clients.
+    pub client_description: String,
+    /// How often a device login asks whether the user has approved it.
+    pub device_poll_interval: Duration,
 }
 
+/// How often a device login polls by default.
+pub const DEFAULT_DEVICE_POLL_INTERVAL: Duration = Duration::from_secs(5);
+
 impl LoginOptions {
-    /// Options with the defaults: 60 s margin, 3 prompt attempts, 2 min lock wait.
+    /// Options with the defaults: 60 s margin, 3 prompt attempts, 2 min lock wait, renewal on.
     pub fn new(base_url: BaseUrl, token_file: impl Into<PathBuf>) -> Self {
         Self {
             base_url,
@@ -63,6 +73,9 @@ impl LoginOptions {
             n_prompt_attempts: DEFAULT_N_PROMPT_ATTEMPTS,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             client: ClientConfig::default(),
+            no_refresh: false,
+            client_description: "tapis".to_owned(),
+            device_poll_interval: DEFAULT_DEVICE_POLL_INTERVAL,
         }
     }
 }
@@ -74,6 +87,8 @@ pub enum Origin {
     Saved,
     /// Another process logged in while this one waited for the lock; no request was made.
     SavedByAnotherProcess,
+    /// This call renewed the token with the refresh token (no password).
+    Renewed,
     /// This call logged in.
     LoggedIn,
 }
@@ -150,6 +165,11 @@ impl Session {
         self.request(Method::POST, path)
     }
 
+    /// The user's profile from `GET /v3/oauth2/userinfo` (the envelope's `result`).
+    pub fn userinfo(&self) -> Result<serde_json::Value, AuthError> {
+        self.client()?.userinfo(self.tokens.access.expose_secret())
+    }
+
     fn client(&self) -> Result<&TapisClient, AuthError> {
         if let Some(client) = self.client.get() {
             return Ok(client);
@@ -159,17 +179,23 @@ impl Session {
     }
 }
 
-/// Signs in: the saved token if it is valid for this server, else a login.
+/// Signs in: the saved token if it is valid for this server, else a renewal, else a login.
 ///
 /// 1. Read the token file (no lock). A valid token for `base_url` with more than
 ///    `min_valid` left is returned at once: no request, no network setup.
-/// 2. Otherwise, if credentials are neither supplied nor can be prompted for, fail with
-///    [`AuthError::NoCredentials`] at once.
+/// 2. Otherwise, if the token cannot be renewed and credentials are neither supplied nor can
+///    be prompted for, fail with [`AuthError::NoCredentials`] at once.
 /// 3. Take the token file's lock and read the file again: another process may have logged
-///    in meanwhile, and its token is used (no request).
-/// 4. Log in with one password-grant request. Prompted credentials that the server rejects
-///    are asked for again, up to `n_prompt_attempts` times; supplied ones are not retried.
-/// 5. Save atomically, still under the lock. A failed save is reported as
+///    in or renewed meanwhile, and its token is used (no request).
+/// 4. With a live refresh token and its OAuth client, renew with one refresh-grant request.
+///    If the server refuses, fall back to a password login when credentials are at hand,
+///    else fail with [`AuthError::RenewalRejected`].
+/// 5. Log in with the password grant. Prompted credentials that the server rejects are asked
+///    for again, up to `n_prompt_attempts` times; supplied ones are not retried. Unless
+///    `no_refresh`, the login goes through the saved OAuth client (one request, which also
+///    yields a refresh token); without one, a personal client is created after the first
+///    grant and the grant is repeated through it (three requests, once per machine).
+/// 6. Save atomically, still under the lock. A failed save is reported as
 ///    [`Notice::NotSaved`] and the session is still returned.
 ///
 /// ```no_run
@@ -195,28 +221,46 @@ pub fn connect(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Se
         client: OnceLock::new(),
     };
 
+    let saved = read_saved(&store, options, prompter, true)?;
     if !options.force
-        && let Some(tokens) = load_usable(&store, options, prompter, true)?
+        && let Some(tokens) = saved.as_ref().filter(|tokens| is_valid(tokens, options))
     {
-        return Ok(session(tokens, Origin::Saved, true));
+        return Ok(session(tokens.clone(), Origin::Saved, true));
     }
 
     let supplied = &options.credentials;
     let fully_supplied = supplied.username.is_some() && supplied.password.is_some();
-    if !fully_supplied && !prompter.can_prompt() {
+    let has_password_way = fully_supplied || prompter.can_prompt();
+    let can_renew = !options.force && saved.as_ref().is_some_and(|tokens| tokens.renewal(Utc::now()).is_some());
+    if !has_password_way && !can_renew {
         return Err(AuthError::NoCredentials { base_url: options.base_url.to_string() });
     }
 
     let _lock = store.lock(options.lock_timeout)?;
+    let saved = read_saved(&store, options, prompter, false)?;
     if !options.force
-        && let Some(tokens) = load_usable(&store, options, prompter, false)?
+        && let Some(tokens) = saved.as_ref().filter(|tokens| is_valid(tokens, options))
     {
         prompter.notice(&Notice::LoggedInByAnotherProcess);
-        return Ok(session(tokens, Origin::SavedByAnotherProcess, true));
+        return Ok(session(tokens.clone(), Origin::SavedByAnotherProcess, true));
     }
 
     let client = TapisClient::new(options.base_url.clone(), options.client.clone())?;
-    let tokens = log_in_with_password(&client, options, prompter)?;
+    let renewal = if options.force { None } else { saved.as_ref().and_then(|tokens| tokens.renewal(Utc::now())) };
+    let (tokens, origin) = match renewal {
+        Some((refresh, oauth)) => match client.refresh_grant(refresh, oauth) {
+            Ok(tokens) => (tokens, Origin::Renewed),
+            Err(AuthError::Server { status: 400..=499, message, .. }) => {
+                if !has_password_way {
+                    return Err(AuthError::RenewalRejected { base_url: options.base_url.to_string(), message });
+                }
+                prompter.notice(&Notice::RenewalRejected { message });
+                (log_in_with_password(&client, options, prompter, saved.as_ref())?, Origin::LoggedIn)
+            }
+            Err(error) => return Err(error),
+        },
+        None => (log_in_with_password(&client, options, prompter, saved.as_ref())?, Origin::LoggedIn),
+    };
     let saved = match store.save(&tokens) {
         Ok(()) => true,
         Err(error) => {
@@ -224,14 +268,20 @@ pub fn connect(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Se
             false
         }
     };
-    let session = session(tokens, Origin::LoggedIn, saved);
+    let session = session(tokens, origin, saved);
     let _ = session.client.set(client);
     Ok(session)
 }
 
-/// Reads the token file and returns its tokens if they are valid for this server with the
-/// margin to spare. Notices are given only on the first read (`tell`), not again under the lock.
-fn load_usable(
+/// Whether saved tokens are good for this request as they are.
+fn is_valid(tokens: &TokenSet, options: &LoginOptions) -> bool {
+    tokens.state(&options.base_url, Utc::now(), options.min_valid) == TokenState::Valid
+}
+
+/// Reads the token file and returns its tokens if they belong to this server (fresh or not:
+/// an expired token may still carry a refresh token and a client). Notices are given only on
+/// the first read (`tell`), not again under the lock.
+fn read_saved(
     store: &TokenStore,
     options: &LoginOptions,
     prompter: &mut dyn Prompter,
@@ -253,31 +303,30 @@ fn load_usable(
         prompter.notice(&Notice::TightenedPermissions { path: store.path().to_path_buf(), old_mode });
     }
     let Some(tokens) = loaded.tokens else { return Ok(None) };
-    match tokens.state(&options.base_url, Utc::now(), options.min_valid) {
-        TokenState::Valid => Ok(Some(tokens)),
-        TokenState::OtherServer => {
-            if tell {
-                prompter
-                    .notice(&Notice::TokenForOtherServer { path: store.path().to_path_buf(), server: tokens.server() });
-            }
-            Ok(None)
-        }
-        TokenState::ExpiringSoon | TokenState::Expired => Ok(None),
+    if tokens.belongs_to(&options.base_url) {
+        return Ok(Some(tokens));
     }
+    if tell {
+        prompter.notice(&Notice::TokenForOtherServer { path: store.path().to_path_buf(), server: tokens.server() });
+    }
+    Ok(None)
 }
 
 /// The bounded login loop: at most `n_prompt_attempts` tries when anything is prompted for,
-/// exactly one when everything was supplied.
+/// exactly one when everything was supplied. Unless `no_refresh`, the grant goes through the
+/// saved OAuth client, or a personal client is made for the purpose (see [`connect`]).
 fn log_in_with_password(
     client: &TapisClient,
     options: &LoginOptions,
     prompter: &mut dyn Prompter,
+    saved: Option<&TokenSet>,
 ) -> Result<TokenSet, AuthError> {
     let supplied = &options.credentials;
     let prompts_for_something = supplied.username.is_none() || supplied.password.is_none();
     let n_attempts = if prompts_for_something { options.n_prompt_attempts.max(1) } else { 1 };
+    let mut oauth = if options.no_refresh { None } else { saved.and_then(|tokens| tokens.client.clone()) };
     let mut attempt = 1;
-    loop {
+    let (mut tokens, username, password) = loop {
         let username = match &supplied.username {
             Some(username) => username.clone(),
             None => non_empty(prompter.username(&options.base_url)?.trim().to_owned(), "username")?,
@@ -286,7 +335,18 @@ fn log_in_with_password(
             Some(password) => password.clone(),
             None => prompter.password(&username)?,
         };
-        match client.password_grant(&username, &password) {
+        let mut outcome = client.password_grant_via(&username, &password, oauth.as_ref());
+        if let (Err(AuthError::Server { status: 400, message, .. }), Some(rejected)) = (&outcome, &oauth)
+            && message.starts_with(INVALID_CLIENT_PREFIX)
+        {
+            // The saved client is gone (deleted on the server): log in without it, and a new
+            // one is made below.
+            prompter.notice(&Notice::ClientRejected { client_id: rejected.client_id.clone() });
+            oauth = None;
+            outcome = client.password_grant_via(&username, &password, None);
+        }
+        match outcome {
+            Ok(tokens) => break (tokens, username, password),
             Err(AuthError::CredentialsRejected { message, .. }) if attempt < n_attempts => {
                 prompter.notice(&Notice::CredentialsRejected { message, attempts_left: n_attempts - attempt });
                 attempt += 1;
@@ -294,7 +354,34 @@ fn log_in_with_password(
             Err(AuthError::CredentialsRejected { message, .. }) => {
                 return Err(AuthError::CredentialsRejected { message, n_attempts: attempt });
             }
-            other => return other,
+            Err(error) => return Err(error),
+        }
+    };
+    if options.no_refresh {
+        // Keep a known client in the file, so that `logout` can still delete it.
+        tokens.client = saved.and_then(|tokens| tokens.client.clone());
+        return Ok(tokens);
+    }
+    if tokens.refresh.is_some() {
+        return Ok(tokens);
+    }
+    // No client yet: make a personal one with the new access token, then log in through it to
+    // get a refresh token as well.
+    match client.create_client(tokens.access.expose_secret(), &options.client_description) {
+        Ok(new_client) => {
+            prompter.notice(&Notice::ClientCreated { client_id: new_client.client_id.clone() });
+            match client.password_grant_via(&username, &password, Some(&new_client)) {
+                Ok(with_refresh) => Ok(with_refresh),
+                Err(error) => {
+                    prompter.notice(&Notice::RenewalOff { reason: error.to_string() });
+                    tokens.client = Some(new_client);
+                    Ok(tokens)
+                }
+            }
+        }
+        Err(error) => {
+            prompter.notice(&Notice::RenewalOff { reason: error.to_string() });
+            Ok(tokens)
         }
     }
 }
@@ -303,25 +390,110 @@ fn non_empty(answer: String, what: &'static str) -> Result<String, PromptError> 
     if answer.is_empty() { Err(PromptError::Empty(what)) } else { Ok(answer) }
 }
 
+/// Logs in with the device-code grant: shows the user a page and a code (as
+/// [`Notice::DeviceCode`]), then polls every `device_poll_interval` until the user approves,
+/// the code expires, or the process is interrupted. The tokens are saved like a password
+/// login's.
+///
+/// `client` is the OAuth client to log in through: its id is required; its key, when known,
+/// is saved so that the tokens can be renewed.
+pub fn device_login(
+    options: &LoginOptions,
+    client_id: &str,
+    client_key: Option<SecretString>,
+    prompter: &mut dyn Prompter,
+) -> Result<Session, AuthError> {
+    let store = TokenStore::new(&options.token_file);
+    let client = TapisClient::new(options.base_url.clone(), options.client.clone())?;
+    let code = client.device_code(client_id)?;
+    let expires_at = code.expires_at.or_else(|| {
+        code.expires_in_seconds
+            .and_then(|seconds| TimeDelta::try_seconds(i64::try_from(seconds).ok()?))
+            .map(|left| Utc::now() + left)
+    });
+    prompter.notice(&Notice::DeviceCode {
+        verification_uri: code.verification_uri.clone(),
+        user_code: code.user_code.clone(),
+        expires_at,
+    });
+    let mut tokens = loop {
+        wait_for_next_poll(options.device_poll_interval, expires_at, prompter);
+        match client.poll_device_token(client_id, &code.device_code)? {
+            DevicePoll::Approved(tokens) => break *tokens,
+            DevicePoll::Expired => return Err(AuthError::DeviceCodeExpired),
+            DevicePoll::Pending if expires_at.is_some_and(|at| Utc::now() > at + TimeDelta::seconds(30)) => {
+                // The server keeps saying "not ready" long after the code's expiry.
+                return Err(AuthError::DeviceCodeExpired);
+            }
+            DevicePoll::Pending => {}
+        }
+    };
+    tokens.client = client_key.map(|client_key| OAuthClient { client_id: client_id.to_owned(), client_key });
+    if tokens.client.is_none() {
+        prompter.notice(&Notice::RenewalOff {
+            reason: format!("the key of the client {client_id} is not known (set TAPIS_CLIENT_KEY)"),
+        });
+    }
+    // Only the save needs the lock: the wait above may take minutes, and other processes
+    // must not time out on the lock meanwhile.
+    let _lock = store.lock(options.lock_timeout)?;
+    let saved = match store.save(&tokens) {
+        Ok(()) => true,
+        Err(error) => {
+            prompter.notice(&Notice::NotSaved(error));
+            false
+        }
+    };
+    let session = Session {
+        tokens,
+        base_url: options.base_url.clone(),
+        token_file: options.token_file.clone(),
+        origin: Origin::LoggedIn,
+        saved,
+        client_config: options.client.clone(),
+        client: OnceLock::new(),
+    };
+    let _ = session.client.set(client);
+    Ok(session)
+}
+
+/// Sleeps until the next device poll, telling the prompter about once a second.
+fn wait_for_next_poll(interval: Duration, expires_at: Option<DateTime<Utc>>, prompter: &mut dyn Prompter) {
+    let mut left = interval;
+    while !left.is_zero() {
+        prompter.notice(&Notice::DeviceWaiting { expires_at });
+        let step = left.min(Duration::from_secs(1));
+        std::thread::sleep(step);
+        left -= step;
+    }
+}
+
 /// What [`logout`] did.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct LogoutReport {
     /// Whether there was a token file to remove.
     pub removed_file: bool,
-    /// Whether the token was revoked on the server.
+    /// Whether the access token was revoked on the server.
     pub revoked: bool,
-    /// Why the token was not revoked, when it was not (none saved, expired, another server,
-    /// or the server's error). Never fatal: the file is removed regardless.
+    /// Whether the refresh token was revoked on the server.
+    pub revoked_refresh: bool,
+    /// The personal OAuth client deleted on the server, if one was.
+    pub deleted_client: Option<String>,
+    /// Why the access token was not revoked, when it was not (none saved, expired, another
+    /// server, or the server's error).
     pub not_revoked_because: Option<String>,
+    /// What failed on the server side. Never fatal: the file is removed regardless.
+    pub warnings: Vec<String>,
 }
 
-/// Logs out: revokes the saved token on its server (best effort) and deletes the token file.
-/// A missing file is not an error. The token is only ever sent to `base_url`, and only if it
-/// belongs to it.
+/// Logs out: deletes the personal OAuth client (unless `keep_client`), revokes the refresh
+/// and access tokens (best effort) and deletes the token file. A missing file is not an
+/// error. Tokens are only ever sent to `base_url`, and only if they belong to it.
 pub fn logout(
     base_url: &BaseUrl,
     token_file: &std::path::Path,
     config: &ClientConfig,
+    keep_client: bool,
 ) -> Result<LogoutReport, AuthError> {
     let store = TokenStore::new(token_file);
     let tokens = match store.load() {
@@ -329,22 +501,61 @@ pub fn logout(
         Err(error) if error.counts_as_no_token() => None,
         Err(error) => return Err(error.into()),
     };
+    let mut report = LogoutReport::default();
+    match &tokens {
+        None => report.not_revoked_because = Some("no saved token".to_owned()),
+        Some(tokens) if !tokens.belongs_to(base_url) => {
+            report.not_revoked_because = Some(format!("the saved token does not belong to {base_url}"));
+        }
+        Some(tokens) => log_out_on_server(base_url, config, tokens, keep_client, &mut report),
+    }
+    report.removed_file = store.remove()?;
+    Ok(report)
+}
+
+fn log_out_on_server(
+    base_url: &BaseUrl,
+    config: &ClientConfig,
+    tokens: &TokenSet,
+    keep_client: bool,
+    report: &mut LogoutReport,
+) {
+    let client = match TapisClient::new(base_url.clone(), config.clone()) {
+        Ok(client) => client,
+        Err(error) => {
+            report.not_revoked_because = Some(error.to_string());
+            return;
+        }
+    };
     let now = Utc::now();
-    let (revoked, not_revoked_because) = match &tokens {
-        None => (false, Some("no saved token".to_owned())),
-        Some(tokens) => match tokens.state(base_url, now, TimeDelta::zero()) {
-            TokenState::OtherServer => (false, Some(format!("the saved token does not belong to {base_url}"))),
-            TokenState::Expired => (false, Some("the saved token had already expired".to_owned())),
-            TokenState::Valid | TokenState::ExpiringSoon => {
-                let outcome = TapisClient::new(base_url.clone(), config.clone())
-                    .and_then(|client| client.revoke(tokens.access.expose_secret()));
-                match outcome {
-                    Ok(()) => (true, None),
-                    Err(error) => (false, Some(error.to_string())),
+    let access_is_live = tokens.access.time_left(now) > TimeDelta::zero();
+    if let Some(oauth) = tokens.client.as_ref().filter(|_| !keep_client) {
+        if access_is_live {
+            match client.delete_client(tokens.access.expose_secret(), &oauth.client_id) {
+                Ok(()) => report.deleted_client = Some(oauth.client_id.clone()),
+                Err(error) => {
+                    report.warnings.push(format!("the OAuth client {} was not deleted: {error}", oauth.client_id))
                 }
             }
-        },
-    };
-    let removed_file = store.remove()?;
-    Ok(LogoutReport { removed_file, revoked, not_revoked_because })
+        } else {
+            report.warnings.push(format!(
+                "the OAuth client {} was not deleted: the access token has expired (delete it with a fresh login, then `tapis logout`)",
+                oauth.client_id
+            ));
+        }
+    }
+    if let Some(refresh) = tokens.refresh.as_ref().filter(|refresh| refresh.expires_at().is_none_or(|at| at > now)) {
+        match client.revoke(refresh.expose_secret()) {
+            Ok(()) => report.revoked_refresh = true,
+            Err(error) => report.warnings.push(format!("the refresh token was not revoked: {error}")),
+        }
+    }
+    if access_is_live {
+        match client.revoke(tokens.access.expose_secret()) {
+            Ok(()) => report.revoked = true,
+            Err(error) => report.not_revoked_because = Some(error.to_string()),
+        }
+    } else {
+        report.not_revoked_because = Some("the saved token had already expired".to_owned());
+    }
 }

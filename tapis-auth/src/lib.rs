@@ -34,8 +34,8 @@ pub mod retry;
 pub use client::{ClientConfig, TapisClient};
 pub use error::AuthError;
 pub use flow::{
-    Credentials, DEFAULT_MIN_VALID, DEFAULT_N_PROMPT_ATTEMPTS, LoginOptions, LogoutReport, Origin, Session, connect,
-    logout,
+    Credentials, DEFAULT_DEVICE_POLL_INTERVAL, DEFAULT_MIN_VALID, DEFAULT_N_PROMPT_ATTEMPTS, LoginOptions,
+    LogoutReport, Origin, Session, connect, device_login, logout,
 };
 pub use prompt::{NoPrompt, Notice, PromptError, Prompter};
 pub use reqwest::Method;

@@ -53,6 +53,41 @@ pub enum Notice {
     NotSaved(StoreError),
     /// Another process logged in while this one waited for the lock; its token is used.
     LoggedInByAnotherProcess,
+    /// A personal OAuth client was created, so that tokens can be renewed without the
+    /// password. Said once, when it is created.
+    ClientCreated {
+        /// The new client's id.
+        client_id: String,
+    },
+    /// Renewal is off for this login: only an access token was obtained.
+    RenewalOff {
+        /// Why.
+        reason: String,
+    },
+    /// The saved OAuth client was refused by the server (deleted?); a new one will be made.
+    ClientRejected {
+        /// The client's id.
+        client_id: String,
+    },
+    /// Renewal with the refresh token was refused; a password login follows.
+    RenewalRejected {
+        /// The server's message.
+        message: String,
+    },
+    /// A device login has started: the user should open the page and enter the code.
+    DeviceCode {
+        /// The page to open.
+        verification_uri: String,
+        /// The code to enter there.
+        user_code: String,
+        /// When the code expires, if known.
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Still waiting for the device login to be approved (given about once a second).
+    DeviceWaiting {
+        /// When the code expires, if known.
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }
 
 /// Asks the user for credentials. The CLI implements it on the terminal; tests script it.

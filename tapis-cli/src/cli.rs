@@ -56,8 +56,10 @@ pub(crate) enum Command {
     Token(TokenArgs),
     /// Show the saved token's user, tenant, expiry and state (exit 0 only when valid)
     Status(StatusArgs),
-    /// Revoke the saved token on the server and delete the token file
-    Logout,
+    /// Show the signed-in user's profile from the server (renewing the token first if needed)
+    Whoami(WhoamiArgs),
+    /// Revoke the saved tokens, delete the personal OAuth client and delete the token file
+    Logout(LogoutArgs),
 }
 
 /// Where credentials come from when a login is needed.
@@ -84,6 +86,23 @@ pub(crate) struct LoginArgs {
     /// How many times to ask for the password when the server rejects it
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = value_parser!(u32).range(1..=10))]
     pub(crate) attempts: u32,
+
+    /// Log in for an access token only: no personal OAuth client, no silent renewal
+    #[arg(long)]
+    pub(crate) no_refresh: bool,
+
+    /// Log in in a browser with a code instead of a password (device login)
+    #[arg(long, conflicts_with_all = ["password_stdin", "no_refresh"])]
+    pub(crate) device: bool,
+
+    /// The OAuth client for --device [default: the client in the token file]
+    #[arg(long, env = "TAPIS_CLIENT_ID", value_name = "ID", requires = "device")]
+    pub(crate) client_id: Option<String>,
+
+    /// How often --device asks whether the login was approved
+    #[arg(long, env = "TAPIS_DEVICE_POLL_INTERVAL", value_name = "DURATION", default_value = "5s",
+          value_parser = parse_std_duration, hide = true)]
+    pub(crate) device_poll_interval: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +113,20 @@ pub(crate) struct TokenArgs {
     /// Log in again unless the token stays valid at least this long (e.g. 90s, 10m, 1h)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_time_delta)]
     pub(crate) min_valid: TimeDelta,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WhoamiArgs {
+    /// Print the profile as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogoutArgs {
+    /// Keep the personal OAuth client on the server (only revoke the tokens)
+    #[arg(long)]
+    pub(crate) keep_client: bool,
 }
 
 #[derive(Debug, Args)]

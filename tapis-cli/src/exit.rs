@@ -41,7 +41,10 @@ pub(crate) fn exit_code_for(error: &anyhow::Error) -> Exit {
                 AuthError::Server { .. } | AuthError::Unavailable { .. } | AuthError::InvalidResponse { .. } => {
                     Exit::ServerOrNetwork
                 }
-                AuthError::NoCredentials { .. } => Exit::NotLoggedIn,
+                AuthError::NoCredentials { .. } | AuthError::RenewalRejected { .. } | AuthError::DeviceCodeExpired => {
+                    Exit::NotLoggedIn
+                }
+                AuthError::NoClient { .. } => Exit::Usage,
                 AuthError::Prompt(prompt) => exit_code_for_prompt(prompt),
                 AuthError::ForeignPath { .. } => Exit::Usage,
                 AuthError::Store(_) | AuthError::HttpClient(_) => Exit::Unexpected,

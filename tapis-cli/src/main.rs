@@ -22,7 +22,8 @@ fn main() -> ExitCode {
         Command::Login(args) => commands::login::run(&cli.global, &args),
         Command::Token(args) => commands::token::run(&cli.global, &args),
         Command::Status(args) => commands::status::run(&cli.global, &args),
-        Command::Logout => commands::logout::run(&cli.global),
+        Command::Whoami(args) => commands::whoami::run(&cli.global, &args),
+        Command::Logout(args) => commands::logout::run(&cli.global, &args),
     };
     let code = match outcome {
         Ok(code) => code,

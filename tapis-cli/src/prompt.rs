@@ -3,6 +3,10 @@
 use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tapis_core::duration::format_duration;
 
 use tapis_auth::{Notice, PromptError, Prompter};
 use tapis_core::{BaseUrl, SecretString};
@@ -14,11 +18,45 @@ use crate::output;
 /// ever waits for input in a script, a pipe or a batch job.
 pub(crate) struct TerminalPrompter {
     interactive: bool,
+    /// Whether stderr is a terminal, where a device login shows a live countdown.
+    live: bool,
+    /// When a plain "still waiting" line was last printed (no terminal: one a minute).
+    last_waiting_line: Option<Instant>,
+    /// Whether the live countdown line is on screen and needs ending before other output.
+    live_line_open: bool,
 }
+
+/// How often a device login without a terminal says it is still waiting.
+const WAITING_LINE_INTERVAL: Duration = Duration::from_secs(60);
 
 impl TerminalPrompter {
     pub(crate) fn new() -> Self {
-        Self { interactive: io::stdin().is_terminal() }
+        Self {
+            interactive: io::stdin().is_terminal(),
+            live: io::stderr().is_terminal(),
+            last_waiting_line: None,
+            live_line_open: false,
+        }
+    }
+
+    /// Ends the live countdown line, if one is on screen.
+    pub(crate) fn end_live_line(&mut self) {
+        if std::mem::take(&mut self.live_line_open) {
+            eprintln!();
+        }
+    }
+
+    fn waiting(&mut self, expires_at: Option<DateTime<Utc>>) {
+        let left = expires_at.map(|at| at - Utc::now()).filter(|left| *left > TimeDelta::zero());
+        let left_text = left.map(|left| format!(" ({} left)", format_duration(left))).unwrap_or_default();
+        if self.live {
+            eprint!("\r\x1b[2KWaiting for the login to be approved in the browser{left_text}…");
+            let _ = io::stderr().flush();
+            self.live_line_open = true;
+        } else if self.last_waiting_line.is_none_or(|at| at.elapsed() >= WAITING_LINE_INTERVAL) {
+            eprintln!("Waiting for the login to be approved in the browser{left_text}.");
+            self.last_waiting_line = Some(Instant::now());
+        }
     }
 }
 
@@ -64,7 +102,13 @@ impl Prompter for TerminalPrompter {
     }
 
     fn notice(&mut self, notice: &Notice) {
-        tell(notice);
+        match notice {
+            Notice::DeviceWaiting { expires_at } => self.waiting(*expires_at),
+            notice => {
+                self.end_live_line();
+                tell(notice);
+            }
+        }
     }
 }
 
@@ -91,6 +135,23 @@ pub(crate) fn tell(notice: &Notice) {
             output::error_line(&format!("{message} ({tries})"));
         }
         Notice::NotSaved(error) => output::warn(&format!("{error}; the token is usable for this run only")),
-        Notice::LoggedInByAnotherProcess => {}
+        Notice::ClientCreated { client_id } => output::note(&format!(
+            "created the OAuth client {client_id} so that tapis can renew your token without your password; \
+             it is stored in the token file, and `tapis logout` deletes it (or use `tapis login --no-refresh` to do without)"
+        )),
+        Notice::RenewalOff { reason } => {
+            output::warn(&format!("renewal is off for this login (only an access token was obtained): {reason}"));
+        }
+        Notice::ClientRejected { client_id } => {
+            output::warn(&format!("the server no longer knows the OAuth client {client_id}; making a new one"));
+        }
+        Notice::RenewalRejected { message } => {
+            output::warn(&format!("renewing the token was refused ({message}); logging in with a password"));
+        }
+        Notice::DeviceCode { verification_uri, user_code, expires_at } => {
+            let until = expires_at.map(|at| format!(" before {}", output::instant(at))).unwrap_or_default();
+            output::say(&format!("To log in, open {verification_uri}\nand enter the code {user_code}{until}."));
+        }
+        Notice::DeviceWaiting { .. } | Notice::LoggedInByAnotherProcess => {}
     }
 }

@@ -62,6 +62,66 @@ pub fn token_response(access_jwt: &str, exp: i64) -> String {
     .to_string()
 }
 
+/// The body of a successful grant through an OAuth client: access and refresh tokens.
+pub fn token_response_with_refresh(access_jwt: &str, exp: i64, refresh_jwt: &str, refresh_exp: i64) -> String {
+    json!({
+        "message": "Token created successfully.",
+        "metadata": {},
+        "result": {
+            "access_token": {
+                "access_token": access_jwt,
+                "expires_at": isoformat(exp),
+                "expires_in": 14400,
+                "jti": "0b5c6a2e-8f49-4a8e-9c4b-2d4b0c1c7d11",
+            },
+            "refresh_token": {
+                "refresh_token": refresh_jwt,
+                "expires_at": isoformat(refresh_exp),
+                "expires_in": 31_536_000,
+                "jti": "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+            }
+        },
+        "status": "success",
+        "version": "26Q2.0",
+    })
+    .to_string()
+}
+
+/// Refresh-token claims as Tapis issues them.
+pub fn refresh_claims(username: &str, exp: i64, base_url: &str) -> Value {
+    let mut claims = claims(username, exp, base_url);
+    claims["tapis/token_type"] = "refresh".into();
+    claims["jti"] = format!("refresh-{username}-{exp}").into();
+    claims
+}
+
+/// The body of a successful `POST /v3/oauth2/clients`.
+pub fn client_response(client_id: &str, client_key: &str, username: &str) -> String {
+    json!({
+        "message": "Client created successfully.",
+        "metadata": {},
+        "result": {
+            "client_id": client_id,
+            "client_key": client_key,
+            "callback_url": "",
+            "create_time": "2026-11-28 12:00:00.000000",
+            "description": "tapis CLI on test",
+            "display_name": "tapis CLI on test",
+            "owner": username,
+            "tenant_id": "designsafe",
+            "active": true,
+        },
+        "status": "success",
+        "version": "26Q2.0",
+    })
+    .to_string()
+}
+
+/// `Basic base64(id:key)`, as an HTTP Authorization header value.
+pub fn basic_auth(client_id: &str, client_key: &str) -> String {
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{client_key}")))
+}
+
 /// The body of a Tapis error answer.
 pub fn error_response(message: &str) -> String {
     json!({"message": message, "metadata": {}, "result": null, "status": "error", "version": "26Q2.0"}).to_string()

@@ -8,6 +8,7 @@ mod hostile;
 mod login;
 mod logout;
 mod prompt;
+mod renewal;
 mod status;
 mod support;
 mod token;

@@ -12,6 +12,23 @@ use serde_json::{Value, json};
 pub(crate) const USERNAME: &str = "jdoe";
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
 pub(crate) const TOKEN_PATH: &str = "/v3/oauth2/tokens";
+pub(crate) const CLIENTS_PATH: &str = "/v3/oauth2/clients";
+pub(crate) const CLIENT_ID: &str = "tapis-cli-jdoe-4f2a";
+pub(crate) const CLIENT_KEY: &str = "client-key-9b1e77";
+
+/// The mocks of one login; `assert` checks each was hit as often as expected.
+pub(crate) struct LoginMocks {
+    mocks: Vec<Mock>,
+}
+
+impl LoginMocks {
+    #[track_caller]
+    pub(crate) fn assert(&self) {
+        for mock in &self.mocks {
+            mock.assert();
+        }
+    }
+}
 
 /// One test's world: a mock Tapis server, a home folder and a token file in it.
 pub(crate) struct World {
@@ -66,22 +83,109 @@ impl World {
         fs::set_permissions(self.token_file(), fs::Permissions::from_mode(0o644)).expect("chmod");
     }
 
-    /// Mocks the password grant: a 200 with a fresh 4-hour token, expected `hits` times.
-    /// Returns the mock and the token it hands out.
-    pub(crate) fn mock_login(&mut self, hits: usize) -> (Mock, String) {
+    /// Mocks a first password login with renewal, each step expected `hits` times: the
+    /// password grant (no client) → creating the personal OAuth client with that token → the
+    /// password grant again through the client (HTTP Basic), which also yields a refresh
+    /// token. The header matchers pin the order: the second grant needs the client's
+    /// credentials, which only the creation answer gives, and the creation needs the first
+    /// token. Returns the mocks and the final access token.
+    pub(crate) fn mock_login(&mut self, hits: usize) -> (LoginMocks, String) {
+        let now = tapis_testkit::now_unix();
+        let first = self.jwt(4 * 3600 - 1);
+        let credentials = json!({"username": USERNAME, "password": PASSWORD, "grant_type": "password"});
+        let grant = self
+            .server
+            .mock("POST", TOKEN_PATH)
+            .match_header("content-type", "application/json")
+            .match_header("authorization", Matcher::Missing)
+            .match_body(Matcher::Json(credentials.clone()))
+            .with_status(200)
+            .with_header("content-type", "application/json")
+            .with_body(tapis_testkit::token_response(&first, now + 4 * 3600 - 1))
+            .expect(hits)
+            .create();
+        let create_client = self
+            .server
+            .mock("POST", CLIENTS_PATH)
+            .match_header("x-tapis-token", first.as_str())
+            .with_status(200)
+            .with_header("content-type", "application/json")
+            .with_body(tapis_testkit::client_response(CLIENT_ID, CLIENT_KEY, USERNAME))
+            .expect(hits)
+            .create();
+        let (grant_via_client, jwt) = self.mock_grant_via_client(hits);
+        (LoginMocks { mocks: vec![grant, create_client, grant_via_client] }, jwt)
+    }
+
+    /// Mocks the password grant through the personal client (HTTP Basic), expected `hits`
+    /// times: a login when the token file already holds the client.
+    pub(crate) fn mock_grant_via_client(&mut self, hits: usize) -> (Mock, String) {
+        let now = tapis_testkit::now_unix();
         let jwt = self.jwt(4 * 3600);
-        let body = tapis_testkit::token_response(&jwt, tapis_testkit::now_unix() + 4 * 3600);
+        let refresh =
+            tapis_testkit::jwt(&tapis_testkit::refresh_claims(USERNAME, now + 365 * 86_400, &self.base_url()));
         let mock = self
             .server
             .mock("POST", TOKEN_PATH)
             .match_header("content-type", "application/json")
+            .match_header("authorization", tapis_testkit::basic_auth(CLIENT_ID, CLIENT_KEY).as_str())
             .match_body(Matcher::Json(json!({"username": USERNAME, "password": PASSWORD, "grant_type": "password"})))
             .with_status(200)
             .with_header("content-type", "application/json")
-            .with_body(body)
+            .with_body(tapis_testkit::token_response_with_refresh(&jwt, now + 4 * 3600, &refresh, now + 365 * 86_400))
             .expect(hits)
             .create();
         (mock, jwt)
+    }
+
+    /// A refresh token for this world's server, valid for a year.
+    pub(crate) fn refresh_jwt(&self, tag: &str) -> String {
+        let mut claims =
+            tapis_testkit::refresh_claims(USERNAME, tapis_testkit::now_unix() + 365 * 86_400, &self.base_url());
+        claims["jti"] = tag.into();
+        tapis_testkit::jwt(&claims)
+    }
+
+    /// Mocks the refresh grant for `refresh` through the personal client, expected `hits`
+    /// times. Returns the mock, the new access token and the new (rotated) refresh token.
+    pub(crate) fn mock_refresh(&mut self, refresh: &str, hits: usize) -> (Mock, String, String) {
+        let now = tapis_testkit::now_unix();
+        let access = self.jwt(4 * 3600);
+        let rotated = self.refresh_jwt("rotated");
+        let mock = self
+            .server
+            .mock("POST", TOKEN_PATH)
+            .match_header("authorization", tapis_testkit::basic_auth(CLIENT_ID, CLIENT_KEY).as_str())
+            .match_body(Matcher::Json(json!({"grant_type": "refresh_token", "refresh_token": refresh})))
+            .with_status(200)
+            .with_header("content-type", "application/json")
+            .with_body(tapis_testkit::token_response_with_refresh(
+                &access,
+                now + 4 * 3600,
+                &rotated,
+                now + 365 * 86_400,
+            ))
+            .expect(hits)
+            .create();
+        (mock, access, rotated)
+    }
+
+    /// Writes a token file as this tool does after a login with renewal: the access token
+    /// (expiring in `seconds_from_now`), a refresh token valid for a year, and the client.
+    pub(crate) fn write_renewable_file(&self, access: &str, seconds_from_now: i64, refresh: &str) {
+        let now = tapis_testkit::now_unix();
+        let file = json!({
+            "access_token": access,
+            "expires_at": iso_utc(now + seconds_from_now),
+            "base_url": self.base_url(),
+            "username": USERNAME,
+            "refresh_token": refresh,
+            "refresh_expires_at": iso_utc(now + 365 * 86_400),
+            "client_id": CLIENT_ID,
+            "client_key": CLIENT_KEY,
+        });
+        fs::write(self.token_file(), file.to_string()).expect("write token file");
+        fs::set_permissions(self.token_file(), fs::Permissions::from_mode(0o600)).expect("chmod");
     }
 
     /// Mocks any request to the token endpoint, expected `hits` times (0: "no request").

@@ -2,21 +2,32 @@
 
 use anyhow::Context as _;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, LogoutArgs};
 use crate::exit::Exit;
 use crate::output;
 
-pub(crate) fn run(global: &GlobalArgs) -> anyhow::Result<Exit> {
+pub(crate) fn run(global: &GlobalArgs, args: &LogoutArgs) -> anyhow::Result<Exit> {
     let token_file = super::token_file(global)?;
-    let report = tapis_auth::logout(&global.base_url, &token_file, &super::client_config(global))
+    let report = tapis_auth::logout(&global.base_url, &token_file, &super::client_config(global), args.keep_client)
         .with_context(|| format!("cannot log out of {}", global.base_url))?;
+    for warning in &report.warnings {
+        output::warn(warning);
+    }
+    if let Some(client_id) = &report.deleted_client {
+        output::say(&format!("Deleted the OAuth client {client_id}."));
+    }
     if let Some(reason) = &report.not_revoked_because
         && report.removed_file
     {
         output::warn(&format!("the token was not revoked on the server: {reason}"));
     }
     if report.removed_file {
-        let revoked = if report.revoked { "Revoked the token and removed" } else { "Removed" };
+        let revoked = match (report.revoked, report.revoked_refresh) {
+            (true, true) => "Revoked the access and refresh tokens and removed",
+            (true, false) => "Revoked the token and removed",
+            (false, true) => "Revoked the refresh token and removed",
+            (false, false) => "Removed",
+        };
         output::say(&format!("{revoked} {}. Logged out of {}.", token_file.display(), global.base_url));
     } else {
         output::say(&format!("Not logged in: there is no token file at {}.", token_file.display()));

@@ -5,6 +5,7 @@ pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod status;
 pub(crate) mod token;
+pub(crate) mod whoami;
 
 use std::io::{self, BufRead as _};
 use std::path::PathBuf;
@@ -46,7 +47,18 @@ pub(crate) fn login_options(global: &GlobalArgs, credentials: &CredentialArgs) -
     };
     let username = credentials.username.as_deref().map(str::trim).filter(|name| !name.is_empty()).map(str::to_owned);
     options.credentials = Credentials { username, password };
+    options.client_description = format!("tapis CLI on {}", host_name());
     Ok(options)
+}
+
+/// This machine's name, for the description of a personal OAuth client.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "this machine".to_owned())
 }
 
 fn read_password_line() -> anyhow::Result<SecretString> {

@@ -44,6 +44,8 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
     let name = state_name(tokens.as_ref(), state, problem.is_some());
     let access = tokens.as_ref().map(|tokens| &tokens.access);
     let left = access.map(|access| access.time_left(now));
+    let renewal = tokens.as_ref().and_then(|tokens| tokens.renewal(now));
+    let refresh_expires_at = renewal.and_then(|(refresh, _)| refresh.expires_at());
 
     let mut stdout = std::io::stdout().lock();
     if args.json {
@@ -56,6 +58,9 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
             "expires_at": access.map(|access| output::instant(access.expires_at())),
             "seconds_left": left.map(|left| left.num_seconds().max(0)),
             "token_server": tokens.as_ref().and_then(TokenSet::server).map(|url| url.to_string()),
+            "renewal": renewal.is_some(),
+            "refresh_expires_at": refresh_expires_at.map(output::instant),
+            "client_id": renewal.map(|(_, client)| client.client_id.as_str()),
             "problem": problem,
         });
         let text = serde_json::to_string_pretty(&report).unwrap_or_else(|_| Value::Null.to_string());
@@ -68,6 +73,18 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
             lines.push(("Tenant", access.tenant_id().unwrap_or("(unknown)").to_owned()));
             lines.push(("Expires at", output::instant(access.expires_at())));
             lines.push(("Time left", left.map(output::time_left).unwrap_or_default()));
+            let renewal_line = match (renewal, refresh_expires_at) {
+                (Some((_, client)), Some(at)) => {
+                    format!(
+                        "on, through the OAuth client {} (refresh token expires at {})",
+                        client.client_id,
+                        output::instant(at)
+                    )
+                }
+                (Some((_, client)), None) => format!("on, through the OAuth client {}", client.client_id),
+                (None, _) => "off (log in again to turn it on)".to_owned(),
+            };
+            lines.push(("Renewal", renewal_line));
         }
         let state_line = match (name, &problem) {
             ("unreadable", Some(problem)) => format!("unreadable ({problem})"),

@@ -1,0 +1,42 @@
+//! `tapis whoami`: the signed-in user's profile, from the server.
+
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use serde_json::Value;
+use tapis_auth::connect;
+
+use crate::cli::{CredentialArgs, GlobalArgs, WhoamiArgs};
+use crate::exit::Exit;
+use crate::prompt::TerminalPrompter;
+
+pub(crate) fn run(global: &GlobalArgs, args: &WhoamiArgs) -> anyhow::Result<Exit> {
+    let credentials = CredentialArgs { username: std::env::var("TAPIS_USERNAME").ok(), password_stdin: false };
+    let options = super::login_options(global, &credentials)?;
+    let session = connect(&options, &mut TerminalPrompter::new())
+        .with_context(|| format!("cannot sign in to {}", options.base_url))?;
+    let profile =
+        session.userinfo().with_context(|| format!("cannot get the user's profile from {}", options.base_url))?;
+
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let text = serde_json::to_string_pretty(&profile).context("cannot write JSON")?;
+        writeln!(stdout, "{text}").context("cannot write to standard output")?;
+        return Ok(Exit::Ok);
+    }
+    let field = |name: &str| profile.get(name).and_then(Value::as_str).filter(|value| !value.is_empty());
+    let name = [field("given_name"), field("last_name")].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let mut lines = vec![("User", field("username").unwrap_or("(unknown)").to_owned())];
+    if !name.is_empty() {
+        lines.push(("Name", name));
+    }
+    if let Some(email) = field("email") {
+        lines.push(("Email", email.to_owned()));
+    }
+    lines.push(("Tenant", session.access_token().tenant_id().unwrap_or("(unknown)").to_owned()));
+    lines.push(("Base URL", session.base_url().to_string()));
+    for (label, value) in lines {
+        writeln!(stdout, "{:<10}{value}", format!("{label}:")).context("cannot write to standard output")?;
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,419 @@
+//! Staying signed in: the personal OAuth client, silent renewal, device login, whoami, and
+//! logging out of all of it. Each test pins the exact request sequence.
+
+use std::fs;
+use std::process::Stdio;
+
+use mockito::Matcher;
+use serde_json::json;
+
+use crate::support::*;
+
+const REVOKE_PATH: &str = "/v3/oauth2/tokens/revoke";
+const DEVICE_CODE_PATH: &str = "/v3/oauth2/device/code";
+
+#[test]
+fn the_first_login_makes_a_personal_client_and_logs_in_through_it() {
+    let mut world = World::new();
+    let (login, jwt) = world.mock_login(1);
+
+    let output = run(world.tapis_with_credentials().arg("login"));
+    assert_exit(&output, 0);
+    // grant → create client → grant with Basic: exactly those three, in that order.
+    login.assert();
+    world.settings().bind(|| insta::assert_snapshot!("first_login_with_client", stderr(&output)));
+    let saved = world.saved();
+    assert_eq!(saved["access_token"], jwt.as_str());
+    assert_eq!(saved["client_id"], CLIENT_ID);
+    assert_eq!(saved["client_key"], CLIENT_KEY);
+    assert!(saved["refresh_token"].as_str().is_some_and(|token| token.starts_with("eyJ")), "{saved}");
+    assert_eq!(saved["refresh_expires_at"].as_str().map(str::len), Some(25));
+    assert_eq!(mode_of(&world.token_file()), 0o600);
+}
+
+#[test]
+fn a_later_forced_login_is_one_request_through_the_saved_client() {
+    let mut world = World::new();
+    world.write_renewable_file(&world.jwt(3600), 3600, &world.refresh_jwt("r1"));
+    let plain_grant =
+        world.server.mock("POST", TOKEN_PATH).match_header("authorization", Matcher::Missing).expect(0).create();
+    let create_client = world.server.mock("POST", CLIENTS_PATH).expect(0).create();
+    let (grant, jwt) = world.mock_grant_via_client(1);
+
+    let output = run(world.tapis_with_credentials().args(["login", "--force"]));
+    assert_exit(&output, 0);
+    grant.assert();
+    plain_grant.assert();
+    create_client.assert();
+    assert_eq!(world.saved()["access_token"], jwt.as_str());
+}
+
+#[test]
+fn an_expired_token_is_renewed_with_one_refresh_and_no_password() {
+    let mut world = World::new();
+    let old_refresh = world.refresh_jwt("r1");
+    world.write_renewable_file(&world.jwt(-60), -60, &old_refresh);
+    let (refresh, access, rotated) = world.mock_refresh(&old_refresh, 1);
+
+    // No credentials and no terminal: renewal needs neither.
+    let output = run(world.tapis().arg("token"));
+    assert_exit(&output, 0);
+    refresh.assert();
+    assert_eq!(stdout(&output), format!("{access}\n"));
+    let saved = world.saved();
+    assert_eq!(saved["access_token"], access.as_str());
+    assert_eq!(saved["refresh_token"], rotated.as_str(), "the rotated refresh token is saved");
+    assert_eq!(saved["client_id"], CLIENT_ID, "the client is kept");
+}
+
+#[test]
+fn login_renews_too_and_says_so() {
+    let mut world = World::new();
+    let old_refresh = world.refresh_jwt("r1");
+    world.write_renewable_file(&world.jwt(-60), -60, &old_refresh);
+    let (refresh, _, _) = world.mock_refresh(&old_refresh, 1);
+
+    let output = run(world.tapis().arg("login"));
+    assert_exit(&output, 0);
+    refresh.assert();
+    world.settings().bind(|| insta::assert_snapshot!("login_renewed", stderr(&output)));
+}
+
+#[test]
+fn a_rejected_refresh_without_credentials_exits_3_and_keeps_the_file() {
+    let mut world = World::new();
+    let old_refresh = world.refresh_jwt("r1");
+    world.write_renewable_file(&world.jwt(-60), -60, &old_refresh);
+    let before = fs::read(world.token_file()).expect("read");
+    let refused = world.mock_token_error(400, "Invalid refresh_token.", 1);
+
+    let output = run(world.tapis().arg("token"));
+    assert_exit(&output, 3);
+    refused.assert();
+    assert_eq!(stdout(&output), "");
+    assert!(
+        stderr(&output).contains("was refused (Invalid refresh_token.); log in again with `tapis login`"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(fs::read(world.token_file()).expect("read"), before);
+}
+
+#[test]
+fn a_rejected_refresh_with_credentials_falls_back_to_one_password_login() {
+    let mut world = World::new();
+    let old_refresh = world.refresh_jwt("r1");
+    world.write_renewable_file(&world.jwt(-60), -60, &old_refresh);
+    let refused = world
+        .server
+        .mock("POST", TOKEN_PATH)
+        .match_body(Matcher::PartialJson(json!({"grant_type": "refresh_token"})))
+        .with_status(400)
+        .with_body(tapis_testkit::error_response("Invalid refresh_token."))
+        .expect(1)
+        .create();
+    let (grant, jwt) = world.mock_grant_via_client(1);
+
+    let output = run(world.tapis_with_credentials().arg("token"));
+    assert_exit(&output, 0);
+    refused.assert();
+    grant.assert();
+    assert_eq!(stdout(&output), format!("{jwt}\n"));
+    assert!(
+        stderr(&output).contains("renewing the token was refused (Invalid refresh_token.); logging in with a password")
+    );
+}
+
+#[test]
+fn a_herd_with_an_expired_token_renews_exactly_once() {
+    let mut world = World::new();
+    let old_refresh = world.refresh_jwt("r1");
+    world.write_renewable_file(&world.jwt(-60), -60, &old_refresh);
+    let (refresh, access, _) = world.mock_refresh(&old_refresh, 1);
+
+    let children: Vec<_> = (0..32)
+        .map(|_| {
+            world
+                .tapis()
+                .arg("token")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("wait");
+        assert_exit(&output, 0);
+        assert_eq!(stdout(&output), format!("{access}\n"));
+    }
+    refresh.assert();
+}
+
+#[test]
+fn no_refresh_makes_no_client() {
+    let mut world = World::new();
+    let jwt = world.jwt(4 * 3600);
+    let grant = world
+        .server
+        .mock("POST", TOKEN_PATH)
+        .match_header("authorization", Matcher::Missing)
+        .with_status(200)
+        .with_body(tapis_testkit::token_response(&jwt, tapis_testkit::now_unix() + 4 * 3600))
+        .expect(1)
+        .create();
+    let create_client = world.server.mock("POST", CLIENTS_PATH).expect(0).create();
+
+    let output = run(world.tapis_with_credentials().args(["login", "--no-refresh"]));
+    assert_exit(&output, 0);
+    grant.assert();
+    create_client.assert();
+    let saved = world.saved();
+    assert!(saved.get("client_id").is_none() && saved.get("refresh_token").is_none(), "{saved}");
+}
+
+#[test]
+fn a_refused_client_creation_leaves_renewal_off_and_the_login_in_place() {
+    let mut world = World::new();
+    let jwt = world.jwt(4 * 3600);
+    let grant = world
+        .server
+        .mock("POST", TOKEN_PATH)
+        .with_status(200)
+        .with_body(tapis_testkit::token_response(&jwt, tapis_testkit::now_unix() + 4 * 3600))
+        .expect(1)
+        .create();
+    let create_client = world
+        .server
+        .mock("POST", CLIENTS_PATH)
+        .with_status(400)
+        .with_body(tapis_testkit::error_response("Not authorized to create clients."))
+        .expect(1)
+        .create();
+
+    let output = run(world.tapis_with_credentials().arg("login"));
+    assert_exit(&output, 0);
+    grant.assert();
+    create_client.assert();
+    assert!(stderr(&output).contains("renewal is off for this login"), "{}", stderr(&output));
+    assert_eq!(world.saved()["access_token"], jwt.as_str());
+}
+
+fn mock_device_code(world: &mut World, hits: usize) -> mockito::Mock {
+    world
+        .server
+        .mock("POST", DEVICE_CODE_PATH)
+        .match_body(Matcher::Json(json!({"client_id": CLIENT_ID})))
+        .with_status(200)
+        .with_body(
+            json!({"message": "Device code created.", "status": "success", "result": {
+                "client_id": CLIENT_ID, "device_code": "dc-5e1f", "user_code": "QWERTYUI",
+                "verification_uri": format!("{}/v3/oauth2/device?client_id={CLIENT_ID}", world.base_url()),
+                "expires_in": "Wed, 04 Mar 2099 16:25:31 GMT"}})
+            .to_string(),
+        )
+        .expect(hits)
+        .create()
+}
+
+fn device_poll_body() -> Matcher {
+    Matcher::Json(json!({"grant_type": "device_code", "client_id": CLIENT_ID, "device_code": "dc-5e1f"}))
+}
+
+#[test]
+fn device_login_polls_until_approved() {
+    let mut world = World::new();
+    world.write_renewable_file(&world.jwt(-60), -60, &world.refresh_jwt("old"));
+    let code = mock_device_code(&mut world, 1);
+    // mockito gives a request to the first-created matching mock that still expects hits.
+    let pending = world
+        .server
+        .mock("POST", TOKEN_PATH)
+        .match_body(device_poll_body())
+        .with_status(400)
+        .with_body(tapis_testkit::error_response("device code not ready."))
+        .expect(2)
+        .create();
+    let now = tapis_testkit::now_unix();
+    let access = world.jwt(7 * 86_400);
+    let refresh = world.refresh_jwt("device");
+    let approved = world
+        .server
+        .mock("POST", TOKEN_PATH)
+        .match_body(device_poll_body())
+        .with_status(200)
+        .with_body(tapis_testkit::token_response_with_refresh(&access, now + 7 * 86_400, &refresh, now + 365 * 86_400))
+        .expect(1)
+        .create();
+
+    let output = run(world.tapis().args(["login", "--device"]).env("TAPIS_DEVICE_POLL_INTERVAL", "10ms"));
+    assert_exit(&output, 0);
+    code.assert();
+    pending.assert();
+    approved.assert();
+    world.settings().bind(|| insta::assert_snapshot!("device_login", stderr(&output)));
+    let saved = world.saved();
+    assert_eq!(saved["access_token"], access.as_str());
+    assert_eq!(saved["refresh_token"], refresh.as_str());
+    assert_eq!((&saved["client_id"], &saved["client_key"]), (&json!(CLIENT_ID), &json!(CLIENT_KEY)));
+}
+
+#[test]
+fn device_login_with_an_expired_code_exits_3() {
+    let mut world = World::new();
+    let code = mock_device_code(&mut world, 1);
+    let expired = world
+        .server
+        .mock("POST", TOKEN_PATH)
+        .match_body(device_poll_body())
+        .with_status(400)
+        .with_body(tapis_testkit::error_response("device code has expired and is now deleted."))
+        .expect(1)
+        .create();
+
+    let output = run(world
+        .tapis()
+        .args(["login", "--device", "--client-id", CLIENT_ID])
+        .env("TAPIS_CLIENT_KEY", CLIENT_KEY)
+        .env("TAPIS_DEVICE_POLL_INTERVAL", "10ms"));
+    assert_exit(&output, 3);
+    code.assert();
+    expired.assert();
+    assert!(stderr(&output).contains("the device code expired before the login was approved"), "{}", stderr(&output));
+    assert!(!world.token_file().exists());
+}
+
+#[test]
+fn device_login_without_a_client_is_a_usage_error() {
+    let mut world = World::new();
+    let code = world.server.mock("POST", DEVICE_CODE_PATH).expect(0).create();
+    let output = run(world.tapis().args(["login", "--device"]));
+    assert_exit(&output, 2);
+    code.assert();
+    assert!(stderr(&output).contains("needs an OAuth client"), "{}", stderr(&output));
+}
+
+fn mock_revoke(world: &mut World, token: &str, hits: usize) -> mockito::Mock {
+    world
+        .server
+        .mock("POST", REVOKE_PATH)
+        .match_body(Matcher::Json(json!({"token": token})))
+        .with_status(200)
+        .with_body(r#"{"message": "Token has been revoked.", "result": null, "status": "success"}"#)
+        .expect(hits)
+        .create()
+}
+
+#[test]
+fn logout_revokes_both_tokens_and_deletes_the_client() {
+    let mut world = World::new();
+    let (access, refresh) = (world.jwt(3600), world.refresh_jwt("r1"));
+    world.write_renewable_file(&access, 3600, &refresh);
+    let revoke_access = mock_revoke(&mut world, &access, 1);
+    let revoke_refresh = mock_revoke(&mut world, &refresh, 1);
+    let delete_client = world
+        .server
+        .mock("DELETE", format!("{CLIENTS_PATH}/{CLIENT_ID}").as_str())
+        .match_header("x-tapis-token", access.as_str())
+        .with_status(200)
+        .with_body(r#"{"message": "Client deleted.", "result": null, "status": "success"}"#)
+        .expect(1)
+        .create();
+
+    let output = run(world.tapis().arg("logout"));
+    assert_exit(&output, 0);
+    revoke_access.assert();
+    revoke_refresh.assert();
+    delete_client.assert();
+    assert!(!world.token_file().exists());
+    world.settings().bind(|| insta::assert_snapshot!("logout_with_client", stderr(&output)));
+}
+
+#[test]
+fn logout_keep_client_only_revokes() {
+    let mut world = World::new();
+    let (access, refresh) = (world.jwt(3600), world.refresh_jwt("r1"));
+    world.write_renewable_file(&access, 3600, &refresh);
+    let revoke_access = mock_revoke(&mut world, &access, 1);
+    let revoke_refresh = mock_revoke(&mut world, &refresh, 1);
+    let delete_client = world.server.mock("DELETE", Matcher::Any).expect(0).create();
+
+    let output = run(world.tapis().args(["logout", "--keep-client"]));
+    assert_exit(&output, 0);
+    revoke_access.assert();
+    revoke_refresh.assert();
+    delete_client.assert();
+    assert!(!world.token_file().exists());
+}
+
+#[test]
+fn whoami_shows_the_profile() {
+    let mut world = World::new();
+    let access = world.jwt(3600);
+    world.write_renewable_file(&access, 3600, &world.refresh_jwt("r1"));
+    let userinfo = world
+        .server
+        .mock("GET", "/v3/oauth2/userinfo")
+        .match_header("x-tapis-token", access.as_str())
+        .with_status(200)
+        .with_body(
+            json!({"message": "User info retrieved.", "status": "success", "result": {
+                "username": USERNAME, "email": "jdoe@example.org", "given_name": "Jane", "last_name": "Doe"}})
+            .to_string(),
+        )
+        .expect(2)
+        .create();
+
+    let output = run(world.tapis().arg("whoami"));
+    assert_exit(&output, 0);
+    world.settings().bind(|| insta::assert_snapshot!("whoami", stdout(&output)));
+    let output = run(world.tapis().args(["whoami", "--json"]));
+    assert_exit(&output, 0);
+    let profile: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    assert_eq!(profile["email"], "jdoe@example.org");
+    userinfo.assert();
+}
+
+#[test]
+fn status_shows_renewal() {
+    let world = World::new();
+    world.write_renewable_file(&world.jwt(3600), 3600, &world.refresh_jwt("r1"));
+    let output = run(world.tapis().arg("status"));
+    assert_exit(&output, 0);
+    world.settings().bind(|| insta::assert_snapshot!("status_with_renewal", stdout(&output)));
+}
+
+/// The DesignSafe notebooks' reader, in Python as they run it: only `access_token` and
+/// `expires_at`, `fromisoformat` after turning `Z` into `+00:00`, no offset meaning UTC.
+const NOTEBOOK_READER: &str = r#"
+import json, sys
+from datetime import datetime, timezone
+with open(sys.argv[1]) as f:
+    data = json.load(f)
+token, expires_at = data["access_token"], data["expires_at"]
+if expires_at.endswith("Z"):
+    expires_at = expires_at[:-1] + "+00:00"
+expiry = datetime.fromisoformat(expires_at)
+if expiry.tzinfo is None:
+    expiry = expiry.replace(tzinfo=timezone.utc)
+print("valid" if expiry > datetime.now(timezone.utc) else "expired", token)
+"#;
+
+#[test]
+fn the_notebook_reader_still_reads_a_file_with_renewal_fields() {
+    let mut world = World::new();
+    let (login, jwt) = world.mock_login(1);
+    assert_exit(&run(world.tapis_with_credentials().arg("login")), 0);
+    login.assert();
+    assert!(world.saved().get("refresh_token").is_some(), "the file has the new fields");
+
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(NOTEBOOK_READER)
+        .arg(world.token_file())
+        .output()
+        .expect("python3");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), format!("valid {jwt}\n"));
+}
