@@ -1,0 +1,595 @@
+//! The login flow (`connect`), `logout` and `Session` against a mock Tapis and a token file in
+//! a temporary folder.
+
+use std::fs;
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use chrono::TimeDelta;
+use mockito::Matcher;
+use serde_json::json;
+use tapis_auth::{AuthError, LoginOptions, Origin, PromptError, Session, connect, logout};
+use tapis_store::TokenStore;
+
+use crate::support::*;
+
+/// Holds the token file's lock, so that a `connect` that should not need it fails (with a
+/// lock timeout) if it takes it anyway.
+fn hold_lock(options: &LoginOptions) -> tapis_store::StoreLock {
+    TokenStore::new(&options.token_file).lock(Duration::from_secs(5)).expect("the lock is free")
+}
+
+#[track_caller]
+fn assert_saved_token(path: &Path, access: &str, tapis: &Tapis) {
+    let file = saved(path);
+    assert_eq!(file["access_token"], json!(access), "{file}");
+    assert!(file["expires_at"].is_string(), "the notebooks' field: {file}");
+    assert_eq!(file["base_url"], json!(tapis.url()), "{file}");
+    let tokens = TokenStore::new(path).load().expect("loads").tokens.expect("a token");
+    assert_eq!(tokens.access.expose_secret(), access);
+}
+
+#[test]
+fn first_login_is_saved_and_reused_without_a_request() {
+    let mut tapis = Tapis::new();
+    let (login, access) = tapis.login_ok(USERNAME, PASSWORD, 1);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+
+    let first = connect(&options, &mut Scripted::no_terminal()).expect("logged in");
+    assert_eq!(first.origin(), Origin::LoggedIn);
+    assert!(first.is_saved());
+    assert_eq!(first.access_token().expose_secret(), access);
+    assert_eq!(first.username(), Some(USERNAME));
+    assert_saved_token(&options.token_file, &access, &tapis);
+
+    let before = fs::read(&options.token_file).expect("read");
+    let second = {
+        let _lock = hold_lock(&options);
+        connect(&options, &mut Scripted::no_terminal()).expect("the saved token")
+    };
+    assert_eq!(second.origin(), Origin::Saved);
+    assert_eq!(second.access_token().expose_secret(), access);
+    assert_eq!(fs::read(&options.token_file).expect("read"), before, "the file is not rewritten");
+
+    login.assert();
+    tapis.assert_no_strays();
+}
+
+/// A saved token for the mock server `seconds_left` from expiry; what `connect` does with it.
+struct SavedCase {
+    seconds_left: i64,
+    min_valid: i64,
+    force: bool,
+    record_base_url: bool,
+    expected: Origin,
+}
+
+#[track_caller]
+fn check_saved(case: SavedCase) {
+    let SavedCase { seconds_left, min_valid, force, record_base_url, expected } = case;
+    let context = format!("{seconds_left}s left, min_valid {min_valid}s, force {force}");
+    let mut tapis = Tapis::new();
+    let n_requests = usize::from(expected == Origin::LoggedIn);
+    let (login, fresh) = tapis.login_ok(USERNAME, PASSWORD, n_requests);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let mut options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+    options.min_valid = TimeDelta::seconds(min_valid);
+    options.force = force;
+    let exp = tapis_testkit::now_unix() + seconds_left;
+    let old = tapis.jwt(exp);
+    let url = tapis.url();
+    write_token_file(&options.token_file, &token_file_fields(&old, exp, record_base_url.then_some(url.as_str())));
+    let before = fs::read(&options.token_file).expect("read");
+
+    let session = if expected == Origin::Saved {
+        let _lock = hold_lock(&options);
+        connect(&options, &mut Scripted::no_terminal())
+    } else {
+        connect(&options, &mut Scripted::no_terminal())
+    }
+    .unwrap_or_else(|error| panic!("{context}: {error:?}"));
+
+    assert_eq!(session.origin(), expected, "{context}");
+    if expected == Origin::Saved {
+        assert_eq!(session.access_token().expose_secret(), old, "{context}");
+        assert_eq!(fs::read(&options.token_file).expect("read"), before, "{context}");
+    } else {
+        assert_eq!(session.access_token().expose_secret(), fresh, "{context}");
+        assert_saved_token(&options.token_file, &fresh, &tapis);
+    }
+    login.assert();
+    tapis.assert_no_strays();
+}
+
+#[test]
+fn saved_tokens_are_used_while_valid_with_the_margin() {
+    let case = |seconds_left, min_valid, force, record_base_url, expected| SavedCase {
+        seconds_left,
+        min_valid,
+        force,
+        record_base_url,
+        expected,
+    };
+    check_saved(case(4 * 3600, 60, false, false, Origin::Saved));
+    check_saved(case(4 * 3600, 60, false, true, Origin::Saved));
+    check_saved(case(600, 60, false, false, Origin::Saved));
+    check_saved(case(4 * 3600, 60, true, false, Origin::LoggedIn));
+    check_saved(case(4 * 3600, 60, true, true, Origin::LoggedIn));
+    check_saved(case(-3600, 60, false, false, Origin::LoggedIn));
+    check_saved(case(-3600, 0, false, true, Origin::LoggedIn));
+    check_saved(case(30, 60, false, false, Origin::LoggedIn));
+    check_saved(case(30, 5, false, false, Origin::Saved));
+}
+
+#[test]
+fn a_token_of_another_server_is_never_sent() {
+    let mut tapis = Tapis::new();
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+    let foreign = jwt("https://tacc.tapis.io", USERNAME, valid_exp());
+    write_token_file(&options.token_file, &token_file_fields(&foreign, valid_exp(), None));
+
+    // Any request that carries the old token, in its body or in any header.
+    let leaks = {
+        let foreign = foreign.clone();
+        move |request: &mockito::Request| {
+            let in_body = request.utf8_lossy_body().is_ok_and(|body| body.contains(&foreign));
+            let in_headers =
+                request.headers().values().any(|value| value.to_str().is_ok_and(|value| value.contains(&foreign)));
+            in_body || in_headers
+        }
+    };
+    let exp = valid_exp();
+    let fresh = tapis.jwt(exp);
+    let login = tapis
+        .server
+        .mock("POST", TOKENS_PATH)
+        .match_body(grant(USERNAME, PASSWORD))
+        .match_request({
+            let leaks = leaks.clone();
+            move |request| !leaks(request)
+        })
+        .with_header("content-type", "application/json")
+        .with_body(tapis_testkit::token_response(&fresh, exp))
+        .expect(1)
+        .create();
+    let leaked: Vec<_> = ["GET", "POST"]
+        .into_iter()
+        .map(|method| tapis.server.mock(method, Matcher::Any).match_request(leaks.clone()).expect(0).create())
+        .collect();
+    let mut prompter = Scripted::no_terminal();
+
+    let session = connect(&options, &mut prompter).expect("logged in");
+
+    assert_eq!(session.origin(), Origin::LoggedIn);
+    assert_eq!(session.access_token().expose_secret(), fresh);
+    let notices = prompter.notices_of("TokenForOtherServer");
+    assert_eq!(notices.len(), 1, "{:?}", prompter.notices);
+    assert!(notices[0].contains("https://tacc.tapis.io"), "{notices:?}");
+    assert_saved_token(&options.token_file, &fresh, &tapis);
+    login.assert();
+    for mock in &leaked {
+        mock.assert();
+    }
+    tapis.assert_no_strays();
+}
+
+/// Prompted logins: the prompter's answers, the attempt limit, and what comes of it.
+#[track_caller]
+fn check_prompted(passwords: &[&str], n_prompt_attempts: u32, expected_requests: usize, expected_ok: bool) {
+    let context = format!("answers {passwords:?}, {n_prompt_attempts} attempts");
+    let mut tapis = Tapis::new();
+    let n_wrong = expected_requests - usize::from(expected_ok);
+    let wrong = tapis
+        .server
+        .mock("POST", TOKENS_PATH)
+        .match_body(Matcher::PartialJson(json!({"username": USERNAME, "grant_type": "password"})))
+        .match_request(|request| request.utf8_lossy_body().is_ok_and(|body| body.contains("wrong")))
+        .with_status(400)
+        .with_header("content-type", "application/json")
+        .with_body(tapis_testkit::error_response(REJECTED))
+        .expect(n_wrong)
+        .create();
+    let (right, fresh) = tapis.login_ok(USERNAME, PASSWORD, usize::from(expected_ok));
+    let folder = tempfile::tempdir().expect("temp folder");
+    let mut options = options(&tapis, folder.path());
+    options.n_prompt_attempts = n_prompt_attempts;
+    let answers: Vec<(&str, &str)> = passwords.iter().map(|password| (USERNAME, *password)).collect();
+    let mut prompter = Scripted::answering(&answers);
+
+    let result = connect(&options, &mut prompter);
+
+    let n_prompts = u32::try_from(expected_requests).expect("small");
+    assert_eq!((prompter.n_username_prompts, prompter.n_password_prompts), (n_prompts, n_prompts), "{context}");
+    let rejections: Vec<String> = (1..n_prompts)
+        .take(n_wrong)
+        .map(|attempt| {
+            format!("CredentialsRejected {{ message: {REJECTED:?}, attempts_left: {} }}", n_prompt_attempts - attempt)
+        })
+        .collect();
+    match &result {
+        Ok(session) if expected_ok => {
+            assert_eq!(session.origin(), Origin::LoggedIn, "{context}");
+            assert_eq!(session.access_token().expose_secret(), fresh, "{context}");
+            assert_saved_token(&options.token_file, &fresh, &tapis);
+        }
+        Err(AuthError::CredentialsRejected { message, n_attempts }) if !expected_ok => {
+            assert_eq!((message.as_str(), *n_attempts), (REJECTED, n_prompts), "{context}");
+            assert!(!options.token_file.exists(), "{context}: nothing saved");
+        }
+        other => panic!("{context}: {other:?}"),
+    }
+    assert_eq!(prompter.notices_of("CredentialsRejected"), rejections, "{context}");
+    wrong.assert();
+    right.assert();
+    tapis.assert_no_strays();
+}
+
+#[test]
+fn prompted_credentials_are_asked_again_up_to_the_limit() {
+    check_prompted(&[PASSWORD], 3, 1, true);
+    check_prompted(&["wrong-1", "wrong-2", PASSWORD], 3, 3, true);
+    check_prompted(&["wrong-1", "wrong-2", "wrong-3"], 3, 3, false);
+    check_prompted(&["wrong-1", "wrong-2", "wrong-3"], 2, 2, false);
+    check_prompted(&["wrong-1", PASSWORD], 1, 1, false);
+}
+
+#[test]
+fn a_supplied_username_with_a_prompted_password_is_asked_again() {
+    let mut tapis = Tapis::new();
+    let wrong = tapis.login_rejected(USERNAME, "wrong", REJECTED, 1);
+    let (right, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let mut options = options(&tapis, folder.path());
+    options.credentials.username = Some(USERNAME.to_owned());
+    let mut prompter = Scripted {
+        passwords: ["wrong".to_owned(), PASSWORD.to_owned()].into(),
+        can_prompt: true,
+        ..Scripted::default()
+    };
+
+    let session = connect(&options, &mut prompter).expect("logged in on the second try");
+
+    assert_eq!(session.access_token().expose_secret(), fresh);
+    assert_eq!((prompter.n_username_prompts, prompter.n_password_prompts), (0, 2));
+    wrong.assert();
+    right.assert();
+    tapis.assert_no_strays();
+}
+
+#[test]
+fn supplied_credentials_are_tried_once() {
+    let mut tapis = Tapis::new();
+    let wrong = tapis.login_rejected(USERNAME, "wrong", REJECTED, 1);
+    let (right, _) = tapis.login_ok(USERNAME, PASSWORD, 0);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = with_credentials(options(&tapis, folder.path()), USERNAME, "wrong");
+    let mut prompter = Scripted::answering(&[(USERNAME, PASSWORD)]);
+
+    let result = connect(&options, &mut prompter);
+
+    match &result {
+        Err(AuthError::CredentialsRejected { message, n_attempts: 1 }) => assert_eq!(message, REJECTED),
+        other => panic!("expected CredentialsRejected after 1 attempt, got {other:?}"),
+    }
+    assert_eq!(prompter.n_prompts(), 0, "supplied credentials are not asked for again");
+    assert_eq!(prompter.notices_of("CredentialsRejected"), Vec::<&str>::new());
+    assert!(!options.token_file.exists());
+    wrong.assert();
+    right.assert();
+    tapis.assert_no_strays();
+}
+
+#[test]
+fn without_credentials_or_a_terminal_login_fails_at_once() {
+    for (username, password) in [(None, None), (Some(USERNAME), None), (None, Some(PASSWORD))] {
+        let context = format!("username {username:?}, password given: {}", password.is_some());
+        let mut tapis = Tapis::new();
+        let login = tapis.server.mock("POST", TOKENS_PATH).expect(0).create();
+        let folder = tempfile::tempdir().expect("temp folder");
+        let mut options = options(&tapis, folder.path());
+        options.credentials.username = username.map(str::to_owned);
+        options.credentials.password = password.map(|password| password.to_owned().into());
+        let mut prompter = Scripted::no_terminal();
+
+        let started = Instant::now();
+        let result = {
+            // The failure needs no lock; one that waited for it would time out instead.
+            let _lock = hold_lock(&options);
+            connect(&options, &mut prompter)
+        };
+        let elapsed = started.elapsed();
+
+        match &result {
+            Err(AuthError::NoCredentials { base_url }) => assert_eq!(base_url, &tapis.base_url().to_string()),
+            other => panic!("{context}: expected NoCredentials, got {other:?}"),
+        }
+        assert!(elapsed < Duration::from_secs(4), "{context}: took {elapsed:?}");
+        assert_eq!(prompter.n_prompts(), 0, "{context}");
+        assert!(!options.token_file.exists(), "{context}");
+        login.assert();
+        tapis.assert_no_strays();
+    }
+}
+
+#[test]
+fn an_unusable_token_file_is_replaced_by_a_login() {
+    let contents: [&[u8]; 5] = [b"not json", b"", b"[]", br#"{"access_token": 5}"#, b"\xff\xfe"];
+    for content in contents {
+        let context = format!("file {:?}", String::from_utf8_lossy(content));
+        let mut tapis = Tapis::new();
+        let (login, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);
+        let folder = tempfile::tempdir().expect("temp folder");
+        let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+        write_raw_token_file(&options.token_file, content);
+        let mut prompter = Scripted::no_terminal();
+
+        let session = connect(&options, &mut prompter).unwrap_or_else(|error| panic!("{context}: {error:?}"));
+
+        assert_eq!(session.origin(), Origin::LoggedIn, "{context}");
+        let notices = prompter.notices_of("UnusableTokenFile");
+        assert_eq!(notices.len(), 1, "{context}: {:?}", prompter.notices);
+        assert_saved_token(&options.token_file, &fresh, &tapis);
+        login.assert();
+        tapis.assert_no_strays();
+    }
+}
+
+#[test]
+fn end_of_input_at_the_prompt_changes_nothing() {
+    // Ctrl-D at the username prompt, then at the password prompt.
+    for usernames in [vec![], vec![USERNAME.to_owned()]] {
+        let context = format!("usernames {usernames:?}");
+        let mut tapis = Tapis::new();
+        let login = tapis.server.mock("POST", TOKENS_PATH).expect(0).create();
+        let folder = tempfile::tempdir().expect("temp folder");
+        let options = options(&tapis, folder.path());
+        let exp = tapis_testkit::now_unix() - 3600;
+        write_token_file(&options.token_file, &token_file_fields(&tapis.jwt(exp), exp, None));
+        let before = fs::read(&options.token_file).expect("read");
+        let n_usernames = u32::try_from(usernames.len()).expect("small");
+        let mut prompter = Scripted { can_prompt: true, usernames: usernames.into(), ..Scripted::default() };
+
+        let result = connect(&options, &mut prompter);
+
+        assert!(matches!(result, Err(AuthError::Prompt(PromptError::EndOfInput))), "{context}: {result:?}");
+        assert_eq!((prompter.n_username_prompts, prompter.n_password_prompts), (1, n_usernames), "{context}");
+        assert_eq!(fs::read(&options.token_file).expect("read"), before, "{context}");
+        login.assert();
+        tapis.assert_no_strays();
+    }
+}
+
+#[test]
+fn prompted_usernames_are_trimmed_and_must_not_be_empty() {
+    let mut tapis = Tapis::new();
+    let (login, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = options(&tapis, folder.path());
+
+    let mut blank = Scripted::answering(&[("  \t ", PASSWORD)]);
+    let result = connect(&options, &mut blank);
+    assert!(matches!(result, Err(AuthError::Prompt(PromptError::Empty("username")))), "{result:?}");
+    assert_eq!((blank.n_username_prompts, blank.n_password_prompts), (1, 0));
+
+    let mut padded = Scripted::answering(&[(" jdoe\n", PASSWORD)]);
+    let session = connect(&options, &mut padded).expect("logged in as jdoe");
+    assert_eq!(session.access_token().expose_secret(), fresh);
+    login.assert();
+    tapis.assert_no_strays();
+}
+
+#[test]
+fn a_token_that_cannot_be_saved_is_still_returned() {
+    let mut tapis = Tapis::new();
+    let (login, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+    // A folder where the token file should be: unreadable as a token, and nothing can be
+    // renamed over it.
+    fs::create_dir(&options.token_file).expect("mkdir");
+    let mut prompter = Scripted::no_terminal();
+
+    let session = connect(&options, &mut prompter).expect("logged in");
+
+    assert_eq!(session.origin(), Origin::LoggedIn);
+    assert!(!session.is_saved());
+    assert_eq!(session.access_token().expose_secret(), fresh);
+    assert_eq!(prompter.notices_of("UnusableTokenFile").len(), 1, "{:?}", prompter.notices);
+    assert_eq!(prompter.notices_of("NotSaved").len(), 1, "{:?}", prompter.notices);
+    assert!(options.token_file.is_dir());
+    login.assert();
+    tapis.assert_no_strays();
+}
+
+#[test]
+fn a_failed_login_leaves_the_token_file_untouched() {
+    enum Failure {
+        Rejected,
+        OtherClientError,
+        Unavailable,
+        NoResult,
+    }
+    for failure in [Failure::Rejected, Failure::OtherClientError, Failure::Unavailable, Failure::NoResult] {
+        let mut tapis = Tapis::new();
+        let (mock, context) = match failure {
+            Failure::Rejected => (tapis.login_rejected(USERNAME, PASSWORD, REJECTED, 1), "rejected"),
+            Failure::OtherClientError => (
+                tapis.token_answer(
+                    400,
+                    &tapis_testkit::error_response("Missing the required grant_type parameter."),
+                    1,
+                ),
+                "another 400",
+            ),
+            Failure::Unavailable => {
+                (tapis.token_answer(503, &tapis_testkit::error_response("Service Unavailable"), 3), "503")
+            }
+            Failure::NoResult => (tapis.token_answer(200, r#"{"message": "ok", "status": "success"}"#, 1), "no result"),
+        };
+        let folder = tempfile::tempdir().expect("temp folder");
+        let mut options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+        options.force = true;
+        let exp = valid_exp();
+        write_token_file(&options.token_file, &token_file_fields(&tapis.jwt(exp), exp, Some(&tapis.url())));
+        let before = fs::read(&options.token_file).expect("read");
+
+        let result = connect(&options, &mut Scripted::no_terminal());
+
+        let expected = matches!(
+            (&failure, &result),
+            (Failure::Rejected, Err(AuthError::CredentialsRejected { .. }))
+                | (Failure::OtherClientError, Err(AuthError::Server { status: 400, .. }))
+                | (Failure::Unavailable, Err(AuthError::Unavailable { n_attempts: 3, .. }))
+                | (Failure::NoResult, Err(AuthError::InvalidResponse { .. }))
+        );
+        assert!(expected, "{context}: {result:?}");
+        assert_eq!(fs::read(&options.token_file).expect("read"), before, "{context}");
+        mock.assert();
+        tapis.assert_no_strays();
+    }
+}
+
+#[test]
+fn concurrent_connects_log_in_once() {
+    const N_THREADS: usize = 4;
+    let mut tapis = Tapis::new();
+    let (login, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let mut options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+    options.lock_timeout = Duration::from_secs(60);
+    let barrier = Arc::new(Barrier::new(N_THREADS));
+
+    let sessions: Vec<Session> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..N_THREADS)
+            .map(|_| {
+                let (options, barrier) = (&options, Arc::clone(&barrier));
+                scope.spawn(move || {
+                    barrier.wait();
+                    connect(options, &mut Scripted::no_terminal())
+                })
+            })
+            .collect();
+        threads.into_iter().map(|thread| thread.join().expect("no panic").expect("a session")).collect()
+    });
+
+    let origins: Vec<Origin> = sessions.iter().map(Session::origin).collect();
+    assert_eq!(origins.iter().filter(|origin| **origin == Origin::LoggedIn).count(), 1, "{origins:?}");
+    assert!(sessions.iter().all(|session| session.access_token().expose_secret() == fresh), "{origins:?}");
+    login.assert();
+    tapis.assert_no_strays();
+}
+
+/// What logout finds, and what it should do.
+#[derive(Debug, Clone, Copy)]
+enum SavedFile {
+    Nothing,
+    Valid,
+    Expired,
+    OtherServer,
+    OtherServerRecorded,
+}
+
+#[track_caller]
+fn check_logout(
+    saved_file: SavedFile,
+    revoke_answer: Option<(usize, &str, usize)>,
+    expected: (bool, bool),
+    reason_fragment: Option<&str>,
+) {
+    let context = format!("{saved_file:?}, revoke answer {revoke_answer:?}");
+    let mut tapis = Tapis::new();
+    let folder = tempfile::tempdir().expect("temp folder");
+    let token_file = folder.path().join("tokens.json");
+    let url = tapis.url();
+    let (access, exp, base_url) = match saved_file {
+        SavedFile::Nothing | SavedFile::Valid => (tapis.jwt(valid_exp()), valid_exp(), None),
+        SavedFile::Expired => {
+            let exp = tapis_testkit::now_unix() - 60;
+            (tapis.jwt(exp), exp, Some(url.as_str()))
+        }
+        SavedFile::OtherServer => (jwt("https://tacc.tapis.io", USERNAME, valid_exp()), valid_exp(), None),
+        SavedFile::OtherServerRecorded => (tapis.jwt(valid_exp()), valid_exp(), Some("https://tacc.tapis.io")),
+    };
+    if !matches!(saved_file, SavedFile::Nothing) {
+        write_token_file(&token_file, &token_file_fields(&access, exp, base_url));
+    }
+    let revoke = match revoke_answer {
+        Some((status, message, hits)) => tapis
+            .server
+            .mock("POST", REVOKE_PATH)
+            .match_header("content-type", "application/json")
+            .match_body(Matcher::Json(json!({"token": access})))
+            .with_status(status)
+            .with_header("content-type", "application/json")
+            .with_body(tapis_testkit::error_response(message))
+            .expect(hits)
+            .create(),
+        None => tapis.server.mock("POST", REVOKE_PATH).expect(0).create(),
+    };
+
+    let report = logout(&tapis.base_url(), &token_file, &client_config(), false)
+        .unwrap_or_else(|error| panic!("{context}: {error:?}"));
+
+    assert_eq!((report.removed_file, report.revoked), expected, "{context}: {report:?}");
+    match reason_fragment {
+        None => assert!(report.not_revoked_because.is_none(), "{context}: {report:?}"),
+        Some(fragment) => assert!(
+            report.not_revoked_because.as_deref().is_some_and(|reason| reason.contains(fragment)),
+            "{context}: expected {fragment:?} in {report:?}"
+        ),
+    }
+    assert!(!token_file.exists(), "{context}: the file is gone");
+    revoke.assert();
+    tapis.assert_no_strays();
+}
+
+#[test]
+fn logout_revokes_a_valid_token_and_removes_the_file() {
+    check_logout(SavedFile::Valid, Some((200, "Token jti has been revoked.", 1)), (true, true), None);
+    check_logout(SavedFile::Nothing, None, (false, false), Some("no saved token"));
+    let invalid = "Invalid POST data; could not validate the token: Signature verification failed.";
+    check_logout(SavedFile::Valid, Some((400, invalid, 1)), (true, false), Some(invalid));
+    check_logout(SavedFile::Valid, Some((503, "Service Unavailable", 3)), (true, false), Some("after 3 attempts"));
+    check_logout(SavedFile::Expired, None, (true, false), Some("expired"));
+    check_logout(SavedFile::OtherServer, None, (true, false), Some("does not belong"));
+    check_logout(SavedFile::OtherServerRecorded, None, (true, false), Some("does not belong"));
+}
+
+#[test]
+fn session_requests_carry_the_token_to_its_own_server_only() {
+    let mut tapis = Tapis::new();
+    let (login, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+    let userinfo = tapis
+        .server
+        .mock("GET", USERINFO_PATH)
+        .match_header("x-tapis-token", fresh.as_str())
+        .match_header("authorization", Matcher::Missing)
+        .with_header("content-type", "application/json")
+        .with_body(json!({"message": "ok", "result": {"username": USERNAME}, "status": "success"}).to_string())
+        .expect(2)
+        .create();
+
+    let logged_in = connect(&options, &mut Scripted::no_terminal()).expect("logged in");
+    let from_file = connect(&options, &mut Scripted::no_terminal()).expect("the saved token");
+    assert_eq!((logged_in.origin(), from_file.origin()), (Origin::LoggedIn, Origin::Saved));
+
+    for session in [&logged_in, &from_file] {
+        let answer = session.get(USERINFO_PATH).expect("a path").send().expect("sent");
+        assert_eq!(answer.status(), 200, "{:?}", session.origin());
+        for path in ["https://evil.example/", "//evil.example/x", "evil.example"] {
+            match session.get(path) {
+                Err(AuthError::ForeignPath { path: refused, .. }) => assert_eq!(refused, path),
+                Err(other) => panic!("{path:?}: expected ForeignPath, got {other:?}"),
+                Ok(_) => panic!("{path:?}: expected ForeignPath, got a request"),
+            }
+        }
+    }
+    login.assert();
+    userinfo.assert();
+    tapis.assert_no_strays();
+}

@@ -1,0 +1,10 @@
+//! Integration tests of `tapis-auth` against mockito servers on loopback: the HTTP client
+//! (`TapisClient`) and the login flow (`connect`, `logout`, `Session`).
+//!
+//! Every mock states how many requests it expects (`.expect(n)`, `0` for "no request") and
+//! is asserted. Each mock server also has catch-all mocks created first that expect no
+//! request, so a request nobody expected fails the test instead of getting mockito's 501.
+
+mod client;
+mod flow;
+mod support;

@@ -1,0 +1,240 @@
+//! What the tests share: a mock Tapis server with stray-request traps, fake tokens and
+//! answers, token files, and a scripted prompter.
+
+use std::collections::VecDeque;
+use std::fs;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+
+use mockito::{Matcher, Mock, ServerGuard};
+use serde_json::{Value, json};
+use tapis_auth::{ClientConfig, LoginOptions, Notice, PromptError, Prompter, RetryPolicy};
+use tapis_core::{BaseUrl, SecretString};
+
+pub(crate) const USERNAME: &str = "jdoe";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const TOKENS_PATH: &str = "/v3/oauth2/tokens";
+pub(crate) const REVOKE_PATH: &str = "/v3/oauth2/tokens/revoke";
+pub(crate) const USERINFO_PATH: &str = "/v3/oauth2/userinfo";
+pub(crate) const REJECTED: &str = "Invalid username/password combination.";
+
+/// Four hours from now, as DesignSafe access tokens live.
+pub(crate) fn valid_exp() -> i64 {
+    tapis_testkit::now_unix() + 4 * 3600
+}
+
+/// A fake Tapis access JWT for `username`, issued by the token service of `base_url`
+/// (`iss` = `<base_url>/v3/tokens`).
+pub(crate) fn jwt(base_url: &str, username: &str, exp: i64) -> String {
+    tapis_testkit::jwt(&tapis_testkit::claims(username, exp, base_url))
+}
+
+/// A successful password-grant answer with an explicit `expires_at` text.
+pub(crate) fn token_body(access_jwt: &str, expires_at: &str) -> String {
+    json!({
+        "message": "Token created successfully.",
+        "metadata": {},
+        "result": {"access_token": {
+            "access_token": access_jwt,
+            "expires_at": expires_at,
+            "expires_in": 14400,
+            "jti": "0b5c6a2e-8f49-4a8e-9c4b-2d4b0c1c7d11",
+        }},
+        "status": "success",
+        "version": "26Q2.0",
+    })
+    .to_string()
+}
+
+/// The JSON body of a password grant.
+pub(crate) fn grant(username: &str, password: &str) -> Matcher {
+    Matcher::Json(json!({"username": username, "password": password, "grant_type": "password"}))
+}
+
+/// The retry policy the tests use: the usual 3 attempts, no waiting between them.
+pub(crate) fn client_config() -> ClientConfig {
+    ClientConfig { retry: RetryPolicy::immediate(3), ..Default::default() }
+}
+
+/// A mock Tapis server. The catch-all mocks are created first: mockito gives a request to
+/// the first matching mock that still misses hits, else to the *last* matching one, so they
+/// only receive requests that no later mock matches.
+pub(crate) struct Tapis {
+    pub(crate) server: ServerGuard,
+    strays: Vec<Mock>,
+}
+
+impl Tapis {
+    pub(crate) fn new() -> Self {
+        let mut server = mockito::Server::new();
+        let strays = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+            .into_iter()
+            .map(|method| server.mock(method, Matcher::Any).expect(0).create())
+            .collect();
+        Self { server, strays }
+    }
+
+    pub(crate) fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub(crate) fn base_url(&self) -> BaseUrl {
+        BaseUrl::parse(&self.server.url()).expect("a loopback base URL")
+    }
+
+    /// A valid JWT issued by this server.
+    pub(crate) fn jwt(&self, exp: i64) -> String {
+        jwt(&self.url(), USERNAME, exp)
+    }
+
+    /// The token endpoint answering `status` with `body` (as JSON), `hits` times.
+    pub(crate) fn token_answer(&mut self, status: usize, body: &str, hits: usize) -> Mock {
+        self.server
+            .mock("POST", TOKENS_PATH)
+            .with_status(status)
+            .with_header("content-type", "application/json")
+            .with_body(body)
+            .expect(hits)
+            .create()
+    }
+
+    /// The password grant for `username`/`password` answering a fresh token, `hits` times.
+    /// Returns the mock and the token it hands out.
+    pub(crate) fn login_ok(&mut self, username: &str, password: &str, hits: usize) -> (Mock, String) {
+        let exp = valid_exp();
+        let access = jwt(&self.url(), username, exp);
+        let mock = self
+            .server
+            .mock("POST", TOKENS_PATH)
+            .match_header("content-type", "application/json")
+            .match_body(grant(username, password))
+            .with_status(200)
+            .with_header("content-type", "application/json")
+            .with_body(tapis_testkit::token_response(&access, exp))
+            .expect(hits)
+            .create();
+        (mock, access)
+    }
+
+    /// The password grant for `username`/`password` answering 400 with `message`, `hits` times.
+    pub(crate) fn login_rejected(&mut self, username: &str, password: &str, message: &str, hits: usize) -> Mock {
+        self.server
+            .mock("POST", TOKENS_PATH)
+            .match_body(grant(username, password))
+            .with_status(400)
+            .with_header("content-type", "application/json")
+            .with_body(tapis_testkit::error_response(message))
+            .expect(hits)
+            .create()
+    }
+
+    /// Asserts that no request went anywhere unexpected.
+    #[track_caller]
+    pub(crate) fn assert_no_strays(&self) {
+        for stray in &self.strays {
+            stray.assert();
+        }
+    }
+}
+
+/// Login options for `tapis` with a token file in `folder`: immediate retries, a short lock
+/// wait, and `no_refresh`, so that a login is the plain password grant (one request, no OAuth
+/// client created, no refresh token).
+pub(crate) fn options(tapis: &Tapis, folder: &Path) -> LoginOptions {
+    let mut options = LoginOptions::new(tapis.base_url(), folder.join("tokens.json"));
+    options.client = client_config();
+    options.lock_timeout = std::time::Duration::from_secs(5);
+    options.no_refresh = true;
+    options
+}
+
+/// The same options with both credentials supplied.
+pub(crate) fn with_credentials(mut options: LoginOptions, username: &str, password: &str) -> LoginOptions {
+    options.credentials.username = Some(username.to_owned());
+    options.credentials.password = Some(SecretString::from(password.to_owned()));
+    options
+}
+
+/// Writes a token file with `fields` as its JSON, 0600 (so no permission notice).
+pub(crate) fn write_token_file(path: &Path, fields: &Value) {
+    write_raw_token_file(path, fields.to_string().as_bytes());
+}
+
+pub(crate) fn write_raw_token_file(path: &Path, bytes: &[u8]) {
+    fs::write(path, bytes).expect("write the token file");
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).expect("chmod 600");
+}
+
+/// The notebooks' two fields, for a token whose `exp` is `exp`, plus a recorded `base_url`.
+pub(crate) fn token_file_fields(access: &str, exp: i64, base_url: Option<&str>) -> Value {
+    let expires_at = tapis_testkit::isoformat(exp).replace(".123456", "");
+    let mut fields = json!({"access_token": access, "expires_at": expires_at});
+    if let Some(base_url) = base_url {
+        fields["base_url"] = json!(base_url);
+    }
+    fields
+}
+
+/// The saved token file as JSON.
+pub(crate) fn saved(path: &Path) -> Value {
+    serde_json::from_slice(&fs::read(path).expect("the token file exists")).expect("the token file is JSON")
+}
+
+/// A prompter that answers from a script and records what it was told.
+#[derive(Debug, Default)]
+pub(crate) struct Scripted {
+    pub(crate) can_prompt: bool,
+    pub(crate) usernames: VecDeque<String>,
+    pub(crate) passwords: VecDeque<String>,
+    /// Each notice received, as its `Debug` text.
+    pub(crate) notices: Vec<String>,
+    pub(crate) n_username_prompts: u32,
+    pub(crate) n_password_prompts: u32,
+}
+
+impl Scripted {
+    /// A prompter that can prompt and answers `(username, password)` pairs in order, then
+    /// reports the end of input.
+    pub(crate) fn answering(answers: &[(&str, &str)]) -> Self {
+        Self {
+            can_prompt: true,
+            usernames: answers.iter().map(|(username, _)| (*username).to_owned()).collect(),
+            passwords: answers.iter().map(|(_, password)| (*password).to_owned()).collect(),
+            ..Self::default()
+        }
+    }
+
+    /// A prompter for a caller without a terminal.
+    pub(crate) fn no_terminal() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn n_prompts(&self) -> u32 {
+        self.n_username_prompts + self.n_password_prompts
+    }
+
+    /// The notices whose `Debug` text starts with `kind`.
+    pub(crate) fn notices_of(&self, kind: &str) -> Vec<&str> {
+        self.notices.iter().map(String::as_str).filter(|notice| notice.starts_with(kind)).collect()
+    }
+}
+
+impl Prompter for Scripted {
+    fn can_prompt(&self) -> bool {
+        self.can_prompt
+    }
+
+    fn username(&mut self, _base_url: &BaseUrl) -> Result<String, PromptError> {
+        self.n_username_prompts += 1;
+        self.usernames.pop_front().ok_or(PromptError::EndOfInput)
+    }
+
+    fn password(&mut self, _username: &str) -> Result<SecretString, PromptError> {
+        self.n_password_prompts += 1;
+        self.passwords.pop_front().map(SecretString::from).ok_or(PromptError::EndOfInput)
+    }
+
+    fn notice(&mut self, notice: &Notice) {
+        self.notices.push(format!("{notice:?}"));
+    }
+}
