@@ -70,6 +70,12 @@ pub enum AuthError {
         /// The server.
         base_url: String,
     },
+    /// A token given from outside (`TAPIS_TOKEN`) cannot be used here.
+    #[error("the given token cannot be used: {reason}")]
+    UnusableGivenToken {
+        /// Why.
+        reason: String,
+    },
     /// The device code expired before the user approved it.
     #[error("the device code expired before the login was approved; run `tapis login --device` again")]
     DeviceCodeExpired,

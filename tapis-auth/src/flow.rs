@@ -91,6 +91,8 @@ pub enum Origin {
     Renewed,
     /// This call logged in.
     LoggedIn,
+    /// The token was given by the caller (e.g. `TAPIS_TOKEN`); nothing was read or written.
+    Given,
 }
 
 /// A signed-in session: a valid access token for one base URL.
@@ -131,7 +133,7 @@ impl Session {
         &self.base_url
     }
 
-    /// The token file.
+    /// The token file (empty for a session from a given token, [`Origin::Given`]).
     pub fn token_file(&self) -> &std::path::Path {
         &self.token_file
     }
@@ -271,6 +273,33 @@ pub fn connect(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Se
     let session = session(tokens, origin, saved);
     let _ = session.client.set(client);
     Ok(session)
+}
+
+/// A session for a token given by the caller, such as a CI job's `TAPIS_TOKEN`: used as it
+/// is, with nothing read from or written to disk, and never renewed.
+///
+/// The token must be a Tapis JWT (its claims give the expiry and user). If its `iss` names a
+/// server other than `base_url`, it is refused: a token is only sent to its own server.
+pub fn session_from_token(base_url: BaseUrl, token: SecretString, config: ClientConfig) -> Result<Session, AuthError> {
+    use tapis_core::ExposeSecret as _;
+    let unusable = |reason: String| AuthError::UnusableGivenToken { reason };
+    tapis_core::jwt::read_claims(token.expose_secret()).map_err(|error| unusable(error.to_string()))?;
+    let access = AccessToken::new(token, None).map_err(|error| unusable(error.to_string()))?;
+    let tokens = TokenSet::new(access);
+    if let Some(server) = tokens.server()
+        && server != base_url
+    {
+        return Err(unusable(format!("it was issued by {server}, not {base_url}; set TAPIS_BASE_URL to its server")));
+    }
+    Ok(Session {
+        tokens: TokenSet { base_url: Some(base_url.clone()), ..tokens },
+        base_url,
+        token_file: PathBuf::new(),
+        origin: Origin::Given,
+        saved: false,
+        client_config: config,
+        client: OnceLock::new(),
+    })
 }
 
 /// Whether saved tokens are good for this request as they are.

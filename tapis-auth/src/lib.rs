@@ -35,7 +35,7 @@ pub use client::{ClientConfig, TapisClient};
 pub use error::AuthError;
 pub use flow::{
     Credentials, DEFAULT_DEVICE_POLL_INTERVAL, DEFAULT_MIN_VALID, DEFAULT_N_PROMPT_ATTEMPTS, LoginOptions,
-    LogoutReport, Origin, Session, connect, device_login, logout,
+    LogoutReport, Origin, Session, connect, device_login, logout, session_from_token,
 };
 pub use prompt::{NoPrompt, Notice, PromptError, Prompter};
 pub use reqwest::Method;

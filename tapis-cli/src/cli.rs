@@ -1,12 +1,13 @@
 //! The command line: clap types only. Every option that has an environment variable says so
 //! in `--help`.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use clap::{Args, Parser, Subcommand, value_parser};
-use tapis_core::{BaseUrl, DEFAULT_BASE_URL};
+use clap::{Args, Parser, Subcommand, ValueEnum, value_parser};
+use tapis_core::BaseUrl;
 
 use crate::exit::EXIT_CODES_HELP;
 
@@ -23,9 +24,13 @@ pub(crate) struct Cli {
 /// Options every verb takes, before or after the verb.
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
-    /// The Tapis tenant to sign in to (https; plain http only to loopback, for testing)
-    #[arg(long, global = true, env = "TAPIS_BASE_URL", value_name = "URL", default_value = DEFAULT_BASE_URL)]
-    pub(crate) base_url: BaseUrl,
+    /// The named profile to use: its base URL, username and token file [default: the notebooks' defaults]
+    #[arg(long, global = true, env = "TAPIS_PROFILE", value_name = "NAME")]
+    pub(crate) profile: Option<String>,
+
+    /// The Tapis tenant to sign in to (https; plain http only to loopback, for testing) [default: https://designsafe.tapis.io]
+    #[arg(long, global = true, env = "TAPIS_BASE_URL", value_name = "URL")]
+    pub(crate) base_url: Option<BaseUrl>,
 
     /// The token file, shared with the DesignSafe notebooks [default: ~/.tapis_tokens.json]
     #[arg(long, global = true, env = "TAPIS_TOKEN_FILE", value_name = "PATH")]
@@ -60,6 +65,23 @@ pub(crate) enum Command {
     Whoami(WhoamiArgs),
     /// Revoke the saved tokens, delete the personal OAuth client and delete the token file
     Logout(LogoutArgs),
+    /// Run a command with TAPIS_TOKEN and TAPIS_BASE_URL set to a valid token and its server
+    #[command(
+        after_help = "Example: tapis exec -- python3 submit_jobs.py\nThe command's exit code is tapis's; a command that cannot be found exits 127."
+    )]
+    Exec(ExecArgs),
+    /// Make an authenticated request to the Tapis API and print the answer
+    #[command(
+        after_help = "Examples:\n  tapis api /v3/jobs/list\n  tapis api -X POST /v3/apps --data @app.json\nExits 0 on a 2xx answer and 6 on any other, with the server's message on stderr."
+    )]
+    Api(ApiArgs),
+    /// List the profiles with their base URL, user, state and expiry
+    Profiles(ProfilesArgs),
+    /// Print a shell completion script (e.g. `tapis completions bash > ~/.local/share/bash-completion/completions/tapis`)
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff); `cargo xtask man` writes it to target/man/tapis.1
+    #[command(hide = true)]
+    Manpage,
 }
 
 /// Where credentials come from when a login is needed.
@@ -113,6 +135,77 @@ pub(crate) struct TokenArgs {
     /// Log in again unless the token stays valid at least this long (e.g. 90s, 10m, 1h)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_time_delta)]
     pub(crate) min_valid: TimeDelta,
+
+    /// How to print the token
+    #[arg(long, value_enum, default_value_t = TokenFormat::Raw)]
+    pub(crate) format: TokenFormat,
+}
+
+/// How `tapis token` prints the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TokenFormat {
+    /// The token alone
+    Raw,
+    /// `X-Tapis-Token: <token>`, for curl -H
+    Header,
+    /// `export TAPIS_TOKEN=...` and `TAPIS_BASE_URL`, for `eval "$(tapis token --format env)"`
+    Env,
+    /// A JSON object with the token, expiry, base URL, username and tenant
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
+    #[command(flatten)]
+    pub(crate) credentials: CredentialArgs,
+
+    /// Renew or log in first unless the token stays valid at least this long
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_time_delta)]
+    pub(crate) min_valid: TimeDelta,
+
+    /// The command and its arguments, after `--`
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApiArgs {
+    #[command(flatten)]
+    pub(crate) credentials: CredentialArgs,
+
+    /// The HTTP method
+    #[arg(short = 'X', long = "method", value_name = "METHOD", default_value = "GET")]
+    pub(crate) method: String,
+
+    /// The path on the base URL, e.g. /v3/jobs/list (never a URL to another host)
+    #[arg(value_name = "PATH")]
+    pub(crate) path: String,
+
+    /// The request body, as JSON: the text itself, @FILE, or - for standard input
+    #[arg(short = 'd', long, value_name = "JSON|@FILE|-")]
+    pub(crate) data: Option<String>,
+
+    /// An extra request header, `Name: value` (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub(crate) headers: Vec<String>,
+
+    /// Print a JSON answer as it came, not pretty-printed
+    #[arg(long)]
+    pub(crate) raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProfilesArgs {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -161,7 +254,14 @@ mod tests {
         let before = Cli::try_parse_from(["tapis", "--base-url", "https://tacc.tapis.io", "status"]).expect("parses");
         let after = Cli::try_parse_from(["tapis", "status", "--base-url", "https://tacc.tapis.io/"]).expect("parses");
         assert_eq!(before.global.base_url, after.global.base_url);
-        assert_eq!(after.global.base_url.as_str(), "https://tacc.tapis.io");
+        assert_eq!(after.global.base_url.map(|url| url.to_string()).as_deref(), Some("https://tacc.tapis.io"));
+    }
+
+    #[test]
+    fn exec_takes_the_command_after_a_double_dash() {
+        let cli = Cli::try_parse_from(["tapis", "exec", "--", "sh", "-c", "echo --min-valid"]).expect("parses");
+        let Command::Exec(args) = cli.command else { panic!("exec") };
+        assert_eq!(args.command, ["sh", "-c", "echo --min-valid"]);
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod exit;
 mod output;
+mod profile;
 mod prompt;
 
 use std::process::ExitCode;
@@ -24,6 +25,11 @@ fn main() -> ExitCode {
         Command::Status(args) => commands::status::run(&cli.global, &args),
         Command::Whoami(args) => commands::whoami::run(&cli.global, &args),
         Command::Logout(args) => commands::logout::run(&cli.global, &args),
+        Command::Exec(args) => commands::exec::run(&cli.global, &args),
+        Command::Api(args) => commands::api::run(&cli.global, &args),
+        Command::Profiles(args) => commands::profiles::run(&args),
+        Command::Completions(args) => commands::completions::run(&args),
+        Command::Manpage => commands::completions::manpage(),
     };
     let code = match outcome {
         Ok(code) => code,
@@ -32,5 +38,5 @@ fn main() -> ExitCode {
             exit_code_for(&error)
         }
     };
-    ExitCode::from(code as u8)
+    ExitCode::from(code.code())
 }

@@ -9,6 +9,7 @@ mod login;
 mod logout;
 mod prompt;
 mod renewal;
+mod scripting;
 mod status;
 mod support;
 mod token;

@@ -12,7 +12,8 @@ use crate::output;
 use crate::prompt::TerminalPrompter;
 
 pub(crate) fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<Exit> {
-    let mut options = super::login_options(global, &args.credentials)?;
+    let target = crate::profile::resolve(global)?;
+    let mut options = super::login_options(global, &target, &args.credentials)?;
     options.force = args.force;
     options.n_prompt_attempts = args.attempts;
     options.no_refresh = args.no_refresh;
@@ -27,6 +28,9 @@ pub(crate) fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<Exit>
         connect(&options, &mut prompter)
     }
     .with_context(|| format!("cannot log in to {}", options.base_url))?;
+    if session.origin() != Origin::Given {
+        super::remember_profile(&target, session.username());
+    }
     report(&session)
 }
 
@@ -62,7 +66,7 @@ fn report(session: &Session) -> anyhow::Result<Exit> {
     let file = session.token_file().display();
     let base_url = session.base_url();
     match session.origin() {
-        Origin::Saved => output::say(&format!(
+        Origin::Saved | Origin::Given => output::say(&format!(
             "Already logged in to {base_url} as {user}; the token in {file} {expiry}. Use --force to log in again."
         )),
         Origin::SavedByAnotherProcess => output::say(&format!(

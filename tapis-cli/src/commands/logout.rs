@@ -7,9 +7,10 @@ use crate::exit::Exit;
 use crate::output;
 
 pub(crate) fn run(global: &GlobalArgs, args: &LogoutArgs) -> anyhow::Result<Exit> {
-    let token_file = super::token_file(global)?;
-    let report = tapis_auth::logout(&global.base_url, &token_file, &super::client_config(global), args.keep_client)
-        .with_context(|| format!("cannot log out of {}", global.base_url))?;
+    let target = crate::profile::resolve(global)?;
+    let (base_url, token_file) = (&target.base_url, &target.token_file);
+    let report = tapis_auth::logout(base_url, token_file, &super::client_config(global), args.keep_client)
+        .with_context(|| format!("cannot log out of {base_url}"))?;
     for warning in &report.warnings {
         output::warn(warning);
     }
@@ -28,7 +29,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &LogoutArgs) -> anyhow::Result<Exit
             (false, true) => "Revoked the refresh token and removed",
             (false, false) => "Removed",
         };
-        output::say(&format!("{revoked} {}. Logged out of {}.", token_file.display(), global.base_url));
+        output::say(&format!("{revoked} {}. Logged out of {base_url}.", token_file.display()));
     } else {
         output::say(&format!("Not logged in: there is no token file at {}.", token_file.display()));
     }

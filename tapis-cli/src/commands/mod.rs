@@ -1,29 +1,29 @@
-//! One module per verb, and what they share: turning global options and credential flags
-//! into the library's options.
+//! One module per verb, and what they share: resolving where to work (profile, base URL,
+//! token file), credentials, and getting a session.
 
+pub(crate) mod api;
+pub(crate) mod completions;
+pub(crate) mod exec;
 pub(crate) mod login;
 pub(crate) mod logout;
+pub(crate) mod profiles;
 pub(crate) mod status;
 pub(crate) mod token;
 pub(crate) mod whoami;
 
 use std::io::{self, BufRead as _};
-use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use tapis_auth::{ClientConfig, Credentials, LoginOptions};
+use chrono::TimeDelta;
+use tapis_auth::{ClientConfig, Credentials, LoginOptions, Session, connect, session_from_token};
 use tapis_core::SecretString;
 
 use crate::cli::{CredentialArgs, GlobalArgs};
+use crate::profile::{self, Target};
+use crate::prompt::TerminalPrompter;
 
-/// The token file: `--token-file`/`TAPIS_TOKEN_FILE`, else `~/.tapis_tokens.json`.
-pub(crate) fn token_file(global: &GlobalArgs) -> anyhow::Result<PathBuf> {
-    match &global.token_file {
-        Some(path) => Ok(path.clone()),
-        None => tapis_store::default_token_file_path()
-            .context("cannot find a home folder for the default token file; pass --token-file or set TAPIS_TOKEN_FILE"),
-    }
-}
+/// The variable CI jobs put a ready token in; used as it is, with nothing on disk.
+pub(crate) const TOKEN_VARIABLE: &str = "TAPIS_TOKEN";
 
 /// Timeouts for HTTP requests, from the global options.
 pub(crate) fn client_config(global: &GlobalArgs) -> ClientConfig {
@@ -34,10 +34,15 @@ pub(crate) fn client_config(global: &GlobalArgs) -> ClientConfig {
     }
 }
 
-/// Login options from the global options and the credential flags. The password comes from
-/// `--password-stdin` (one line), else `TAPIS_PASSWORD`; missing parts are prompted for.
-pub(crate) fn login_options(global: &GlobalArgs, credentials: &CredentialArgs) -> anyhow::Result<LoginOptions> {
-    let mut options = LoginOptions::new(global.base_url.clone(), token_file(global)?);
+/// Login options for a target and the credential flags. The username comes from
+/// `--username`/`TAPIS_USERNAME`, else the profile; the password from `--password-stdin` (one
+/// line), else `TAPIS_PASSWORD`. Missing parts are prompted for.
+pub(crate) fn login_options(
+    global: &GlobalArgs,
+    target: &Target,
+    credentials: &CredentialArgs,
+) -> anyhow::Result<LoginOptions> {
+    let mut options = LoginOptions::new(target.base_url.clone(), target.token_file.clone());
     options.lock_timeout = global.lock_timeout;
     options.client = client_config(global);
     let password = if credentials.password_stdin {
@@ -45,20 +50,57 @@ pub(crate) fn login_options(global: &GlobalArgs, credentials: &CredentialArgs) -
     } else {
         std::env::var("TAPIS_PASSWORD").ok().filter(|password| !password.is_empty()).map(SecretString::from)
     };
-    let username = credentials.username.as_deref().map(str::trim).filter(|name| !name.is_empty()).map(str::to_owned);
+    let username = credentials
+        .username
+        .as_deref()
+        .or(target.username.as_deref())
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned);
     options.credentials = Credentials { username, password };
     options.client_description = format!("tapis CLI on {}", host_name());
     Ok(options)
 }
 
-/// This machine's name, for the description of a personal OAuth client.
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "this machine".to_owned())
+/// A valid session for `token`, `exec`, `api` and `whoami`: `TAPIS_TOKEN` as it is when set,
+/// else the saved token, renewed or logged in for as `login` would.
+pub(crate) fn session(
+    global: &GlobalArgs,
+    credentials: &CredentialArgs,
+    min_valid: TimeDelta,
+) -> anyhow::Result<(Session, Target)> {
+    let target = profile::resolve(global)?;
+    if let Some(token) = given_token() {
+        let session = session_from_token(target.base_url.clone(), token, client_config(global))
+            .with_context(|| format!("cannot use {TOKEN_VARIABLE}"))?;
+        return Ok((session, target));
+    }
+    let mut options = login_options(global, &target, credentials)?;
+    options.min_valid = min_valid;
+    let session = connect(&options, &mut TerminalPrompter::new())
+        .with_context(|| format!("cannot get a token for {}", options.base_url))?;
+    if session.origin() == tapis_auth::Origin::LoggedIn {
+        remember_profile(&target, session.username());
+    }
+    Ok((session, target))
+}
+
+/// `TAPIS_TOKEN`, when set and not empty.
+pub(crate) fn given_token() -> Option<SecretString> {
+    std::env::var(TOKEN_VARIABLE).ok().filter(|token| !token.trim().is_empty()).map(SecretString::from)
+}
+
+/// Records a named profile after a login (created on first use); a failure is a warning.
+pub(crate) fn remember_profile(target: &Target, username: Option<&str>) {
+    match profile::remember(target, username) {
+        Ok(Some(path)) if target.is_new_profile => crate::output::say(&format!(
+            "Created the profile `{}` in {}.",
+            target.profile.as_deref().unwrap_or_default(),
+            path.display()
+        )),
+        Ok(_) => {}
+        Err(error) => crate::output::warn(&format!("the profile was not saved: {}", describe(&error))),
+    }
 }
 
 fn read_password_line() -> anyhow::Result<SecretString> {
@@ -70,6 +112,16 @@ fn read_password_line() -> anyhow::Result<SecretString> {
         bail!("--password-stdin was given but standard input had no password on its first line");
     }
     Ok(SecretString::from(password.to_owned()))
+}
+
+/// This machine's name, for the description of a personal OAuth client.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "this machine".to_owned())
 }
 
 /// An error and its causes on one line each; a cause already quoted by the message above it

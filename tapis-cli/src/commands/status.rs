@@ -24,9 +24,27 @@ fn state_name(tokens: Option<&TokenSet>, state: Option<TokenState>, unreadable: 
 }
 
 pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit> {
-    let token_file = super::token_file(global)?;
-    let store = TokenStore::new(&token_file);
-    let (tokens, problem) = match store.load() {
+    let target = crate::profile::resolve(global)?;
+    let base_url = &target.base_url;
+    let token_file = &target.token_file;
+    let given = super::given_token();
+    let from_environment = given.is_some();
+    let source = if from_environment {
+        format!("the {} environment variable", super::TOKEN_VARIABLE)
+    } else {
+        token_file.display().to_string()
+    };
+    let store = TokenStore::new(token_file);
+    let loaded = match given {
+        Some(token) => tapis_core::AccessToken::new(token, None)
+            .map(|access| tapis_store::Loaded { tokens: Some(TokenSet::new(access)), tightened_from: None })
+            .map_err(|error| tapis_store::StoreError::Corrupt {
+                path: super::TOKEN_VARIABLE.into(),
+                reason: tapis_store::FormatError::Token(error),
+            }),
+        None => store.load(),
+    };
+    let (tokens, problem) = match loaded {
         Ok(loaded) => {
             if let Some(old_mode) = loaded.tightened_from {
                 output::warn(&format!(
@@ -40,7 +58,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
         Err(error) => return Err(error).context("cannot read the token status"),
     };
     let now = Utc::now();
-    let state = tokens.as_ref().map(|tokens| tokens.state(&global.base_url, now, TimeDelta::zero()));
+    let state = tokens.as_ref().map(|tokens| tokens.state(base_url, now, TimeDelta::zero()));
     let name = state_name(tokens.as_ref(), state, problem.is_some());
     let access = tokens.as_ref().map(|tokens| &tokens.access);
     let left = access.map(|access| access.time_left(now));
@@ -50,8 +68,10 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let report = json!({
-            "base_url": global.base_url.as_str(),
-            "token_file": token_file.display().to_string(),
+            "base_url": base_url.as_str(),
+            "profile": target.profile,
+            "token_file": (!from_environment).then(|| token_file.display().to_string()),
+            "token_source": if from_environment { "environment" } else { "file" },
             "state": name,
             "username": access.and_then(|access| access.username()),
             "tenant_id": access.and_then(|access| access.tenant_id()),
@@ -66,8 +86,12 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
         let text = serde_json::to_string_pretty(&report).unwrap_or_else(|_| Value::Null.to_string());
         writeln!(stdout, "{text}").context("cannot write to standard output")?;
     } else {
-        let mut lines =
-            vec![("Base URL", global.base_url.to_string()), ("Token file", token_file.display().to_string())];
+        let mut lines = Vec::new();
+        if let Some(profile) = &target.profile {
+            lines.push(("Profile", profile.clone()));
+        }
+        lines.push(("Base URL", base_url.to_string()));
+        lines.push((if from_environment { "Token from" } else { "Token file" }, source.clone()));
         if let Some(access) = access {
             lines.push(("User", access.username().unwrap_or("(unknown)").to_owned()));
             lines.push(("Tenant", access.tenant_id().unwrap_or("(unknown)").to_owned()));

@@ -4,19 +4,15 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use serde_json::Value;
-use tapis_auth::connect;
 
 use crate::cli::{CredentialArgs, GlobalArgs, WhoamiArgs};
 use crate::exit::Exit;
-use crate::prompt::TerminalPrompter;
 
 pub(crate) fn run(global: &GlobalArgs, args: &WhoamiArgs) -> anyhow::Result<Exit> {
     let credentials = CredentialArgs { username: std::env::var("TAPIS_USERNAME").ok(), password_stdin: false };
-    let options = super::login_options(global, &credentials)?;
-    let session = connect(&options, &mut TerminalPrompter::new())
-        .with_context(|| format!("cannot sign in to {}", options.base_url))?;
+    let (session, _) = super::session(global, &credentials, tapis_auth::DEFAULT_MIN_VALID)?;
     let profile =
-        session.userinfo().with_context(|| format!("cannot get the user's profile from {}", options.base_url))?;
+        session.userinfo().with_context(|| format!("cannot get the user's profile from {}", session.base_url()))?;
 
     let mut stdout = std::io::stdout().lock();
     if args.json {

@@ -1,0 +1,66 @@
+//! `tapis profiles`: every profile with its base URL, user, state and expiry.
+
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use chrono::{TimeDelta, Utc};
+use serde_json::json;
+use tapis_core::TokenState;
+use tapis_store::TokenStore;
+
+use crate::cli::ProfilesArgs;
+use crate::exit::Exit;
+use crate::output;
+use crate::profile::{self, DEFAULT_PROFILE};
+
+pub(crate) fn run(args: &ProfilesArgs) -> anyhow::Result<Exit> {
+    let now = Utc::now();
+    let mut rows = Vec::new();
+    for target in profile::all_targets()? {
+        let loaded = TokenStore::new(&target.token_file).load();
+        let tokens = loaded.as_ref().ok().and_then(|loaded| loaded.tokens.as_ref());
+        let state = match (&loaded, tokens.map(|tokens| tokens.state(&target.base_url, now, TimeDelta::zero()))) {
+            (Err(_), _) => "unreadable",
+            (Ok(_), None) => "none",
+            (Ok(_), Some(TokenState::Valid | TokenState::ExpiringSoon)) => "valid",
+            (Ok(_), Some(TokenState::Expired)) => "expired",
+            (Ok(_), Some(TokenState::OtherServer)) => "other-server",
+        };
+        let user = tokens.and_then(|tokens| tokens.access.username()).map(str::to_owned).or(target.username.clone());
+        rows.push(json!({
+            "name": target.profile.as_deref().unwrap_or(DEFAULT_PROFILE),
+            "base_url": target.base_url.as_str(),
+            "username": user,
+            "state": state,
+            "expires_at": tokens.map(|tokens| output::instant(tokens.access.expires_at())),
+            "token_file": target.token_file.display().to_string(),
+        }));
+    }
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&rows).context("cannot write JSON")?)?;
+        return Ok(Exit::Ok);
+    }
+    let cell = |row: &serde_json::Value, key: &str| row[key].as_str().unwrap_or("-").to_owned();
+    let table: Vec<[String; 5]> = rows
+        .iter()
+        .map(|row| {
+            [
+                cell(row, "name"),
+                cell(row, "base_url"),
+                cell(row, "username"),
+                cell(row, "state"),
+                cell(row, "expires_at"),
+            ]
+        })
+        .collect();
+    let header = ["NAME", "BASE URL", "USER", "STATE", "EXPIRES AT"].map(str::to_owned);
+    let widths: Vec<usize> = (0..5)
+        .map(|column| table.iter().chain([&header]).map(|row| row[column].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in [&header].into_iter().chain(&table) {
+        let line: Vec<String> = row.iter().zip(&widths).map(|(text, width)| format!("{text:<width$}")).collect();
+        writeln!(stdout, "{}", line.join("  ").trim_end())?;
+    }
+    Ok(Exit::Ok)
+}

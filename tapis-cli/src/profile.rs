@@ -1,0 +1,227 @@
+//! Profiles: named sets of base URL, username and token file, for working with several
+//! tenants or accounts.
+//!
+//! - With no profile named (`--profile`, `TAPIS_PROFILE`), nothing is read: the defaults are
+//!   DesignSafe and the notebooks' `~/.tapis_tokens.json`, exactly as without profiles.
+//! - Profiles live in `profiles.toml` in the platform config folder (on Linux
+//!   `$XDG_CONFIG_HOME/tapis/profiles.toml`, by default `~/.config/tapis/profiles.toml`).
+//! - A profile's tokens live in the platform data folder, one 0600 file per profile (on Linux
+//!   `~/.local/share/tapis/tokens/<name>.json`), unless the profile names a token file.
+//! - Explicit flags and environment variables override a profile's settings.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use tapis_core::{BaseUrl, DEFAULT_BASE_URL};
+
+use crate::cli::GlobalArgs;
+use crate::exit::usage;
+
+/// The name that means "no profile": the notebooks' defaults.
+pub(crate) const DEFAULT_PROFILE: &str = "default";
+
+/// The config file's contents.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Config {
+    #[serde(default)]
+    pub(crate) profiles: BTreeMap<String, Profile>,
+}
+
+/// One profile's settings; each may be left out.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Profile {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) base_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) token_file: Option<PathBuf>,
+}
+
+/// Where a command works: the server, the token file and the username to use.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    /// The profile's name; `None` for the defaults.
+    pub(crate) profile: Option<String>,
+    /// Whether the named profile is not in the config file yet (`login` creates it).
+    pub(crate) is_new_profile: bool,
+    pub(crate) base_url: BaseUrl,
+    pub(crate) token_file: PathBuf,
+    pub(crate) username: Option<String>,
+}
+
+/// Checks a profile name: letters, digits, `-`, `_` and `.`, not starting with `.`, at most 64.
+pub(crate) fn check_name(name: &str) -> anyhow::Result<()> {
+    let well_formed = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'));
+    if !well_formed {
+        usage!(
+            "`{name}` is not a profile name; use letters, digits, `-`, `_` and `.` (not first), at most 64 characters"
+        );
+    }
+    Ok(())
+}
+
+/// `profiles.toml` in the platform config folder.
+pub(crate) fn config_path() -> anyhow::Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "tapis").context("cannot find a home folder for the config")?;
+    Ok(dirs.config_dir().join("profiles.toml"))
+}
+
+/// The token file of a profile that does not name one.
+fn profile_token_file(name: &str) -> anyhow::Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "tapis").context("cannot find a home folder for tokens")?;
+    Ok(dirs.data_dir().join("tokens").join(format!("{name}.json")))
+}
+
+/// Reads the config file; a missing file is an empty config.
+pub(crate) fn load_config(path: &Path) -> anyhow::Result<Config> {
+    match fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).with_context(|| format!("the config file {} is not valid", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(error) => Err(error).with_context(|| format!("cannot read the config file {}", path.display())),
+    }
+}
+
+/// Writes the config file atomically (a temporary file renamed over it).
+pub(crate) fn save_config(path: &Path, config: &Config) -> anyhow::Result<()> {
+    let folder = path.parent().context("the config file has no folder")?;
+    fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    let text = toml::to_string_pretty(config).context("cannot write the config")?;
+    let mut temporary =
+        tempfile::NamedTempFile::new_in(folder).with_context(|| format!("cannot write in {}", folder.display()))?;
+    temporary
+        .write_all(
+            format!("# tapis profiles: see `tapis profiles` and `tapis login --profile NAME`\n{text}").as_bytes(),
+        )
+        .and_then(|()| temporary.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    temporary.persist(path).map_err(|error| error.error).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Resolves where a command works. Reads the config file only when a profile is named.
+pub(crate) fn resolve(global: &GlobalArgs) -> anyhow::Result<Target> {
+    let profile_name = global.profile.as_deref().filter(|name| !name.is_empty() && *name != DEFAULT_PROFILE);
+    let Some(name) = profile_name else {
+        let token_file = match &global.token_file {
+            Some(path) => path.clone(),
+            None => tapis_store::default_token_file_path().context(
+                "cannot find a home folder for the default token file; pass --token-file or set TAPIS_TOKEN_FILE",
+            )?,
+        };
+        let base_url = match &global.base_url {
+            Some(url) => url.clone(),
+            None => BaseUrl::parse(DEFAULT_BASE_URL)?,
+        };
+        return Ok(Target { profile: None, is_new_profile: false, base_url, token_file, username: None });
+    };
+    check_name(name)?;
+    let config = load_config(&config_path()?)?;
+    let saved = config.profiles.get(name);
+    let base_url = match (&global.base_url, saved.and_then(|profile| profile.base_url.as_deref())) {
+        (Some(url), _) => url.clone(),
+        (None, Some(url)) => {
+            BaseUrl::parse(url).with_context(|| format!("the base URL of the profile `{name}` is not usable"))?
+        }
+        (None, None) => BaseUrl::parse(DEFAULT_BASE_URL)?,
+    };
+    let token_file = match (&global.token_file, saved.and_then(|profile| profile.token_file.clone())) {
+        (Some(path), _) => path.clone(),
+        (None, Some(path)) => path,
+        (None, None) => profile_token_file(name)?,
+    };
+    Ok(Target {
+        profile: Some(name.to_owned()),
+        is_new_profile: saved.is_none(),
+        base_url,
+        token_file,
+        username: saved.and_then(|profile| profile.username.clone()),
+    })
+}
+
+/// Every profile as it would be used without flags or variables: the defaults first
+/// (`default`), then each profile in the config file.
+pub(crate) fn all_targets() -> anyhow::Result<Vec<Target>> {
+    let default_token_file = tapis_store::default_token_file_path().context("cannot find a home folder")?;
+    let mut targets = vec![Target {
+        profile: None,
+        is_new_profile: false,
+        base_url: BaseUrl::parse(DEFAULT_BASE_URL)?,
+        token_file: default_token_file,
+        username: None,
+    }];
+    for (name, profile) in load_config(&config_path()?)?.profiles {
+        let base_url = BaseUrl::parse(profile.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))
+            .with_context(|| format!("the base URL of the profile `{name}` is not usable"))?;
+        let token_file = match profile.token_file {
+            Some(path) => path,
+            None => profile_token_file(&name)?,
+        };
+        targets.push(Target {
+            profile: Some(name),
+            is_new_profile: false,
+            base_url,
+            token_file,
+            username: profile.username,
+        });
+    }
+    Ok(targets)
+}
+
+/// Records a profile after a login: created on first use, its base URL and username updated.
+pub(crate) fn remember(target: &Target, username: Option<&str>) -> anyhow::Result<Option<PathBuf>> {
+    let Some(name) = &target.profile else { return Ok(None) };
+    let path = config_path()?;
+    let mut config = load_config(&path)?;
+    let entry = config.profiles.entry(name.clone()).or_default();
+    let updated = Profile {
+        base_url: Some(target.base_url.to_string()),
+        username: username.map(str::to_owned).or_else(|| entry.username.clone()),
+        token_file: entry.token_file.clone(),
+    };
+    if *entry == updated {
+        return Ok(None);
+    }
+    *entry = updated;
+    save_config(&path, &config)?;
+    Ok(Some(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_names() {
+        for good in ["tacc", "design-safe", "a.b_c", "X9"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "..", ".hidden", "a/b", "../etc", "a\\b", "sp ace", "ünï", &"x".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn config_round_trips() {
+        let folder = tempfile::tempdir().expect("temp");
+        let path = folder.path().join("nested").join("profiles.toml");
+        let mut config = Config::default();
+        config.profiles.insert(
+            "tacc".into(),
+            Profile { base_url: Some("https://tacc.tapis.io".into()), username: Some("jdoe".into()), token_file: None },
+        );
+        save_config(&path, &config).expect("save");
+        let text = fs::read_to_string(&path).expect("read");
+        assert!(text.contains("[profiles.tacc]") && text.contains("base_url = \"https://tacc.tapis.io\""), "{text}");
+        let again = load_config(&path).expect("load");
+        assert_eq!(again.profiles.get("tacc"), config.profiles.get("tacc"));
+        assert!(load_config(&folder.path().join("missing.toml")).expect("missing is empty").profiles.is_empty());
+    }
+}
