@@ -45,46 +45,32 @@ pub fn isoformat(unix_seconds: i64) -> String {
 
 /// The body of a successful password grant: the Tapis envelope around an access token.
 pub fn token_response(access_jwt: &str, exp: i64) -> String {
-    json!({
-        "message": "Token created successfully.",
-        "metadata": {},
-        "result": {
-            "access_token": {
-                "access_token": access_jwt,
-                "expires_at": isoformat(exp),
-                "expires_in": 14400,
-                "jti": "0b5c6a2e-8f49-4a8e-9c4b-2d4b0c1c7d11",
-            }
-        },
-        "status": "success",
-        "version": "26Q2.0",
-    })
-    .to_string()
+    token_envelope(access_jwt, exp, None).to_string()
 }
 
 /// The body of a successful grant through an OAuth client: access and refresh tokens.
 pub fn token_response_with_refresh(access_jwt: &str, exp: i64, refresh_jwt: &str, refresh_exp: i64) -> String {
-    json!({
-        "message": "Token created successfully.",
-        "metadata": {},
-        "result": {
-            "access_token": {
-                "access_token": access_jwt,
-                "expires_at": isoformat(exp),
-                "expires_in": 14400,
-                "jti": "0b5c6a2e-8f49-4a8e-9c4b-2d4b0c1c7d11",
-            },
-            "refresh_token": {
-                "refresh_token": refresh_jwt,
-                "expires_at": isoformat(refresh_exp),
-                "expires_in": 31_536_000,
-                "jti": "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-            }
-        },
-        "status": "success",
-        "version": "26Q2.0",
-    })
-    .to_string()
+    token_envelope(access_jwt, exp, Some((refresh_jwt, refresh_exp))).to_string()
+}
+
+fn token_envelope(access_jwt: &str, exp: i64, refresh: Option<(&str, i64)>) -> Value {
+    let mut result = json!({
+        "access_token": {
+            "access_token": access_jwt,
+            "expires_at": isoformat(exp),
+            "expires_in": 14400,
+            "jti": "0b5c6a2e-8f49-4a8e-9c4b-2d4b0c1c7d11",
+        }
+    });
+    if let Some((refresh_jwt, refresh_exp)) = refresh {
+        result["refresh_token"] = json!({
+            "refresh_token": refresh_jwt,
+            "expires_at": isoformat(refresh_exp),
+            "expires_in": 31_536_000,
+            "jti": "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        });
+    }
+    json!({"message": "Token created successfully.", "metadata": {}, "result": result, "status": "success", "version": "26Q2.0"})
 }
 
 /// Refresh-token claims as Tapis issues them.
