@@ -4,9 +4,12 @@
 //! - `layering`: the dependency-direction rule alone.
 //! - `fuzz [SECONDS]`: each cargo-fuzz target for SECONDS (default 60), with a report.
 //! - `stress [KILLS]`: the crash-safety test with KILLS writer kills (default 1000).
+//! - `man`: the manual page, rendered from the clap definition, to target/man/tapis.1.
+//! - `bench [--check]`: benchmarks of the release binary and the parsers; writes BENCHMARKS.md.
 //!
 //! Cargo is called through `$CARGO`, so the toolchain that runs the xtask runs the checks.
 
+mod bench;
 mod layering;
 
 use std::env;
@@ -20,7 +23,11 @@ tasks:
   ci         fmt check, clippy -D warnings, tests, docs with warnings denied, layering check
   layering   check that tapis-core does no I/O and that no crate depends upward
   fuzz [S]   run each fuzz target for S seconds (default 60; needs `cargo install cargo-fuzz`)
-  stress [N] kill a token-file writer N times at random moments (default 1000)";
+  stress [N] kill a token-file writer N times at random moments (default 1000)
+  man        write the manual page to target/man/tapis.1
+  bench [--check]
+             time the release binary against same-run floors and run the criterion
+             benchmarks; write BENCHMARKS.md (--check: fail when a budget is missed)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -30,6 +37,8 @@ fn main() -> ExitCode {
             .map_err(|problems| format!("layering check failed:\n  {}", problems.join("\n  "))),
         Some("fuzz") => number_argument(&args, 60).and_then(fuzz),
         Some("stress") => number_argument(&args, 1000).and_then(stress),
+        Some("bench") => bench::run(&args[1..]),
+        Some("man") => man(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -145,7 +154,7 @@ fn fuzz(seconds: u64) -> Result<(), String> {
         let runs = log
             .lines()
             .filter_map(|line| line.strip_prefix("Done ").and_then(|rest| rest.split_whitespace().next()))
-            .last()
+            .next_back()
             .unwrap_or("?")
             .to_owned();
         if !output.status.success() {
@@ -167,4 +176,22 @@ fn stress(kills: u64) -> Result<(), String> {
         .status()
         .map_err(|error| format!("cannot run {cargo}: {error}"))?;
     if status.success() { Ok(()) } else { Err(format!("the crash-safety stress run failed ({status})")) }
+}
+
+/// Renders the manual page with the binary's hidden `manpage` verb (clap_mangen).
+fn man() -> Result<(), String> {
+    let cargo = cargo();
+    let output = Command::new(&cargo)
+        .args(["run", "--quiet", "--package", "tapis-cli", "--", "manpage"])
+        .output()
+        .map_err(|error| format!("cannot run {cargo}: {error}"))?;
+    if !output.status.success() {
+        return Err(format!("rendering the manual page failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/man");
+    std::fs::create_dir_all(&folder).map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
+    let path = folder.join("tapis.1");
+    std::fs::write(&path, &output.stdout).map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    eprintln!("==> wrote {} (read it with `man -l {}`)", path.display(), path.display());
+    Ok(())
 }
