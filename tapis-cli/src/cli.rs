@@ -12,7 +12,7 @@ use tapis_core::BaseUrl;
 use crate::exit::EXIT_CODES_HELP;
 
 /// Sign in to a Tapis v3 platform and stay signed in.
-#[derive(Debug, Parser)]
+#[derive(Debug, PartialEq, Parser)]
 #[command(name = "tapis", version, about, after_help = EXIT_CODES_HELP, propagate_version = true)]
 pub(crate) struct Cli {
     #[command(flatten)]
@@ -22,7 +22,7 @@ pub(crate) struct Cli {
 }
 
 /// Options every verb takes, before or after the verb.
-#[derive(Debug, Args)]
+#[derive(Debug, PartialEq, Args)]
 pub(crate) struct GlobalArgs {
     /// The named profile to use: its base URL, username and token file [default: the notebooks' defaults]
     #[arg(long, global = true, env = "TAPIS_PROFILE", value_name = "NAME")]
@@ -47,7 +47,7 @@ pub(crate) struct GlobalArgs {
     pub(crate) http_timeout: Duration,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, PartialEq, Subcommand)]
 pub(crate) enum Command {
     /// Log in, unless the saved token is still valid (then no request is made)
     #[command(
@@ -85,7 +85,7 @@ pub(crate) enum Command {
 }
 
 /// Where credentials come from when a login is needed.
-#[derive(Debug, Args)]
+#[derive(Debug, PartialEq, Args)]
 pub(crate) struct CredentialArgs {
     /// The username [default: a prompt]
     #[arg(long, short = 'u', env = "TAPIS_USERNAME", value_name = "USERNAME")]
@@ -96,7 +96,7 @@ pub(crate) struct CredentialArgs {
     pub(crate) password_stdin: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, PartialEq, Args)]
 pub(crate) struct LoginArgs {
     #[command(flatten)]
     pub(crate) credentials: CredentialArgs,
@@ -127,7 +127,7 @@ pub(crate) struct LoginArgs {
     pub(crate) device_poll_interval: Duration,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, PartialEq, Args)]
 pub(crate) struct TokenArgs {
     #[command(flatten)]
     pub(crate) credentials: CredentialArgs,
@@ -154,7 +154,7 @@ pub(crate) enum TokenFormat {
     Json,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, PartialEq, Args)]
 pub(crate) struct ExecArgs {
     #[command(flatten)]
     pub(crate) credentials: CredentialArgs,
@@ -168,7 +168,7 @@ pub(crate) struct ExecArgs {
     pub(crate) command: Vec<OsString>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, PartialEq, Args)]
 pub(crate) struct ApiArgs {
     #[command(flatten)]
     pub(crate) credentials: CredentialArgs,
@@ -194,39 +194,79 @@ pub(crate) struct ApiArgs {
     pub(crate) raw: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, PartialEq, Args)]
 pub(crate) struct ProfilesArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub(crate) json: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, PartialEq, Args)]
 pub(crate) struct CompletionsArgs {
     /// The shell to complete for
     #[arg(value_enum)]
     pub(crate) shell: clap_complete::Shell,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, PartialEq, Args)]
 pub(crate) struct WhoamiArgs {
     /// Print the profile as JSON
     #[arg(long)]
     pub(crate) json: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, PartialEq, Args)]
 pub(crate) struct LogoutArgs {
     /// Keep the personal OAuth client on the server (only revoke the tokens)
     #[arg(long)]
     pub(crate) keep_client: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, PartialEq, Args)]
 pub(crate) struct StatusArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// The cached path's fast start: `tapis token` with no arguments, which scripts and job steps
+/// run over and over, parsed without building clap's whole command tree (about a third of
+/// that path's instructions). It yields exactly what clap would (a test checks this) from the
+/// same variables, read with `variable`. Anything else — another argument, or a variable that
+/// is set but empty or does not parse — returns `None`, and clap parses as usual, with its
+/// messages.
+pub(crate) fn parse_bare_token_command(args: &[OsString], variable: impl Fn(&str) -> Option<OsString>) -> Option<Cli> {
+    if args.len() != 2 || args[1] != "token" {
+        return None;
+    }
+    // A variable that is set must be non-empty UTF-8 that parses; clap is left to judge the rest.
+    let text = |name: &str| -> Option<Option<String>> {
+        match variable(name) {
+            None => Some(None),
+            Some(value) => value.into_string().ok().filter(|text| !text.is_empty()).map(Some),
+        }
+    };
+    let base_url = match text("TAPIS_BASE_URL")? {
+        Some(url) => Some(BaseUrl::parse(&url).ok()?),
+        None => None,
+    };
+    let duration = |name: &str, default: &str| -> Option<Duration> {
+        parse_std_duration(&text(name)?.unwrap_or_else(|| default.to_owned())).ok()
+    };
+    Some(Cli {
+        global: GlobalArgs {
+            profile: text("TAPIS_PROFILE")?,
+            base_url,
+            token_file: text("TAPIS_TOKEN_FILE")?.map(PathBuf::from),
+            lock_timeout: duration("TAPIS_LOCK_TIMEOUT", "2m")?,
+            http_timeout: duration("TAPIS_HTTP_TIMEOUT", "30s")?,
+        },
+        command: Command::Token(TokenArgs {
+            credentials: CredentialArgs { username: text("TAPIS_USERNAME")?, password_stdin: false },
+            min_valid: parse_time_delta("60s").ok()?,
+            format: TokenFormat::Raw,
+        }),
+    })
 }
 
 fn parse_time_delta(text: &str) -> Result<TimeDelta, String> {
@@ -262,6 +302,62 @@ mod tests {
         let cli = Cli::try_parse_from(["tapis", "exec", "--", "sh", "-c", "echo --min-valid"]).expect("parses");
         let Command::Exec(args) = cli.command else { panic!("exec") };
         assert_eq!(args.command, ["sh", "-c", "echo --min-valid"]);
+    }
+
+    /// The fast start agrees with clap, under every combination of these variables (clap
+    /// reads them from the real environment, so each case runs in a child process).
+    #[test]
+    fn the_bare_token_command_parses_as_clap_does() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[],
+            &[("TAPIS_BASE_URL", "https://tacc.tapis.io/"), ("TAPIS_TOKEN_FILE", "/tmp/t.json")],
+            &[("TAPIS_PROFILE", "tacc"), ("TAPIS_USERNAME", "jdoe")],
+            &[("TAPIS_LOCK_TIMEOUT", "300ms"), ("TAPIS_HTTP_TIMEOUT", "1m30s")],
+            &[("TAPIS_BASE_URL", "http://127.0.0.1:8080"), ("TAPIS_LOCK_TIMEOUT", "5s")],
+        ];
+        let args: Vec<OsString> = ["tapis", "token"].map(OsString::from).to_vec();
+        for variables in cases {
+            let lookup =
+                |name: &str| variables.iter().find(|(key, _)| *key == name).map(|(_, value)| OsString::from(value));
+            let fast = parse_bare_token_command(&args, lookup).expect("the fast start takes these");
+            assert_eq!(format!("{fast:?}"), clap_in_child(variables), "{variables:?}");
+        }
+        // What the fast start leaves to clap.
+        let none = |_: &str| None;
+        assert!(parse_bare_token_command(&["tapis", "token", "--format", "env"].map(OsString::from), none).is_none());
+        assert!(parse_bare_token_command(&["tapis", "status"].map(OsString::from), none).is_none());
+        let bad_url = |name: &str| (name == "TAPIS_BASE_URL").then(|| OsString::from("http://evil.example"));
+        assert!(parse_bare_token_command(&args, bad_url).is_none());
+        let empty = |name: &str| (name == "TAPIS_PROFILE").then(OsString::new);
+        assert!(parse_bare_token_command(&args, empty).is_none());
+    }
+
+    /// `Cli::parse_from(["tapis", "token"])` with exactly `variables` set, in a child process
+    /// (this test binary, re-run on one test that prints the result).
+    fn clap_in_child(variables: &[(&str, &str)]) -> String {
+        let output = std::process::Command::new(std::env::current_exe().expect("own path"))
+            .args(["--exact", "cli::tests::print_clap_parse_of_bare_token", "--nocapture", "--test-threads=1"])
+            .env_clear()
+            .env("TAPIS_PRINT_CLAP_PARSE", "1")
+            .envs(variables.iter().copied())
+            .output()
+            .expect("run the test binary");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        stdout
+            .lines()
+            .find_map(|line| line.split_once("CLAP: ").map(|(_, parse)| parse))
+            .expect("the child printed its parse")
+            .to_owned()
+    }
+
+    /// Run by [`clap_in_child`]: prints clap's parse of `tapis token` under this process's
+    /// environment. Run alone, it checks that the parse succeeds.
+    #[test]
+    fn print_clap_parse_of_bare_token() {
+        let cli = Cli::try_parse_from(["tapis", "token"]).expect("clap parses a bare `tapis token`");
+        if std::env::var_os("TAPIS_PRINT_CLAP_PARSE").is_some() {
+            println!("CLAP: {cli:?}");
+        }
     }
 
     #[test]

@@ -18,7 +18,8 @@ use crate::cli::{Cli, Command};
 use crate::exit::exit_code_for;
 
 fn main() -> ExitCode {
-    let cli = parse_command_line();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = cli::parse_bare_token_command(&args, |name| std::env::var_os(name)).unwrap_or_else(parse_command_line);
     let outcome = match cli.command {
         Command::Login(args) => commands::login::run(&cli.global, &args),
         Command::Token(args) => commands::token::run(&cli.global, &args),
