@@ -1205,7 +1205,7 @@ fn commit(root: &Path) -> String {
         Ok(head) => head,
         Err(error) => return format!("unknown ({error})"),
     };
-    match git(&["status", "--porcelain", "--untracked-files=no"]) {
+    match git(&["status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md"]) {
         Ok(changes) if changes.is_empty() => head,
         Ok(_) => format!("{head} (with uncommitted changes)"),
         Err(_) => format!("{head} (uncommitted changes unknown)"),
