@@ -28,8 +28,14 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, env = "TAPIS_PROFILE", value_name = "NAME")]
     pub(crate) profile: Option<String>,
 
-    /// The Tapis tenant to sign in to (https; plain http only to loopback, for testing) [default: https://designsafe.tapis.io]
-    #[arg(long, global = true, env = "TAPIS_BASE_URL", value_name = "URL")]
+    /// The Tapis tenant to sign in to (the default is `DEFAULT_BASE_URL`, unless a profile says otherwise).
+    #[arg(
+        long,
+        global = true,
+        env = "TAPIS_BASE_URL",
+        value_name = "URL",
+        help = "The Tapis tenant to sign in to (https; plain http only to loopback, for testing) [default: https://designsafe.tapis.io]"
+    )]
     pub(crate) base_url: Option<BaseUrl>,
 
     /// The token file, shared with the DesignSafe notebooks [default: ~/.tapis_tokens.json]
