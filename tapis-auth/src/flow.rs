@@ -108,6 +108,24 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session on `options`' server and token file; `client`, when the caller already built
+    /// one, is kept for the session's requests.
+    fn new(options: &LoginOptions, tokens: TokenSet, origin: Origin, saved: bool, client: Option<TapisClient>) -> Self {
+        let session = Self {
+            tokens,
+            base_url: options.base_url.clone(),
+            token_file: options.token_file.clone(),
+            origin,
+            saved,
+            client_config: options.client.clone(),
+            client: OnceLock::new(),
+        };
+        if let Some(client) = client {
+            let _ = session.client.set(client);
+        }
+        session
+    }
+
     /// The access token.
     pub fn access_token(&self) -> &AccessToken {
         &self.tokens.access
@@ -213,21 +231,12 @@ impl Session {
 /// ```
 pub fn connect(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
     let store = TokenStore::new(&options.token_file);
-    let session = |tokens: TokenSet, origin: Origin, saved: bool| Session {
-        tokens,
-        base_url: options.base_url.clone(),
-        token_file: options.token_file.clone(),
-        origin,
-        saved,
-        client_config: options.client.clone(),
-        client: OnceLock::new(),
-    };
 
     let saved = read_saved(&store, options, prompter, true)?;
     if !options.force
         && let Some(tokens) = saved.as_ref().filter(|tokens| is_valid(tokens, options))
     {
-        return Ok(session(tokens.clone(), Origin::Saved, true));
+        return Ok(Session::new(options, tokens.clone(), Origin::Saved, true, None));
     }
 
     let supplied = &options.credentials;
@@ -244,7 +253,7 @@ pub fn connect(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Se
         && let Some(tokens) = saved.as_ref().filter(|tokens| is_valid(tokens, options))
     {
         prompter.notice(&Notice::LoggedInByAnotherProcess);
-        return Ok(session(tokens.clone(), Origin::SavedByAnotherProcess, true));
+        return Ok(Session::new(options, tokens.clone(), Origin::SavedByAnotherProcess, true, None));
     }
 
     let client = TapisClient::new(options.base_url.clone(), options.client.clone())?;
@@ -263,16 +272,20 @@ pub fn connect(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Se
         },
         None => (log_in_with_password(&client, options, prompter, saved.as_ref())?, Origin::LoggedIn),
     };
-    let saved = match store.save(&tokens) {
+    let saved = save_or_tell(&store, &tokens, prompter);
+    Ok(Session::new(options, tokens, origin, saved, Some(client)))
+}
+
+/// Saves `tokens`; a failure is told as [`Notice::NotSaved`] (the tokens stay usable for this
+/// run). Returns whether they were saved.
+fn save_or_tell(store: &TokenStore, tokens: &TokenSet, prompter: &mut dyn Prompter) -> bool {
+    match store.save(tokens) {
         Ok(()) => true,
         Err(error) => {
             prompter.notice(&Notice::NotSaved(error));
             false
         }
-    };
-    let session = session(tokens, origin, saved);
-    let _ = session.client.set(client);
-    Ok(session)
+    }
 }
 
 /// A session for a token given by the caller, such as a CI job's `TAPIS_TOKEN`: used as it
@@ -466,24 +479,8 @@ pub fn device_login(
     // Only the save needs the lock: the wait above may take minutes, and other processes
     // must not time out on the lock meanwhile.
     let _lock = store.lock(options.lock_timeout)?;
-    let saved = match store.save(&tokens) {
-        Ok(()) => true,
-        Err(error) => {
-            prompter.notice(&Notice::NotSaved(error));
-            false
-        }
-    };
-    let session = Session {
-        tokens,
-        base_url: options.base_url.clone(),
-        token_file: options.token_file.clone(),
-        origin: Origin::LoggedIn,
-        saved,
-        client_config: options.client.clone(),
-        client: OnceLock::new(),
-    };
-    let _ = session.client.set(client);
-    Ok(session)
+    let saved = save_or_tell(&store, &tokens, prompter);
+    Ok(Session::new(options, tokens, Origin::LoggedIn, saved, Some(client)))
 }
 
 /// Sleeps until the next device poll, telling the prompter about once a second.
@@ -573,7 +570,7 @@ fn log_out_on_server(
             ));
         }
     }
-    if let Some(refresh) = tokens.refresh.as_ref().filter(|refresh| refresh.expires_at().is_none_or(|at| at > now)) {
+    if let Some(refresh) = tokens.refresh.as_ref().filter(|refresh| refresh.is_live(now)) {
         match client.revoke(refresh.expose_secret()) {
             Ok(()) => report.revoked_refresh = true,
             Err(error) => report.warnings.push(format!("the refresh token was not revoked: {error}")),

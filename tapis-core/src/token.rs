@@ -136,6 +136,12 @@ impl RefreshToken {
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.expires_at
     }
+
+    /// Whether the refresh token can still be used at `now` (an unknown expiry counts as live:
+    /// the server has the last word).
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
 }
 
 impl fmt::Debug for RefreshToken {
@@ -192,7 +198,7 @@ impl TokenSet {
     /// The refresh token and its client, when both are known and the refresh token has not
     /// expired at `now`: what renewing without a password needs.
     pub fn renewal(&self, now: DateTime<Utc>) -> Option<(&RefreshToken, &OAuthClient)> {
-        let refresh = self.refresh.as_ref().filter(|refresh| refresh.expires_at().is_none_or(|at| at > now))?;
+        let refresh = self.refresh.as_ref().filter(|refresh| refresh.is_live(now))?;
         Some((refresh, self.client.as_ref()?))
     }
 

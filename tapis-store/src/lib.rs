@@ -255,7 +255,7 @@ impl TokenStore {
     /// disturbed, here or on another machine sharing the folder. Best effort: errors are
     /// ignored.
     fn remove_orphaned_temporaries(&self, folder: &Path) {
-        let prefix = format!("{}{}-", self.temporary_prefix(), host_name());
+        let prefix = format!("{}{}-", self.temporary_prefix(), file_safe_host_name());
         let Ok(entries) = fs::read_dir(folder) else { return };
         for entry in entries.flatten() {
             let name = entry.file_name();
@@ -316,19 +316,18 @@ const TEMPORARY_SUFFIX: &str = ".tmp";
 
 /// `<host>-<pid>`: who is writing a temporary file.
 fn writer_id() -> String {
-    format!("{}-{}", host_name(), std::process::id())
+    format!("{}-{}", file_safe_host_name(), std::process::id())
+}
+
+/// This machine's name (`uname`'s node name: one system call, no file read), or `host`.
+pub fn host_name() -> String {
+    let name = rustix::system::uname().nodename().to_string_lossy().trim().to_owned();
+    if name.is_empty() { "host".to_owned() } else { name }
 }
 
 /// This machine's name, made safe for a file name.
-fn host_name() -> String {
-    let uname = rustix::system::uname();
-    let name: String = uname
-        .nodename()
-        .to_string_lossy()
-        .chars()
-        .map(|character| if character.is_ascii_alphanumeric() { character } else { '_' })
-        .collect();
-    if name.is_empty() { "host".to_owned() } else { name }
+fn file_safe_host_name() -> String {
+    host_name().chars().map(|character| if character.is_ascii_alphanumeric() { character } else { '_' }).collect()
 }
 
 /// Whether a process with this id exists on this machine (alive, or a zombie).

@@ -58,7 +58,7 @@ pub(crate) fn login_options(
         .filter(|name| !name.is_empty())
         .map(str::to_owned);
     options.credentials = Credentials { username, password };
-    options.client_description = format!("tapis CLI on {}", host_name());
+    options.client_description = format!("tapis CLI on {}", tapis_store::host_name());
     Ok(options)
 }
 
@@ -112,16 +112,6 @@ fn read_password_line() -> anyhow::Result<SecretString> {
         bail!("--password-stdin was given but standard input had no password on its first line");
     }
     Ok(SecretString::from(password.to_owned()))
-}
-
-/// This machine's name, for the description of a personal OAuth client.
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "this machine".to_owned())
 }
 
 /// An error and its causes on one line each; a cause already quoted by the message above it

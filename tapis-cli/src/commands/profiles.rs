@@ -5,7 +5,6 @@ use std::io::Write as _;
 use anyhow::Context as _;
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
-use tapis_core::TokenState;
 use tapis_store::TokenStore;
 
 use crate::cli::ProfilesArgs;
@@ -19,13 +18,10 @@ pub(crate) fn run(args: &ProfilesArgs) -> anyhow::Result<Exit> {
     for target in profile::all_targets()? {
         let loaded = TokenStore::new(&target.token_file).load();
         let tokens = loaded.as_ref().ok().and_then(|loaded| loaded.tokens.as_ref());
-        let state = match (&loaded, tokens.map(|tokens| tokens.state(&target.base_url, now, TimeDelta::zero()))) {
-            (Err(_), _) => "unreadable",
-            (Ok(_), None) => "none",
-            (Ok(_), Some(TokenState::Valid | TokenState::ExpiringSoon)) => "valid",
-            (Ok(_), Some(TokenState::Expired)) => "expired",
-            (Ok(_), Some(TokenState::OtherServer)) => "other-server",
-        };
+        let state = super::status::state_name(
+            tokens.map(|tokens| tokens.state(&target.base_url, now, TimeDelta::zero())),
+            loaded.is_err(),
+        );
         let user = tokens.and_then(|tokens| tokens.access.username()).map(str::to_owned).or(target.username.clone());
         rows.push(json!({
             "name": target.profile.as_deref().unwrap_or(DEFAULT_PROFILE),

@@ -5,6 +5,7 @@ use std::io::Write as _;
 use anyhow::Context as _;
 use chrono::{TimeDelta, Utc};
 use serde_json::{Value, json};
+use tapis_auth::Notice;
 use tapis_core::{TokenSet, TokenState};
 use tapis_store::TokenStore;
 
@@ -12,14 +13,15 @@ use crate::cli::{GlobalArgs, StatusArgs};
 use crate::exit::Exit;
 use crate::output;
 
-/// The state as `status` names it.
-fn state_name(tokens: Option<&TokenSet>, state: Option<TokenState>, unreadable: bool) -> &'static str {
-    match (tokens, state) {
+/// The state as `status` and `profiles` name it: `state` is that of the saved tokens (`None`
+/// when there are none), `unreadable` whether the token file could not be used.
+pub(crate) fn state_name(state: Option<TokenState>, unreadable: bool) -> &'static str {
+    match state {
         _ if unreadable => "unreadable",
-        (None, _) | (_, None) => "none",
-        (Some(_), Some(TokenState::Valid | TokenState::ExpiringSoon)) => "valid",
-        (Some(_), Some(TokenState::Expired)) => "expired",
-        (Some(_), Some(TokenState::OtherServer)) => "other-server",
+        None => "none",
+        Some(TokenState::Valid | TokenState::ExpiringSoon) => "valid",
+        Some(TokenState::Expired) => "expired",
+        Some(TokenState::OtherServer) => "other-server",
     }
 }
 
@@ -47,10 +49,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
     let (tokens, problem) = match loaded {
         Ok(loaded) => {
             if let Some(old_mode) = loaded.tightened_from {
-                output::warn(&format!(
-                    "the token file {} was readable by others (mode {old_mode:04o}); it is now 0600",
-                    token_file.display()
-                ));
+                crate::prompt::tell(&Notice::TightenedPermissions { path: token_file.clone(), old_mode });
             }
             (loaded.tokens, None)
         }
@@ -59,7 +58,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
     };
     let now = Utc::now();
     let state = tokens.as_ref().map(|tokens| tokens.state(base_url, now, TimeDelta::zero()));
-    let name = state_name(tokens.as_ref(), state, problem.is_some());
+    let name = state_name(state, problem.is_some());
     let access = tokens.as_ref().map(|tokens| &tokens.access);
     let left = access.map(|access| access.time_left(now));
     let renewal = tokens.as_ref().and_then(|tokens| tokens.renewal(now));
