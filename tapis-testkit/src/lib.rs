@@ -1,5 +1,11 @@
-//! Test helpers shared by the tapis crates: fake (unsigned) Tapis JWTs and answers shaped like
-//! the real Tapis services' (see the wire format notes in ARCHITECTURE.md). Not published.
+//! Test helpers shared by the tapis crates: [`MockTapis`], a mock Tapis server, and the fake
+//! (unsigned) Tapis JWTs and answers it hands out, shaped like the real services' answers:
+//! the JSON envelope, 400 with a message for client errors, plain text from the Java
+//! services, HTML from a gateway. Not published.
+
+mod mock;
+
+pub use mock::{CLIENTS_PATH, DEVICE_CODE_PATH, Expect, MockTapis, REVOKE_PATH, TOKENS_PATH, USERINFO_PATH, messages};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -32,15 +38,18 @@ pub fn jwt(claims: &Value) -> String {
 
 /// Python's `isoformat()` of a Unix time with microseconds, as Tapis writes `expires_at`.
 pub fn isoformat(unix_seconds: i64) -> String {
-    let days = unix_seconds.div_euclid(86_400);
-    let seconds_of_day = unix_seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.123456+00:00",
-        seconds_of_day / 3600,
-        seconds_of_day / 60 % 60,
-        seconds_of_day % 60
-    )
+    let time = chrono::DateTime::from_timestamp(unix_seconds, 123_456_000).unwrap_or_default();
+    time.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+}
+
+/// The notebooks' `expires_at`: [`isoformat`] without the fraction (`2025-09-05T02:30:48+00:00`).
+pub fn isoformat_seconds(unix_seconds: i64) -> String {
+    isoformat(unix_seconds).replace(".123456", "")
+}
+
+/// The Tapis envelope of a successful answer around `result`.
+pub fn envelope(message: &str, result: Value) -> Value {
+    json!({"message": message, "metadata": {}, "result": result, "status": "success", "version": "26Q2.0"})
 }
 
 /// The body of a successful password grant: the Tapis envelope around an access token.
@@ -70,7 +79,7 @@ fn token_envelope(access_jwt: &str, exp: i64, refresh: Option<(&str, i64)>) -> V
             "jti": "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
         });
     }
-    json!({"message": "Token created successfully.", "metadata": {}, "result": result, "status": "success", "version": "26Q2.0"})
+    envelope("Token created successfully.", result)
 }
 
 /// Refresh-token claims as Tapis issues them.
@@ -83,24 +92,18 @@ pub fn refresh_claims(username: &str, exp: i64, base_url: &str) -> Value {
 
 /// The body of a successful `POST /v3/oauth2/clients`.
 pub fn client_response(client_id: &str, client_key: &str, username: &str) -> String {
-    json!({
-        "message": "Client created successfully.",
-        "metadata": {},
-        "result": {
-            "client_id": client_id,
-            "client_key": client_key,
-            "callback_url": "",
-            "create_time": "2026-11-28 12:00:00.000000",
-            "description": "tapis CLI on test",
-            "display_name": "tapis CLI on test",
-            "owner": username,
-            "tenant_id": "designsafe",
-            "active": true,
-        },
-        "status": "success",
-        "version": "26Q2.0",
-    })
-    .to_string()
+    let result = json!({
+        "client_id": client_id,
+        "client_key": client_key,
+        "callback_url": "",
+        "create_time": "2026-11-28 12:00:00.000000",
+        "description": "tapis CLI on test",
+        "display_name": "tapis CLI on test",
+        "owner": username,
+        "tenant_id": "designsafe",
+        "active": true,
+    });
+    envelope("Client created successfully.", result).to_string()
 }
 
 /// `Basic base64(id:key)`, as an HTTP Authorization header value.
@@ -121,20 +124,6 @@ pub fn now_unix() -> i64 {
         .unwrap_or_default()
 }
 
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -142,5 +131,6 @@ mod tests {
         // python3 -c "import datetime; print(datetime.datetime.fromtimestamp(1741119331, datetime.timezone.utc).isoformat())"
         assert_eq!(super::isoformat(1_741_119_331), "2025-03-04T20:15:31.123456+00:00");
         assert_eq!(super::isoformat(951_782_400), "2000-02-29T00:00:00.123456+00:00");
+        assert_eq!(super::isoformat_seconds(4_070_908_800), "2099-01-01T00:00:00+00:00");
     }
 }

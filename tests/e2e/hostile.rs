@@ -33,14 +33,7 @@ fn check_forced_login(world: &World, before: &[u8], expected_code: i32, expected
 }
 
 fn answer(world: &mut World, status: usize, content_type: &str, body: impl AsRef<[u8]>, hits: usize) -> mockito::Mock {
-    world
-        .server
-        .mock("POST", TOKEN_PATH)
-        .with_status(status)
-        .with_header("content-type", content_type)
-        .with_body(body)
-        .expect(hits)
-        .create()
+    world.server.token_endpoint().answer(status, content_type, body.as_ref()).expect(hits)
 }
 
 #[test]
@@ -139,15 +132,9 @@ fn server_sends_a_multi_megabyte_body() {
 #[test]
 fn server_redirects_to_another_host_and_is_not_followed() {
     let (mut world, before) = world_with_valid_token();
-    let mut elsewhere = mockito::Server::new();
-    let stolen = elsewhere.mock("POST", mockito::Matcher::Any).expect(0).create();
-    let redirect = world
-        .server
-        .mock("POST", TOKEN_PATH)
-        .with_status(307)
-        .with_header("location", &format!("{}/steal", elsewhere.url()))
-        .expect(1)
-        .create();
+    let mut elsewhere = MockTapis::new();
+    let stolen = elsewhere.on("POST", mockito::Matcher::Any).expect(0);
+    let redirect = world.server.token_endpoint().answer_redirect(307, &format!("{}/steal", elsewhere.url())).expect(1);
     check_forced_login(&world, &before, 5, "a redirect to");
     redirect.assert();
     stolen.assert();

@@ -70,10 +70,8 @@ fn a_token_of_another_server_is_never_sent_and_is_replaced() {
     world.write_notebook_file(&foreign, 3 * 3600);
     let (login, new_jwt) = world.mock_login(1);
     // Nothing may carry the foreign token to this server, in a header or a body.
-    let leak =
-        world.server.mock("POST", TOKEN_PATH).match_body(mockito::Matcher::Regex(foreign.clone())).expect(0).create();
-    let leak_header =
-        world.server.mock("POST", TOKEN_PATH).match_header("x-tapis-token", mockito::Matcher::Any).expect(0).create();
+    let leak = world.server.token_endpoint().with_body(mockito::Matcher::Regex(foreign.clone())).expect(0);
+    let leak_header = world.server.token_endpoint().with_header("x-tapis-token", mockito::Matcher::Any).expect(0);
 
     let output = run(world.tapis_with_credentials().arg("login"));
     assert_exit(&output, 0);
@@ -147,14 +145,7 @@ fn no_terminal_and_no_credentials_exits_3_at_once() {
 #[test]
 fn a_failing_server_exits_5_after_3_attempts() {
     let mut world = World::new();
-    let unavailable = world
-        .server
-        .mock("POST", TOKEN_PATH)
-        .with_status(503)
-        .with_header("content-type", "text/html")
-        .with_body("<html><body><h1>503 Service Unavailable</h1></body></html>")
-        .expect(3)
-        .create();
+    let unavailable = world.server.token_endpoint().answer_gateway(503).expect(3);
 
     let output = run(world.tapis_with_credentials().arg("login"));
     assert_exit(&output, 5);

@@ -1,25 +1,13 @@
 //! `tapis logout`: revoke (best effort) and remove the file.
 
-use mockito::Matcher;
-use serde_json::json;
-
 use crate::support::*;
-
-const REVOKE_PATH: &str = "/v3/oauth2/tokens/revoke";
 
 #[test]
 fn revokes_once_and_removes_the_file() {
     let mut world = World::new();
     let jwt = world.jwt(3600);
     world.write_notebook_file(&jwt, 3600);
-    let revoke = world
-        .server
-        .mock("POST", REVOKE_PATH)
-        .match_body(Matcher::Json(json!({"token": jwt})))
-        .with_status(200)
-        .with_body(r#"{"message": "Token jti has been revoked.", "result": null, "status": "success"}"#)
-        .expect(1)
-        .create();
+    let revoke = world.server.revoke(Some(&jwt)).answer_revoked("jti").expect(1);
 
     let output = run(world.tapis().arg("logout"));
     assert_exit(&output, 0);
@@ -34,11 +22,9 @@ fn a_failed_revoke_is_a_warning_and_the_file_is_still_removed() {
     world.write_notebook_file(&world.jwt(3600), 3600);
     let revoke = world
         .server
-        .mock("POST", REVOKE_PATH)
-        .with_status(400)
-        .with_body(tapis_testkit::error_response("Invalid POST data; could not validate the token: expired"))
-        .expect(1)
-        .create();
+        .revoke(None)
+        .answer_error(400, "Invalid POST data; could not validate the token: expired")
+        .expect(1);
 
     let output = run(world.tapis().arg("logout"));
     assert_exit(&output, 0);
@@ -50,7 +36,7 @@ fn a_failed_revoke_is_a_warning_and_the_file_is_still_removed() {
 #[test]
 fn no_file_is_not_an_error_and_makes_no_request() {
     let mut world = World::new();
-    let revoke = world.server.mock("POST", REVOKE_PATH).expect(0).create();
+    let revoke = world.server.revoke(None).expect(0);
     let output = run(world.tapis().arg("logout"));
     assert_exit(&output, 0);
     revoke.assert();
@@ -61,7 +47,7 @@ fn no_file_is_not_an_error_and_makes_no_request() {
 fn a_token_of_another_server_is_not_sent_to_this_one() {
     let mut world = World::new();
     world.write_notebook_file(&jwt_for("https://tacc.tapis.io", 3600), 3600);
-    let revoke = world.server.mock("POST", REVOKE_PATH).expect(0).create();
+    let revoke = world.server.revoke(None).expect(0);
     let output = run(world.tapis().arg("logout"));
     assert_exit(&output, 0);
     revoke.assert();

@@ -6,9 +6,7 @@
 
 use std::process::Command;
 
-use mockito::Matcher;
 use rexpect::session::PtySession;
-use serde_json::json;
 
 use crate::support::*;
 
@@ -27,19 +25,17 @@ fn spawn_in_terminal(world: &World, args: &[&str]) -> PtySession {
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("HOME", world.home.path())
         .env("NO_COLOR", "1")
-        .env("TAPIS_BASE_URL", world.base_url());
+        .env("TAPIS_BASE_URL", world.base_url())
+        .env("TAPIS_TEST_BACKOFF_MS", "1");
     rexpect::session::spawn_command(command, Some(TIMEOUT_MS)).expect("spawn in a pseudo-terminal")
 }
 
 fn mock_wrong_password(world: &mut World, hits: usize) -> mockito::Mock {
     world
         .server
-        .mock("POST", TOKEN_PATH)
-        .match_body(Matcher::Json(json!({"username": USERNAME, "password": WRONG_PASSWORD, "grant_type": "password"})))
-        .with_status(400)
-        .with_body(tapis_testkit::error_response("Invalid username/password combination."))
+        .password_grant(USERNAME, WRONG_PASSWORD)
+        .answer_error(400, tapis_testkit::messages::INVALID_CREDENTIALS)
         .expect(hits)
-        .create()
 }
 
 /// Reads to the end, returning everything the terminal showed.

@@ -6,11 +6,9 @@ use std::process::Stdio;
 
 use mockito::Matcher;
 use serde_json::json;
+use tapis_testkit::messages;
 
 use crate::support::*;
-
-const REVOKE_PATH: &str = "/v3/oauth2/tokens/revoke";
-const DEVICE_CODE_PATH: &str = "/v3/oauth2/device/code";
 
 #[test]
 fn the_first_login_makes_a_personal_client_and_logs_in_through_it() {
@@ -35,9 +33,8 @@ fn the_first_login_makes_a_personal_client_and_logs_in_through_it() {
 fn a_later_forced_login_is_one_request_through_the_saved_client() {
     let mut world = World::new();
     world.write_renewable_file(&world.jwt(3600), 3600, &world.refresh_jwt("r1"));
-    let plain_grant =
-        world.server.mock("POST", TOKEN_PATH).match_header("authorization", Matcher::Missing).expect(0).create();
-    let create_client = world.server.mock("POST", CLIENTS_PATH).expect(0).create();
+    let plain_grant = world.server.token_endpoint().without_client().expect(0);
+    let create_client = world.server.create_client().expect(0);
     let (grant, jwt) = world.mock_grant_via_client(1);
 
     let output = run(world.tapis_with_credentials().args(["login", "--force"]));
@@ -104,14 +101,7 @@ fn a_rejected_refresh_with_credentials_falls_back_to_one_password_login() {
     let mut world = World::new();
     let old_refresh = world.refresh_jwt("r1");
     world.write_renewable_file(&world.jwt(-60), -60, &old_refresh);
-    let refused = world
-        .server
-        .mock("POST", TOKEN_PATH)
-        .match_body(Matcher::PartialJson(json!({"grant_type": "refresh_token"})))
-        .with_status(400)
-        .with_body(tapis_testkit::error_response("Invalid refresh_token."))
-        .expect(1)
-        .create();
+    let refused = world.server.any_refresh_grant().answer_error(400, messages::INVALID_REFRESH_TOKEN).expect(1);
     let (grant, jwt) = world.mock_grant_via_client(1);
 
     let output = run(world.tapis_with_credentials().arg("token"));
@@ -157,13 +147,11 @@ fn no_refresh_makes_no_client() {
     let jwt = world.jwt(4 * 3600);
     let grant = world
         .server
-        .mock("POST", TOKEN_PATH)
-        .match_header("authorization", Matcher::Missing)
-        .with_status(200)
-        .with_body(tapis_testkit::token_response(&jwt, tapis_testkit::now_unix() + 4 * 3600))
-        .expect(1)
-        .create();
-    let create_client = world.server.mock("POST", CLIENTS_PATH).expect(0).create();
+        .token_endpoint()
+        .without_client()
+        .answer_tokens(&jwt, tapis_testkit::now_unix() + 4 * 3600)
+        .expect(1);
+    let create_client = world.server.create_client().expect(0);
 
     let output = run(world.tapis_with_credentials().args(["login", "--no-refresh"]));
     assert_exit(&output, 0);
@@ -177,20 +165,8 @@ fn no_refresh_makes_no_client() {
 fn a_refused_client_creation_leaves_renewal_off_and_the_login_in_place() {
     let mut world = World::new();
     let jwt = world.jwt(4 * 3600);
-    let grant = world
-        .server
-        .mock("POST", TOKEN_PATH)
-        .with_status(200)
-        .with_body(tapis_testkit::token_response(&jwt, tapis_testkit::now_unix() + 4 * 3600))
-        .expect(1)
-        .create();
-    let create_client = world
-        .server
-        .mock("POST", CLIENTS_PATH)
-        .with_status(400)
-        .with_body(tapis_testkit::error_response("Not authorized to create clients."))
-        .expect(1)
-        .create();
+    let grant = world.server.token_endpoint().answer_tokens(&jwt, tapis_testkit::now_unix() + 4 * 3600).expect(1);
+    let create_client = world.server.create_client().answer_error(400, "Not authorized to create clients.").expect(1);
 
     let output = run(world.tapis_with_credentials().arg("login"));
     assert_exit(&output, 0);
@@ -201,25 +177,11 @@ fn a_refused_client_creation_leaves_renewal_off_and_the_login_in_place() {
 }
 
 fn mock_device_code(world: &mut World, hits: usize) -> mockito::Mock {
-    world
-        .server
-        .mock("POST", DEVICE_CODE_PATH)
-        .match_body(Matcher::Json(json!({"client_id": CLIENT_ID})))
-        .with_status(200)
-        .with_body(
-            json!({"message": "Device code created.", "status": "success", "result": {
-                "client_id": CLIENT_ID, "device_code": "dc-5e1f", "user_code": "QWERTYUI",
-                "verification_uri": format!("{}/v3/oauth2/device?client_id={CLIENT_ID}", world.base_url()),
-                "expires_in": "Wed, 04 Mar 2099 16:25:31 GMT"}})
-            .to_string(),
-        )
-        .expect(hits)
-        .create()
+    let base_url = world.base_url();
+    world.server.device_code(CLIENT_ID).answer_device_code(CLIENT_ID, DEVICE_CODE, &base_url).expect(hits)
 }
 
-fn device_poll_body() -> Matcher {
-    Matcher::Json(json!({"grant_type": "device_code", "client_id": CLIENT_ID, "device_code": "dc-5e1f"}))
-}
+const DEVICE_CODE: &str = "dc-5e1f";
 
 #[test]
 fn device_login_polls_until_approved() {
@@ -229,23 +191,17 @@ fn device_login_polls_until_approved() {
     // mockito gives a request to the first-created matching mock that still expects hits.
     let pending = world
         .server
-        .mock("POST", TOKEN_PATH)
-        .match_body(device_poll_body())
-        .with_status(400)
-        .with_body(tapis_testkit::error_response("device code not ready."))
-        .expect(2)
-        .create();
+        .device_code_grant(CLIENT_ID, DEVICE_CODE)
+        .answer_error(400, messages::DEVICE_CODE_NOT_READY)
+        .expect(2);
     let now = tapis_testkit::now_unix();
     let access = world.jwt(7 * 86_400);
     let refresh = world.refresh_jwt("device");
     let approved = world
         .server
-        .mock("POST", TOKEN_PATH)
-        .match_body(device_poll_body())
-        .with_status(200)
-        .with_body(tapis_testkit::token_response_with_refresh(&access, now + 7 * 86_400, &refresh, now + 365 * 86_400))
-        .expect(1)
-        .create();
+        .device_code_grant(CLIENT_ID, DEVICE_CODE)
+        .answer_tokens_with_refresh(&access, now + 7 * 86_400, &refresh, now + 365 * 86_400)
+        .expect(1);
 
     let output = run(world.tapis().args(["login", "--device"]).env("TAPIS_DEVICE_POLL_INTERVAL", "10ms"));
     assert_exit(&output, 0);
@@ -265,12 +221,9 @@ fn device_login_with_an_expired_code_exits_3() {
     let code = mock_device_code(&mut world, 1);
     let expired = world
         .server
-        .mock("POST", TOKEN_PATH)
-        .match_body(device_poll_body())
-        .with_status(400)
-        .with_body(tapis_testkit::error_response("device code has expired and is now deleted."))
-        .expect(1)
-        .create();
+        .device_code_grant(CLIENT_ID, DEVICE_CODE)
+        .answer_error(400, messages::DEVICE_CODE_EXPIRED)
+        .expect(1);
 
     let output = run(world
         .tapis()
@@ -287,7 +240,7 @@ fn device_login_with_an_expired_code_exits_3() {
 #[test]
 fn device_login_without_a_client_is_a_usage_error() {
     let mut world = World::new();
-    let code = world.server.mock("POST", DEVICE_CODE_PATH).expect(0).create();
+    let code = world.server.on("POST", tapis_testkit::DEVICE_CODE_PATH).expect(0);
     let output = run(world.tapis().args(["login", "--device"]));
     assert_exit(&output, 2);
     code.assert();
@@ -295,14 +248,7 @@ fn device_login_without_a_client_is_a_usage_error() {
 }
 
 fn mock_revoke(world: &mut World, token: &str, hits: usize) -> mockito::Mock {
-    world
-        .server
-        .mock("POST", REVOKE_PATH)
-        .match_body(Matcher::Json(json!({"token": token})))
-        .with_status(200)
-        .with_body(r#"{"message": "Token has been revoked.", "result": null, "status": "success"}"#)
-        .expect(hits)
-        .create()
+    world.server.revoke(Some(token)).answer_revoked("jti").expect(hits)
 }
 
 #[test]
@@ -314,12 +260,10 @@ fn logout_revokes_both_tokens_and_deletes_the_client() {
     let revoke_refresh = mock_revoke(&mut world, &refresh, 1);
     let delete_client = world
         .server
-        .mock("DELETE", format!("{CLIENTS_PATH}/{CLIENT_ID}").as_str())
-        .match_header("x-tapis-token", access.as_str())
-        .with_status(200)
-        .with_body(r#"{"message": "Client deleted.", "result": null, "status": "success"}"#)
-        .expect(1)
-        .create();
+        .delete_client(CLIENT_ID)
+        .with_tapis_token(&access)
+        .answer_envelope(200, "Client deleted.", serde_json::Value::Null)
+        .expect(1);
 
     let output = run(world.tapis().arg("logout"));
     assert_exit(&output, 0);
@@ -337,7 +281,7 @@ fn logout_keep_client_only_revokes() {
     world.write_renewable_file(&access, 3600, &refresh);
     let revoke_access = mock_revoke(&mut world, &access, 1);
     let revoke_refresh = mock_revoke(&mut world, &refresh, 1);
-    let delete_client = world.server.mock("DELETE", Matcher::Any).expect(0).create();
+    let delete_client = world.server.on("DELETE", Matcher::Any).expect(0);
 
     let output = run(world.tapis().args(["logout", "--keep-client"]));
     assert_exit(&output, 0);
@@ -352,18 +296,7 @@ fn whoami_shows_the_profile() {
     let mut world = World::new();
     let access = world.jwt(3600);
     world.write_renewable_file(&access, 3600, &world.refresh_jwt("r1"));
-    let userinfo = world
-        .server
-        .mock("GET", "/v3/oauth2/userinfo")
-        .match_header("x-tapis-token", access.as_str())
-        .with_status(200)
-        .with_body(
-            json!({"message": "User info retrieved.", "status": "success", "result": {
-                "username": USERNAME, "email": "jdoe@example.org", "given_name": "Jane", "last_name": "Doe"}})
-            .to_string(),
-        )
-        .expect(2)
-        .create();
+    let userinfo = world.server.userinfo().with_tapis_token(&access).answer_userinfo(USERNAME).expect(2);
 
     let output = run(world.tapis().arg("whoami"));
     assert_exit(&output, 0);

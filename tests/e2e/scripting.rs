@@ -91,13 +91,14 @@ fn api_get_sends_the_token_and_pretty_prints() {
     let (mut world, jwt) = signed_in();
     let jobs = world
         .server
-        .mock("GET", "/v3/jobs/list?limit=2")
-        .match_header("x-tapis-token", jwt.as_str())
-        .with_status(200)
-        .with_header("content-type", "application/json")
-        .with_body(r#"{"message":"ok","result":[{"uuid":"j1"},{"uuid":"j2"}],"status":"success"}"#)
-        .expect(1)
-        .create();
+        .on("GET", "/v3/jobs/list?limit=2")
+        .with_tapis_token(&jwt)
+        .answer(
+            200,
+            "application/json",
+            r#"{"message":"ok","result":[{"uuid":"j1"},{"uuid":"j2"}],"status":"success"}"#,
+        )
+        .expect(1);
     let output = run(world.tapis().args(["api", "/v3/jobs/list?limit=2"]));
     assert_exit(&output, 0);
     jobs.assert();
@@ -112,15 +113,17 @@ fn api_post_sends_json_data_from_a_file() {
     fs::write(&file, body.to_string()).expect("write");
     let create = world
         .server
-        .mock("POST", "/v3/apps")
-        .match_header("x-tapis-token", jwt.as_str())
-        .match_header("content-type", "application/json")
-        .match_header("x-extra", "yes")
-        .match_body(Matcher::Json(body))
-        .with_status(201)
-        .with_body(r#"{"message":"App created.","result":{"url":"/v3/apps/my-app"},"status":"success"}"#)
-        .expect(1)
-        .create();
+        .on("POST", "/v3/apps")
+        .with_tapis_token(&jwt)
+        .with_header("content-type", "application/json")
+        .with_header("x-extra", "yes")
+        .with_json_body(body)
+        .answer(
+            201,
+            "application/json",
+            r#"{"message":"App created.","result":{"url":"/v3/apps/my-app"},"status":"success"}"#,
+        )
+        .expect(1);
     let output = run(world
         .tapis()
         .args(["api", "-X", "post", "/v3/apps", "-H", "X-Extra: yes", "--raw", "--data"])
@@ -136,21 +139,12 @@ fn api_post_sends_json_data_from_a_file() {
 #[test]
 fn api_errors_exit_6_with_the_servers_message() {
     let (mut world, _) = signed_in();
-    let missing = world
-        .server
-        .mock("GET", "/v3/apps/nope")
-        .with_status(404)
-        .with_body(tapis_testkit::error_response("App not found: nope"))
-        .expect(1)
-        .create();
+    let missing = world.server.on("GET", "/v3/apps/nope").answer_error(404, "App not found: nope").expect(1);
     let plain = world
         .server
-        .mock("GET", "/v3/systems")
-        .with_status(403)
-        .with_header("content-type", "text/plain")
-        .with_body("TAPIS_SECURITY_UNAUTHORIZED Exception message: not allowed")
-        .expect(1)
-        .create();
+        .on("GET", "/v3/systems")
+        .answer_plain(403, "TAPIS_SECURITY_UNAUTHORIZED Exception message: not allowed")
+        .expect(1);
     let output = run(world.tapis().args(["api", "/v3/apps/nope"]));
     assert_exit(&output, 6);
     assert!(stderr(&output).contains("GET /v3/apps/nope answered 404: App not found: nope"), "{}", stderr(&output));
@@ -174,20 +168,12 @@ fn api_renews_once_when_the_server_says_the_token_expired() {
     let (refresh, new, _) = world.mock_refresh(&old_refresh, 1);
     let rejected = world
         .server
-        .mock("GET", "/v3/systems")
-        .match_header("x-tapis-token", old.as_str())
-        .with_status(401)
-        .with_body("TAPIS_SECURITY_JWT_EXPIRED Exception message: JWT expired at 2025-03-04T20:15:31Z")
-        .expect(1)
-        .create();
-    let accepted = world
-        .server
-        .mock("GET", "/v3/systems")
-        .match_header("x-tapis-token", new.as_str())
-        .with_status(200)
-        .with_body(r#"{"result": [], "status": "success"}"#)
-        .expect(1)
-        .create();
+        .on("GET", "/v3/systems")
+        .with_tapis_token(&old)
+        .answer_plain(401, "TAPIS_SECURITY_JWT_EXPIRED Exception message: JWT expired at 2025-03-04T20:15:31Z")
+        .expect(1);
+    let accepted =
+        world.server.on("GET", "/v3/systems").with_tapis_token(&new).answer_envelope(200, "ok", json!([])).expect(1);
     let output = run(world.tapis().args(["api", "/v3/systems"]));
     assert_exit(&output, 0);
     rejected.assert();
@@ -198,9 +184,9 @@ fn api_renews_once_when_the_server_says_the_token_expired() {
 #[test]
 fn api_refuses_an_absolute_url_without_any_request() {
     let (mut world, _) = signed_in();
-    let anything = world.server.mock("GET", Matcher::Any).expect(0).create();
-    let mut elsewhere = mockito::Server::new();
-    let stolen = elsewhere.mock("GET", Matcher::Any).expect(0).create();
+    let anything = world.server.on("GET", Matcher::Any).expect(0);
+    let mut elsewhere = MockTapis::new();
+    let stolen = elsewhere.on("GET", Matcher::Any).expect(0);
     for url in [format!("{}/v3/x", elsewhere.url()), "//evil.example/v3".to_owned()] {
         let output = run(world.tapis().args(["api", &url]));
         assert_exit(&output, 2);
@@ -214,13 +200,8 @@ fn api_refuses_an_absolute_url_without_any_request() {
 fn tapis_token_from_the_environment_needs_no_file() {
     let mut world = World::new();
     let jwt = world.jwt(3600);
-    let systems = world
-        .server
-        .mock("GET", "/v3/systems")
-        .match_header("x-tapis-token", jwt.as_str())
-        .with_body("{}")
-        .expect(1)
-        .create();
+    let systems =
+        world.server.on("GET", "/v3/systems").with_tapis_token(&jwt).answer(200, "application/json", "{}").expect(1);
     let token_endpoint = world.mock_token_endpoint(0);
 
     let output = run(world.tapis().arg("token").env("TAPIS_TOKEN", &jwt));
@@ -241,7 +222,7 @@ fn tapis_token_from_the_environment_needs_no_file() {
 fn tapis_token_of_another_server_is_refused() {
     let mut world = World::new();
     let foreign = jwt_for("https://tacc.tapis.io", 3600);
-    let anything = world.server.mock("GET", Matcher::Any).expect(0).create();
+    let anything = world.server.on("GET", Matcher::Any).expect(0);
     let output = run(world.tapis().args(["api", "/v3/systems"]).env("TAPIS_TOKEN", &foreign));
     assert_exit(&output, 2);
     assert!(stderr(&output).contains("it was issued by https://tacc.tapis.io"), "{}", stderr(&output));
@@ -251,7 +232,7 @@ fn tapis_token_of_another_server_is_refused() {
 #[test]
 fn two_tenants_signed_in_at_once_with_separate_files() {
     let mut first = World::new();
-    let mut second = World { server: mockito::Server::new(), home: tempfile::tempdir().expect("unused") };
+    let mut second = World { server: MockTapis::new(), home: tempfile::tempdir().expect("unused") };
     let home = first.home.path().to_path_buf();
     // Both profiles live in the first world's home.
     let (login_a, jwt_a) = first.mock_login(1);

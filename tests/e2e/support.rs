@@ -1,18 +1,17 @@
-//! What the end-to-end tests share: an isolated environment per test, fake tokens, mock
-//! Tapis answers and the snapshot filters.
+//! What the end-to-end tests share: an isolated environment per test with its own
+//! [`MockTapis`], fake tokens and the snapshot filters.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use mockito::{Matcher, Mock, ServerGuard};
+use mockito::Mock;
 use serde_json::{Value, json};
+pub(crate) use tapis_testkit::MockTapis;
 
 pub(crate) const USERNAME: &str = "jdoe";
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
-pub(crate) const TOKEN_PATH: &str = "/v3/oauth2/tokens";
-pub(crate) const CLIENTS_PATH: &str = "/v3/oauth2/clients";
 pub(crate) const CLIENT_ID: &str = "tapis-cli-jdoe-4f2a";
 pub(crate) const CLIENT_KEY: &str = "client-key-9b1e77";
 
@@ -32,13 +31,13 @@ impl LoginMocks {
 
 /// One test's world: a mock Tapis server, a home folder and a token file in it.
 pub(crate) struct World {
-    pub(crate) server: ServerGuard,
+    pub(crate) server: MockTapis,
     pub(crate) home: tempfile::TempDir,
 }
 
 impl World {
     pub(crate) fn new() -> Self {
-        Self { server: mockito::Server::new(), home: tempfile::tempdir().expect("temp home") }
+        Self { server: MockTapis::new(), home: tempfile::tempdir().expect("temp home") }
     }
 
     pub(crate) fn base_url(&self) -> String {
@@ -50,8 +49,9 @@ impl World {
         self.home.path().join(".tapis_tokens.json")
     }
 
-    /// `tapis` with a clean environment: this world's HOME and base URL, no colour, and no
-    /// TAPIS_* variables from whoever runs the tests.
+    /// `tapis` with a clean environment: this world's HOME and base URL, no colour, a 1 ms
+    /// retry backoff (`TAPIS_TEST_BACKOFF_MS`, read by debug builds only), and no TAPIS_*
+    /// variables from whoever runs the tests.
     pub(crate) fn tapis(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tapis"));
         command
@@ -59,7 +59,8 @@ impl World {
             .env("HOME", self.home.path())
             .env("NO_COLOR", "1")
             .env("TAPIS_BASE_URL", self.base_url())
-            .env("TAPIS_HTTP_TIMEOUT", "20s");
+            .env("TAPIS_HTTP_TIMEOUT", "20s")
+            .env("TAPIS_TEST_BACKOFF_MS", "1");
         command
     }
 
@@ -90,29 +91,16 @@ impl World {
     /// credentials, which only the creation answer gives, and the creation needs the first
     /// token. Returns the mocks and the final access token.
     pub(crate) fn mock_login(&mut self, hits: usize) -> (LoginMocks, String) {
-        let now = tapis_testkit::now_unix();
-        let first = self.jwt(4 * 3600 - 1);
-        let credentials = json!({"username": USERNAME, "password": PASSWORD, "grant_type": "password"});
-        let grant = self
-            .server
-            .mock("POST", TOKEN_PATH)
-            .match_header("content-type", "application/json")
-            .match_header("authorization", Matcher::Missing)
-            .match_body(Matcher::Json(credentials.clone()))
-            .with_status(200)
-            .with_header("content-type", "application/json")
-            .with_body(tapis_testkit::token_response(&first, now + 4 * 3600 - 1))
-            .expect(hits)
-            .create();
+        let exp = tapis_testkit::now_unix() + 4 * 3600 - 1;
+        let first = self.server.access_jwt(USERNAME, exp);
+        let grant =
+            self.server.password_grant(USERNAME, PASSWORD).without_client().answer_tokens(&first, exp).expect(hits);
         let create_client = self
             .server
-            .mock("POST", CLIENTS_PATH)
-            .match_header("x-tapis-token", first.as_str())
-            .with_status(200)
-            .with_header("content-type", "application/json")
-            .with_body(tapis_testkit::client_response(CLIENT_ID, CLIENT_KEY, USERNAME))
-            .expect(hits)
-            .create();
+            .create_client()
+            .with_tapis_token(&first)
+            .answer_client(CLIENT_ID, CLIENT_KEY, USERNAME)
+            .expect(hits);
         let (grant_via_client, jwt) = self.mock_grant_via_client(hits);
         (LoginMocks { mocks: vec![grant, create_client, grant_via_client] }, jwt)
     }
@@ -120,53 +108,33 @@ impl World {
     /// Mocks the password grant through the personal client (HTTP Basic), expected `hits`
     /// times: a login when the token file already holds the client.
     pub(crate) fn mock_grant_via_client(&mut self, hits: usize) -> (Mock, String) {
-        let now = tapis_testkit::now_unix();
-        let jwt = self.jwt(4 * 3600);
-        let refresh =
-            tapis_testkit::jwt(&tapis_testkit::refresh_claims(USERNAME, now + 365 * 86_400, &self.base_url()));
+        let (jwt, exp) = (self.jwt(4 * 3600), tapis_testkit::now_unix() + 4 * 3600);
+        let refresh = self.refresh_jwt("refresh");
         let mock = self
             .server
-            .mock("POST", TOKEN_PATH)
-            .match_header("content-type", "application/json")
-            .match_header("authorization", tapis_testkit::basic_auth(CLIENT_ID, CLIENT_KEY).as_str())
-            .match_body(Matcher::Json(json!({"username": USERNAME, "password": PASSWORD, "grant_type": "password"})))
-            .with_status(200)
-            .with_header("content-type", "application/json")
-            .with_body(tapis_testkit::token_response_with_refresh(&jwt, now + 4 * 3600, &refresh, now + 365 * 86_400))
-            .expect(hits)
-            .create();
+            .password_grant(USERNAME, PASSWORD)
+            .through_client(CLIENT_ID, CLIENT_KEY)
+            .answer_tokens_with_refresh(&jwt, exp, &refresh, exp - 4 * 3600 + 365 * 86_400)
+            .expect(hits);
         (mock, jwt)
     }
 
     /// A refresh token for this world's server, valid for a year.
     pub(crate) fn refresh_jwt(&self, tag: &str) -> String {
-        let mut claims =
-            tapis_testkit::refresh_claims(USERNAME, tapis_testkit::now_unix() + 365 * 86_400, &self.base_url());
-        claims["jti"] = tag.into();
-        tapis_testkit::jwt(&claims)
+        self.server.refresh_jwt(USERNAME, tapis_testkit::now_unix() + 365 * 86_400, tag)
     }
 
     /// Mocks the refresh grant for `refresh` through the personal client, expected `hits`
     /// times. Returns the mock, the new access token and the new (rotated) refresh token.
     pub(crate) fn mock_refresh(&mut self, refresh: &str, hits: usize) -> (Mock, String, String) {
         let now = tapis_testkit::now_unix();
-        let access = self.jwt(4 * 3600);
-        let rotated = self.refresh_jwt("rotated");
+        let (access, rotated) = (self.jwt(4 * 3600), self.refresh_jwt("rotated"));
         let mock = self
             .server
-            .mock("POST", TOKEN_PATH)
-            .match_header("authorization", tapis_testkit::basic_auth(CLIENT_ID, CLIENT_KEY).as_str())
-            .match_body(Matcher::Json(json!({"grant_type": "refresh_token", "refresh_token": refresh})))
-            .with_status(200)
-            .with_header("content-type", "application/json")
-            .with_body(tapis_testkit::token_response_with_refresh(
-                &access,
-                now + 4 * 3600,
-                &rotated,
-                now + 365 * 86_400,
-            ))
-            .expect(hits)
-            .create();
+            .refresh_grant(refresh)
+            .through_client(CLIENT_ID, CLIENT_KEY)
+            .answer_tokens_with_refresh(&access, now + 4 * 3600, &rotated, now + 365 * 86_400)
+            .expect(hits);
         (mock, access, rotated)
     }
 
@@ -190,18 +158,12 @@ impl World {
 
     /// Mocks any request to the token endpoint, expected `hits` times (0: "no request").
     pub(crate) fn mock_token_endpoint(&mut self, hits: usize) -> Mock {
-        self.server.mock("POST", TOKEN_PATH).expect(hits).create()
+        self.server.token_endpoint().expect(hits)
     }
 
     /// Mocks the token endpoint answering `status` with a Tapis error `message`.
     pub(crate) fn mock_token_error(&mut self, status: usize, message: &str, hits: usize) -> Mock {
-        self.server
-            .mock("POST", TOKEN_PATH)
-            .with_status(status)
-            .with_header("content-type", "application/json")
-            .with_body(tapis_testkit::error_response(message))
-            .expect(hits)
-            .create()
+        self.server.token_endpoint().answer_error(status, message).expect(hits)
     }
 
     /// The saved token file as JSON.
@@ -230,7 +192,7 @@ pub(crate) fn jwt_for(base_url: &str, seconds_from_now: i64) -> String {
 
 /// `2025-09-05T02:30:48+00:00`, as the notebooks write it.
 pub(crate) fn iso_utc(unix_seconds: i64) -> String {
-    tapis_testkit::isoformat(unix_seconds).replace(".123456", "")
+    tapis_testkit::isoformat_seconds(unix_seconds)
 }
 
 /// Escapes a literal for use in a regex filter.

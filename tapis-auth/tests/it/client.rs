@@ -54,15 +54,11 @@ fn password_grant_posts_json_credentials() {
     let access = tapis.jwt(exp);
     let mock = tapis
         .server
-        .mock("POST", TOKENS_PATH)
-        .match_header("content-type", "application/json")
-        .match_header("authorization", Matcher::Missing)
-        .match_header("x-tapis-token", Matcher::Missing)
-        .match_body(Matcher::Json(json!({"username": "jdoe", "password": "pw", "grant_type": "password"})))
-        .with_header("content-type", "application/json")
-        .with_body(tapis_testkit::token_response(&access, exp))
-        .expect(1)
-        .create();
+        .password_grant("jdoe", "pw")
+        .without_client()
+        .with_header("x-tapis-token", Matcher::Missing)
+        .answer_tokens(&access, exp)
+        .expect(1);
 
     let tokens = client_for(tapis.base_url())
         .password_grant("jdoe", &SecretString::from("pw".to_owned()))
@@ -125,14 +121,7 @@ fn check(replies: Vec<Reply>, expected: Expect) {
                 Body::Token => tapis_testkit::token_response(&access, valid_exp()),
                 Body::Text(text) => text.clone(),
             };
-            tapis
-                .server
-                .mock("POST", TOKENS_PATH)
-                .with_status(reply.status)
-                .with_header("content-type", reply.content_type)
-                .with_body(body)
-                .expect(reply.hits)
-                .create()
+            tapis.server.token_endpoint().answer(reply.status, reply.content_type, body).expect(reply.hits)
         })
         .collect();
 
@@ -267,13 +256,7 @@ fn redirects_are_not_followed() {
         let elsewhere = Tapis::new();
         let mut tapis = Tapis::new();
         let location = format!("{}{TOKENS_PATH}", elsewhere.url());
-        let mock = tapis
-            .server
-            .mock("POST", TOKENS_PATH)
-            .with_status(status)
-            .with_header("location", &location)
-            .expect(1)
-            .create();
+        let mock = tapis.server.token_endpoint().answer_redirect(status, &location).expect(1);
 
         let result = password_grant(&tapis);
 
@@ -367,15 +350,7 @@ fn a_server_that_never_answers_times_out() {
 fn revoke_posts_the_token() {
     let mut tapis = Tapis::new();
     let access = tapis.jwt(valid_exp());
-    let mock = tapis
-        .server
-        .mock("POST", REVOKE_PATH)
-        .match_header("content-type", "application/json")
-        .match_body(Matcher::Json(json!({"token": access})))
-        .with_header("content-type", "application/json")
-        .with_body(json!({"message": "Token jti-jdoe has been revoked.", "metadata": {}, "result": null, "status": "success", "version": "26Q2.0"}).to_string())
-        .expect(1)
-        .create();
+    let mock = tapis.server.revoke(Some(&access)).answer_revoked("jti-jdoe").expect(1);
 
     client_for(tapis.base_url()).revoke(&access).expect("revoked");
 
@@ -387,14 +362,7 @@ fn revoke_posts_the_token() {
 fn revoke_reports_the_servers_refusal() {
     let mut tapis = Tapis::new();
     let message = "Invalid POST data; could not validate the token: Signature verification failed.";
-    let mock = tapis
-        .server
-        .mock("POST", REVOKE_PATH)
-        .with_status(400)
-        .with_header("content-type", "application/json")
-        .with_body(tapis_testkit::error_response(message))
-        .expect(1)
-        .create();
+    let mock = tapis.server.revoke(None).answer_error(400, message).expect(1);
 
     match client_for(tapis.base_url()).revoke("eyJ.bad.token") {
         Err(AuthError::Server { status: 400, message: actual, .. }) => assert_eq!(actual, message),
@@ -407,15 +375,7 @@ fn revoke_reports_the_servers_refusal() {
 #[test]
 fn requests_carry_the_token_in_x_tapis_token() {
     let mut tapis = Tapis::new();
-    let mock = tapis
-        .server
-        .mock("GET", USERINFO_PATH)
-        .match_header("x-tapis-token", "tok")
-        .match_header("authorization", Matcher::Missing)
-        .with_header("content-type", "application/json")
-        .with_body(json!({"message": "ok", "result": {"username": USERNAME}, "status": "success"}).to_string())
-        .expect(1)
-        .create();
+    let mock = tapis.server.userinfo().with_tapis_token("tok").without_client().answer_userinfo(USERNAME).expect(1);
 
     let client = client_for(tapis.base_url());
     let mut answer = client.request(Method::GET, USERINFO_PATH, "tok").expect("a path").send().expect("sent");

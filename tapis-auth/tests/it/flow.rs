@@ -145,19 +145,17 @@ fn a_token_of_another_server_is_never_sent() {
     let fresh = tapis.jwt(exp);
     let login = tapis
         .server
-        .mock("POST", TOKENS_PATH)
-        .match_body(grant(USERNAME, PASSWORD))
-        .match_request({
+        .token_endpoint()
+        .with_body(grant(USERNAME, PASSWORD))
+        .matching({
             let leaks = leaks.clone();
             move |request| !leaks(request)
         })
-        .with_header("content-type", "application/json")
-        .with_body(tapis_testkit::token_response(&fresh, exp))
-        .expect(1)
-        .create();
+        .answer_tokens(&fresh, exp)
+        .expect(1);
     let leaked: Vec<_> = ["GET", "POST"]
         .into_iter()
-        .map(|method| tapis.server.mock(method, Matcher::Any).match_request(leaks.clone()).expect(0).create())
+        .map(|method| tapis.server.on(method, Matcher::Any).matching(leaks.clone()).expect(0))
         .collect();
     let mut prompter = Scripted::no_terminal();
 
@@ -184,14 +182,11 @@ fn check_prompted(passwords: &[&str], n_prompt_attempts: u32, expected_requests:
     let n_wrong = expected_requests - usize::from(expected_ok);
     let wrong = tapis
         .server
-        .mock("POST", TOKENS_PATH)
-        .match_body(Matcher::PartialJson(json!({"username": USERNAME, "grant_type": "password"})))
-        .match_request(|request| request.utf8_lossy_body().is_ok_and(|body| body.contains("wrong")))
-        .with_status(400)
-        .with_header("content-type", "application/json")
-        .with_body(tapis_testkit::error_response(REJECTED))
-        .expect(n_wrong)
-        .create();
+        .token_endpoint()
+        .with_body(Matcher::PartialJson(json!({"username": USERNAME, "grant_type": "password"})))
+        .matching(|request| request.utf8_lossy_body().is_ok_and(|body| body.contains("wrong")))
+        .answer_error(400, REJECTED)
+        .expect(n_wrong);
     let (right, fresh) = tapis.login_ok(USERNAME, PASSWORD, usize::from(expected_ok));
     let folder = tempfile::tempdir().expect("temp folder");
     let mut options = options(&tapis, folder.path());
@@ -287,7 +282,7 @@ fn without_credentials_or_a_terminal_login_fails_at_once() {
     for (username, password) in [(None, None), (Some(USERNAME), None), (None, Some(PASSWORD))] {
         let context = format!("username {username:?}, password given: {}", password.is_some());
         let mut tapis = Tapis::new();
-        let login = tapis.server.mock("POST", TOKENS_PATH).expect(0).create();
+        let login = tapis.server.token_endpoint().expect(0);
         let folder = tempfile::tempdir().expect("temp folder");
         let mut options = options(&tapis, folder.path());
         options.credentials.username = username.map(str::to_owned);
@@ -343,7 +338,7 @@ fn end_of_input_at_the_prompt_changes_nothing() {
     for usernames in [vec![], vec![USERNAME.to_owned()]] {
         let context = format!("usernames {usernames:?}");
         let mut tapis = Tapis::new();
-        let login = tapis.server.mock("POST", TOKENS_PATH).expect(0).create();
+        let login = tapis.server.token_endpoint().expect(0);
         let folder = tempfile::tempdir().expect("temp folder");
         let options = options(&tapis, folder.path());
         let exp = tapis_testkit::now_unix() - 3600;
@@ -517,17 +512,8 @@ fn check_logout(
         write_token_file(&token_file, &token_file_fields(&access, exp, base_url));
     }
     let revoke = match revoke_answer {
-        Some((status, message, hits)) => tapis
-            .server
-            .mock("POST", REVOKE_PATH)
-            .match_header("content-type", "application/json")
-            .match_body(Matcher::Json(json!({"token": access})))
-            .with_status(status)
-            .with_header("content-type", "application/json")
-            .with_body(tapis_testkit::error_response(message))
-            .expect(hits)
-            .create(),
-        None => tapis.server.mock("POST", REVOKE_PATH).expect(0).create(),
+        Some((status, message, hits)) => tapis.server.revoke(Some(&access)).answer_error(status, message).expect(hits),
+        None => tapis.server.revoke(None).expect(0),
     };
 
     let report = logout(&tapis.base_url(), &token_file, &client_config(), false)
@@ -564,15 +550,8 @@ fn session_requests_carry_the_token_to_its_own_server_only() {
     let (login, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);
     let folder = tempfile::tempdir().expect("temp folder");
     let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
-    let userinfo = tapis
-        .server
-        .mock("GET", USERINFO_PATH)
-        .match_header("x-tapis-token", fresh.as_str())
-        .match_header("authorization", Matcher::Missing)
-        .with_header("content-type", "application/json")
-        .with_body(json!({"message": "ok", "result": {"username": USERNAME}, "status": "success"}).to_string())
-        .expect(2)
-        .create();
+    let userinfo =
+        tapis.server.userinfo().with_tapis_token(&fresh).without_client().answer_userinfo(USERNAME).expect(2);
 
     let logged_in = connect(&options, &mut Scripted::no_terminal()).expect("logged in");
     let from_file = connect(&options, &mut Scripted::no_terminal()).expect("the saved token");

@@ -1,22 +1,20 @@
-//! What the tests share: a mock Tapis server with stray-request traps, fake tokens and
-//! answers, token files, and a scripted prompter.
+//! What the tests share: a mock Tapis server with stray-request traps ([`MockTapis`]), fake
+//! tokens and answers, token files, and a scripted prompter.
 
 use std::collections::VecDeque;
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use mockito::{Matcher, Mock, ServerGuard};
+use mockito::{Matcher, Mock};
 use serde_json::{Value, json};
 use tapis_auth::{ClientConfig, LoginOptions, Notice, PromptError, Prompter, RetryPolicy};
 use tapis_core::{BaseUrl, SecretString};
+pub(crate) use tapis_testkit::{MockTapis, TOKENS_PATH, USERINFO_PATH};
 
 pub(crate) const USERNAME: &str = "jdoe";
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
-pub(crate) const TOKENS_PATH: &str = "/v3/oauth2/tokens";
-pub(crate) const REVOKE_PATH: &str = "/v3/oauth2/tokens/revoke";
-pub(crate) const USERINFO_PATH: &str = "/v3/oauth2/userinfo";
-pub(crate) const REJECTED: &str = "Invalid username/password combination.";
+pub(crate) const REJECTED: &str = tapis_testkit::messages::INVALID_CREDENTIALS;
 
 /// Four hours from now, as DesignSafe access tokens live.
 pub(crate) fn valid_exp() -> i64 {
@@ -31,19 +29,13 @@ pub(crate) fn jwt(base_url: &str, username: &str, exp: i64) -> String {
 
 /// A successful password-grant answer with an explicit `expires_at` text.
 pub(crate) fn token_body(access_jwt: &str, expires_at: &str) -> String {
-    json!({
-        "message": "Token created successfully.",
-        "metadata": {},
-        "result": {"access_token": {
-            "access_token": access_jwt,
-            "expires_at": expires_at,
-            "expires_in": 14400,
-            "jti": "0b5c6a2e-8f49-4a8e-9c4b-2d4b0c1c7d11",
-        }},
-        "status": "success",
-        "version": "26Q2.0",
-    })
-    .to_string()
+    let access_token = json!({
+        "access_token": access_jwt,
+        "expires_at": expires_at,
+        "expires_in": 14400,
+        "jti": "0b5c6a2e-8f49-4a8e-9c4b-2d4b0c1c7d11",
+    });
+    tapis_testkit::envelope("Token created successfully.", json!({"access_token": access_token})).to_string()
 }
 
 /// The JSON body of a password grant.
@@ -56,22 +48,15 @@ pub(crate) fn client_config() -> ClientConfig {
     ClientConfig { retry: RetryPolicy::immediate(3), ..Default::default() }
 }
 
-/// A mock Tapis server. The catch-all mocks are created first: mockito gives a request to
-/// the first matching mock that still misses hits, else to the *last* matching one, so they
-/// only receive requests that no later mock matches.
+/// A mock Tapis server ([`MockTapis`], with its stray-request traps) and this crate's view of
+/// its base URL.
 pub(crate) struct Tapis {
-    pub(crate) server: ServerGuard,
-    strays: Vec<Mock>,
+    pub(crate) server: MockTapis,
 }
 
 impl Tapis {
     pub(crate) fn new() -> Self {
-        let mut server = mockito::Server::new();
-        let strays = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
-            .into_iter()
-            .map(|method| server.mock(method, Matcher::Any).expect(0).create())
-            .collect();
-        Self { server, strays }
+        Self { server: MockTapis::new() }
     }
 
     pub(crate) fn url(&self) -> String {
@@ -84,56 +69,31 @@ impl Tapis {
 
     /// A valid JWT issued by this server.
     pub(crate) fn jwt(&self, exp: i64) -> String {
-        jwt(&self.url(), USERNAME, exp)
+        self.server.access_jwt(USERNAME, exp)
     }
 
     /// The token endpoint answering `status` with `body` (as JSON), `hits` times.
     pub(crate) fn token_answer(&mut self, status: usize, body: &str, hits: usize) -> Mock {
-        self.server
-            .mock("POST", TOKENS_PATH)
-            .with_status(status)
-            .with_header("content-type", "application/json")
-            .with_body(body)
-            .expect(hits)
-            .create()
+        self.server.token_endpoint().answer(status, "application/json", body).expect(hits)
     }
 
     /// The password grant for `username`/`password` answering a fresh token, `hits` times.
     /// Returns the mock and the token it hands out.
     pub(crate) fn login_ok(&mut self, username: &str, password: &str, hits: usize) -> (Mock, String) {
         let exp = valid_exp();
-        let access = jwt(&self.url(), username, exp);
-        let mock = self
-            .server
-            .mock("POST", TOKENS_PATH)
-            .match_header("content-type", "application/json")
-            .match_body(grant(username, password))
-            .with_status(200)
-            .with_header("content-type", "application/json")
-            .with_body(tapis_testkit::token_response(&access, exp))
-            .expect(hits)
-            .create();
-        (mock, access)
+        let access = self.server.access_jwt(username, exp);
+        (self.server.password_grant(username, password).answer_tokens(&access, exp).expect(hits), access)
     }
 
     /// The password grant for `username`/`password` answering 400 with `message`, `hits` times.
     pub(crate) fn login_rejected(&mut self, username: &str, password: &str, message: &str, hits: usize) -> Mock {
-        self.server
-            .mock("POST", TOKENS_PATH)
-            .match_body(grant(username, password))
-            .with_status(400)
-            .with_header("content-type", "application/json")
-            .with_body(tapis_testkit::error_response(message))
-            .expect(hits)
-            .create()
+        self.server.token_endpoint().with_body(grant(username, password)).answer_error(400, message).expect(hits)
     }
 
     /// Asserts that no request went anywhere unexpected.
     #[track_caller]
     pub(crate) fn assert_no_strays(&self) {
-        for stray in &self.strays {
-            stray.assert();
-        }
+        self.server.assert_no_strays();
     }
 }
 
@@ -167,7 +127,7 @@ pub(crate) fn write_raw_token_file(path: &Path, bytes: &[u8]) {
 
 /// The notebooks' two fields, for a token whose `exp` is `exp`, plus a recorded `base_url`.
 pub(crate) fn token_file_fields(access: &str, exp: i64, base_url: Option<&str>) -> Value {
-    let expires_at = tapis_testkit::isoformat(exp).replace(".123456", "");
+    let expires_at = tapis_testkit::isoformat_seconds(exp);
     let mut fields = json!({"access_token": access, "expires_at": expires_at});
     if let Some(base_url) = base_url {
         fields["base_url"] = json!(base_url);

@@ -15,7 +15,7 @@ use std::io::{self, BufRead as _};
 
 use anyhow::{Context as _, bail};
 use chrono::TimeDelta;
-use tapis_auth::{ClientConfig, Credentials, LoginOptions, Session, connect, session_from_token};
+use tapis_auth::{ClientConfig, Credentials, LoginOptions, RetryPolicy, Session, connect, session_from_token};
 use tapis_core::SecretString;
 
 use crate::cli::{CredentialArgs, GlobalArgs};
@@ -30,8 +30,27 @@ pub(crate) fn client_config(global: &GlobalArgs) -> ClientConfig {
     ClientConfig {
         connect_timeout: global.http_timeout.min(ClientConfig::default().connect_timeout),
         request_timeout: global.http_timeout,
+        retry: retry_policy(),
         ..ClientConfig::default()
     }
+}
+
+/// The variable that shortens the retry backoff, for the end-to-end tests: every wait between
+/// attempts (a server's `Retry-After` included) becomes this many milliseconds. Read only in
+/// debug builds; a release build ignores it.
+#[cfg(debug_assertions)]
+pub(crate) const TEST_BACKOFF_VARIABLE: &str = "TAPIS_TEST_BACKOFF_MS";
+
+/// The default retry policy, with its backoff shortened by [`TEST_BACKOFF_VARIABLE`] in a
+/// debug build.
+fn retry_policy() -> RetryPolicy {
+    let policy = RetryPolicy::default();
+    #[cfg(debug_assertions)]
+    if let Some(millis) = std::env::var(TEST_BACKOFF_VARIABLE).ok().and_then(|text| text.parse().ok()) {
+        let backoff = std::time::Duration::from_millis(millis);
+        return RetryPolicy { initial_backoff: backoff, max_backoff: backoff, jitter: false, ..policy };
+    }
+    policy
 }
 
 /// Login options for a target and the credential flags. The username comes from
