@@ -10,6 +10,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::workspace_root;
+
 /// Crates that mean network I/O.
 const NETWORK_CRATES: &[&str] = &["reqwest", "hyper", "hyper-util", "h2", "tokio", "rustls", "mio", "socket2"];
 
@@ -104,11 +106,6 @@ fn cargo_tree(cargo: &str, args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// The workspace root: the folder above this crate's.
-fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or_else(|| Path::new("."))
-}
-
 /// Lines of `.rs` files under `folder` that name a forbidden API.
 fn forbidden_source_text(folder: &Path) -> Vec<String> {
     let mut problems = Vec::new();
@@ -141,12 +138,15 @@ fn forbidden_source_text(folder: &Path) -> Vec<String> {
 mod tests {
     use super::*;
 
-    /// The rule itself, as a plain test, so `cargo test` sees a violation too.
+    /// The rule itself. `cargo xtask ci` runs it here, through `cargo test`, and only here.
     #[test]
     fn workspace_follows_the_layering_rule() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         if let Err(problems) = check_workspace(&cargo) {
-            panic!("layering violations:\n  {}", problems.join("\n  "));
+            panic!(
+                "layering violations:\n  {}\nfix: tapis-core must stay pure and every crate may depend only downward (core <- store <- auth <- cli)",
+                problems.join("\n  ")
+            );
         }
     }
 

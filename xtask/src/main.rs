@@ -1,7 +1,8 @@
 //! Project automation, run as `cargo xtask <task>` (matklad's cargo-xtask pattern).
 //!
 //! - `ci`: everything CI checks, in order, stopping at the first failure with a fix-it hint.
-//! - `layering`: the dependency-direction rule alone.
+//! - `layering`: the dependency-direction rule alone (in `ci` it runs as a test).
+//! - `unused`: the unused-dependency check alone.
 //! - `fuzz [SECONDS]`: each cargo-fuzz target for SECONDS (default 60), with a report.
 //! - `stress [KILLS]`: the crash-safety test with KILLS writer kills (default 1000).
 //! - `man`: the manual page, rendered from the clap definition, to target/man/tapis.1.
@@ -11,6 +12,7 @@
 
 mod bench;
 mod layering;
+mod unused;
 
 use std::env;
 use std::process::{Command, ExitCode};
@@ -20,8 +22,10 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci         fmt check, clippy -D warnings, tests, docs with warnings denied, layering check
+  ci         fmt check, clippy -D warnings, unused dependencies, tests (the layering check
+             among them), docs with warnings denied, the fuzz targets type-checked
   layering   check that tapis-core does no I/O and that no crate depends upward
+  unused     check that every declared dependency is named in its crate's sources
   fuzz [S]   run each fuzz target for S seconds (default 60; needs `cargo install cargo-fuzz`)
   stress [N] kill a token-file writer N times at random moments (default 1000)
   man        write the manual page to target/man/tapis.1
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("layering") => layering::check_workspace(&cargo())
             .map_err(|problems| format!("layering check failed:\n  {}", problems.join("\n  "))),
+        Some("unused") => unused_dependencies(),
         Some("fuzz") => number_argument(&args, 60).and_then(fuzz),
         Some("stress") => number_argument(&args, 1000).and_then(stress),
         Some("bench") => bench::run(&args[1..]),
@@ -59,6 +64,11 @@ fn cargo() -> String {
     env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
+/// The workspace root: the folder above this crate's.
+fn workspace_root() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or_else(|| std::path::Path::new("."))
+}
+
 /// One step of `ci`: a cargo command, and what to do when it fails.
 struct Step {
     args: &'static [&'static str],
@@ -75,6 +85,11 @@ fn ci() -> Result<(), String> {
             fix: "fix the lints above (or `cargo clippy --fix --workspace --all-targets`)",
         },
         Step {
+            args: &["check", "--manifest-path", "fuzz/Cargo.toml", "--bins", "--locked", "--target-dir", "target/fuzz"],
+            env: &[],
+            fix: "the fuzz targets (fuzz/fuzz_targets/) no longer compile: update them to the libraries' API",
+        },
+        Step {
             args: &["test", "--workspace", "--locked"],
             env: &[],
             fix: "fix the failing tests; for a changed snapshot, review it with `cargo insta review`",
@@ -85,35 +100,37 @@ fn ci() -> Result<(), String> {
             fix: "fix the rustdoc warnings above",
         },
     ];
-    let cargo = cargo();
     let started = Instant::now();
-    for step in &steps {
-        run_step(&cargo, step)?;
-    }
-    eprintln!("==> layering check");
-    layering::check_workspace(&cargo).map_err(|problems| {
-        format!(
-            "layering check failed:\n  {}\nfix: tapis-core must stay pure and every crate may depend only downward (core <- store <- auth <- cli)",
-            problems.join("\n  ")
-        )
-    })?;
+    let (fmt_and_clippy, rest) = steps.split_at(2);
+    fmt_and_clippy.iter().try_for_each(run_step)?;
+    unused_dependencies()?;
+    rest.iter().try_for_each(run_step)?;
     eprintln!("==> ci passed in {:.0?}", started.elapsed());
     Ok(())
 }
 
-fn run_step(cargo: &str, step: &Step) -> Result<(), String> {
-    eprintln!("==> cargo {}", step.args.join(" "));
-    let mut command = Command::new(cargo);
-    command.args(step.args);
-    for (key, value) in step.env {
-        command.env(key, value);
-    }
-    let status = command.status().map_err(|error| format!("cannot run {cargo}: {error}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`cargo {}` failed ({status})\nfix: {}", step.args.join(" "), step.fix))
-    }
+fn unused_dependencies() -> Result<(), String> {
+    eprintln!("==> unused dependencies");
+    unused::check_workspace(&cargo()).map_err(|problems| {
+        format!(
+            "unused dependencies:\n  {}\nfix: remove them from the Cargo.toml named (or, if one is used without being named, add it to `ALLOWED` in xtask/src/unused.rs with the reason)",
+            problems.join("\n  ")
+        )
+    })
+}
+
+fn run_step(step: &Step) -> Result<(), String> {
+    run_cargo(step.args, step.env).map_err(|error| format!("{error}\nfix: {}", step.fix))
+}
+
+/// Runs cargo at the workspace root. Its output goes to our stderr, so that stdout holds only
+/// what a task prints (`bench`'s report).
+fn run_cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    eprintln!("==> cargo {}", args.join(" "));
+    let mut command = Command::new(cargo());
+    command.args(args).envs(env.iter().copied()).current_dir(workspace_root()).stdout(std::io::stderr());
+    let status = command.status().map_err(|error| format!("cannot run {}: {error}", cargo()))?;
+    if status.success() { Ok(()) } else { Err(format!("`cargo {}` failed ({status})", args.join(" "))) }
 }
 
 /// The second argument as a number, or `default`.
