@@ -31,7 +31,6 @@ pub(crate) fn client_config(global: &GlobalArgs) -> ClientConfig {
         connect_timeout: global.http_timeout.min(ClientConfig::default().connect_timeout),
         request_timeout: global.http_timeout,
         retry: retry_policy(),
-        ..ClientConfig::default()
     }
 }
 
