@@ -84,7 +84,7 @@ pub fn parse_token_file(bytes: &[u8]) -> Result<TokenSet, FormatError> {
         Some(_) => return Err(FormatError::Field { field: "access_token", problem: "not a string" }),
         None => return Err(FormatError::Field { field: "access_token", problem: "missing" }),
     };
-    // An unreadable expires_at falls back to the JWT's exp, as the issue and the wire page say.
+    // An unreadable expires_at falls back to the JWT's exp (README.md, "The token file and the notebooks").
     let expires_at = optional_instant(&object, "expires_at");
     let access = AccessToken::new(SecretString::from(access_token), expires_at).map_err(FormatError::Token)?;
 
