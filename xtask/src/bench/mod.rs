@@ -1,18 +1,12 @@
 //! `cargo xtask bench [--check]`: whole-process benchmarks of the release `tapis` binary,
 //! the criterion micro-benchmarks, and the budgets they are held to.
 //!
-//! Absolute times on a shared machine mean little, so every timing is reported next to a
-//! *floor* measured in the same run, interleaved run by run with it, and judged by the ratio
-//! of the two medians: cached `tapis token` and `tapis status --json` against `cat` of the
-//! same file; `tapis login --force` against `curl` making the same request to the same mock
-//! (and, for scale, one raw request from here); a herd of N `tapis token` with an expired
-//! token against one. Peak RSS is GNU time's `%M`; the binary's size is the stripped file.
-//!
-//! - `world`: the temporary HOME, the token files `tapis` saves, the mock Tapis
-//!   (`tapis_testkit::MockTapis`, which counts every request) and the commands timed.
-//! - `timing`: running and timing processes, interleaved with their floors; criterion.
-//! - `stats`: min / median / max.
-//! - `report`: the budgets and `BENCHMARKS.md`.
+//! Every timing is reported next to a *floor* measured in the same run, interleaved run by
+//! run, and judged by the ratio of the medians: cached `tapis token` and `status --json`
+//! against `cat` of the same file; `login --force` against `curl` making the same request
+//! (and one raw request from here, for scale); a herd of N `tapis token` against one. Modules:
+//! `world` (HOME, token files, the counting `MockTapis`, the commands), `timing` (processes,
+//! peak RSS, criterion), `stats` (min / median / max), `report` (budgets, `BENCHMARKS.md`).
 
 mod report;
 mod stats;
@@ -24,10 +18,9 @@ use stats::Stats;
 use timing::{interleaved, time};
 use world::{HerdKind, World};
 
-/// Runs before the measured ones, to warm the page cache, the binary and the mock.
+/// Warm-up runs (page cache, binary, mock), then measured runs of each cached-path command,
+/// of `login --force`, of each herd size and of the peak-RSS probe, each against its floor.
 const N_WARM_UP_RUNS: usize = 5;
-/// Measured runs of each cached-path command, of `login --force`, of each herd size and of
-/// the peak-RSS probe (each against as many runs of its floor).
 const N_CACHED_RUNS: usize = 50;
 const N_LOGIN_RUNS: usize = 20;
 const N_HERD_RUNS: usize = 10;
@@ -112,8 +105,7 @@ fn herd_against_one(world: &World, n: usize, kind: HerdKind) -> Result<(Stats, S
     for run in 0..N_HERD_RUNS {
         // Alternate which goes first, so that neither always runs on a warmer machine.
         for size in if run % 2 == 0 { [n, 1] } else { [1, n] } {
-            let (elapsed, n_requests) = world.herd(size, kind)?;
-            let milliseconds = elapsed.as_secs_f64() * 1000.0;
+            let (milliseconds, n_requests) = world.herd(size, kind)?;
             if size == n {
                 wall.push(milliseconds);
                 requests.push(n_requests as f64);

@@ -3,37 +3,23 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
 
-use super::report::Report;
-use super::stats::Stats;
-use super::world::World;
-use super::{N_RSS_RUNS, N_WARM_UP_RUNS};
+use super::{N_RSS_RUNS, N_WARM_UP_RUNS, report::Report, stats::Stats, world::World};
 
-/// Runs `command` to completion and returns how long it took; a failure is an error.
-pub(super) fn time(command: &mut Command) -> Result<Duration, String> {
+/// Runs `command` to completion: how long it took in milliseconds; a failure is an error.
+pub(super) fn time(command: &mut Command) -> Result<f64, String> {
     let started = Instant::now();
     let status = command.status().map_err(|error| format!("cannot run {:?}: {error}", command.get_program()))?;
-    let elapsed = started.elapsed();
-    if status.success() { Ok(elapsed) } else { Err(format!("{:?} failed ({status})", command.get_program())) }
+    let milliseconds = started.elapsed().as_secs_f64() * 1000.0;
+    if status.success() { Ok(milliseconds) } else { Err(format!("{:?} failed ({status})", command.get_program())) }
 }
 
 /// Warm-up runs of both, then `n_runs` of each, interleaved and alternating which goes first
-/// (so drift on a noisy machine hits both alike). Returns (measured, floor) in milliseconds.
+/// (so drift on a noisy machine hits both alike). Returns (measured, floor).
 pub(super) fn interleaved(
-    n_runs: usize,
-    mut measured: impl FnMut() -> Result<Duration, String>,
-    mut floor: impl FnMut() -> Result<Duration, String>,
-) -> Result<(Stats, Stats), String> {
-    let (measured, floor) =
-        interleaved_values(n_runs, || measured().map(|d| d.as_secs_f64()), || floor().map(|d| d.as_secs_f64()))?;
-    Ok((measured.scaled(1000.0), floor.scaled(1000.0)))
-}
-
-/// [`interleaved`] for any figure, not only times.
-fn interleaved_values(
     n_runs: usize,
     mut measured: impl FnMut() -> Result<f64, String>,
     mut floor: impl FnMut() -> Result<f64, String>,
@@ -42,14 +28,14 @@ fn interleaved_values(
         measured()?;
         floor()?;
     }
-    let (mut measured_values, mut floor_values) = (Vec::with_capacity(n_runs), Vec::with_capacity(n_runs));
+    let (mut measured_values, mut floor_values) = (Vec::new(), Vec::new());
     for run in 0..n_runs {
+        if run % 2 == 1 {
+            floor_values.push(floor()?);
+        }
+        measured_values.push(measured()?);
         if run % 2 == 0 {
-            measured_values.push(measured()?);
             floor_values.push(floor()?);
-        } else {
-            floor_values.push(floor()?);
-            measured_values.push(measured()?);
         }
     }
     Ok((Stats::new(measured_values), Stats::new(floor_values)))
@@ -58,24 +44,19 @@ fn interleaved_values(
 /// Peak RSS in bytes of cached `tapis token` and of `cat`, through GNU time's `%M` (the
 /// kernel's `ru_maxrss` of the child); `None` when GNU time is not installed.
 pub(super) fn peak_rss(world: &World) -> Result<Option<(Stats, Stats)>, String> {
-    let gnu_time = Path::new("/usr/bin/time");
-    if !gnu_time.is_file() {
-        return Ok(None);
-    }
-    let report_file = world.home().join("time.txt");
+    let (gnu_time, report_file) = (Path::new("/usr/bin/time"), world.home().join("time.txt"));
     let probe = |command: Command| -> Result<f64, String> {
         let mut timed = Command::new(gnu_time);
         timed.arg("--format=%M").arg("--output").arg(&report_file).arg(command.get_program()).args(command.get_args());
         timed.env_clear().envs(command.get_envs().filter_map(|(key, value)| Some((key, value?))));
         time(timed.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()))?;
-        let text =
-            std::fs::read_to_string(&report_file).map_err(|error| format!("cannot read GNU time's report: {error}"))?;
-        let kib: f64 =
-            text.trim().parse().map_err(|_| format!("GNU time wrote `{}`, not a size in KiB", text.trim()))?;
+        let text = std::fs::read_to_string(&report_file).unwrap_or_default();
+        let kib = text.trim().parse::<f64>().map_err(|_| format!("GNU time wrote `{text}`, not a size in KiB"))?;
         Ok(kib * 1024.0)
     };
-    let rss = interleaved_values(N_RSS_RUNS, || probe(world.tapis_token(&world.cached_file)), || probe(world.cat()))?;
-    Ok(Some(rss))
+    let tapis_and_cat =
+        || interleaved(N_RSS_RUNS, || probe(world.tapis_token(&world.cached_file)), || probe(world.cat()));
+    if gnu_time.is_file() { tapis_and_cat().map(Some) } else { Ok(None) }
 }
 
 /// Runs one bench target with short times into a fresh `CRITERION_HOME` under `folder` (so
@@ -98,7 +79,7 @@ pub(super) fn micro_benchmarks(folder: &Path, package: &str, bench: &str, report
 type Micro = (String, [f64; 3]);
 
 /// Every `new/` folder under `folder` holds one benchmark's `benchmark.json` (its id) and
-/// `estimates.json` (its statistics, in nanoseconds).
+/// `estimates.json` (its statistics).
 fn collect_estimates(folder: &Path, found: &mut Vec<Micro>) -> Result<(), String> {
     let entries = std::fs::read_dir(folder).map_err(|error| format!("cannot read {}: {error}", folder.display()))?;
     for path in entries.flatten().map(|entry| entry.path()).filter(|path| path.is_dir()) {
@@ -106,24 +87,18 @@ fn collect_estimates(folder: &Path, found: &mut Vec<Micro>) -> Result<(), String
             collect_estimates(&path, found)?;
             continue;
         }
-        let read = |name: &str| -> Result<Value, String> {
-            let text = std::fs::read(path.join(name))
-                .map_err(|error| format!("cannot read {}: {error}", path.join(name).display()))?;
-            serde_json::from_slice(&text).map_err(|error| format!("{} is not JSON: {error}", path.join(name).display()))
-        };
-        found.push(
-            read_micro(&read("benchmark.json")?, &read("estimates.json")?)
-                .ok_or_else(|| format!("cannot understand criterion's files in {}", path.display()))?,
-        );
+        let read = |name: &str| serde_json::from_slice(&std::fs::read(path.join(name)).unwrap_or_default()).ok();
+        let micro =
+            read("benchmark.json").zip(read("estimates.json")).and_then(|(id, figures)| read_micro(&id, &figures));
+        found.push(micro.ok_or_else(|| format!("cannot read criterion's files in {}", path.display()))?);
     }
     Ok(())
 }
 
 fn read_micro(benchmark: &Value, estimates: &Value) -> Option<Micro> {
     let (median, interval) = (&estimates["median"], &estimates["median"]["confidence_interval"]);
-    let bounds = [&median["point_estimate"], &interval["lower_bound"], &interval["upper_bound"]];
-    let [median, lower, upper] = bounds.map(Value::as_f64);
-    Some((benchmark["full_id"].as_str()?.to_owned(), [median?, lower?, upper?]))
+    let [median, lower, upper] = [&median["point_estimate"], &interval["lower_bound"], &interval["upper_bound"]];
+    Some((benchmark["full_id"].as_str()?.to_owned(), [median.as_f64()?, lower.as_f64()?, upper.as_f64()?]))
 }
 
 #[cfg(test)]
@@ -133,11 +108,10 @@ mod tests {
         let estimates = serde_json::json!({
             "median_abs_dev": {"confidence_interval": {"lower_bound": 0.1, "upper_bound": 0.3}, "point_estimate": 0.2},
             "median": {"point_estimate": 41.0, "confidence_interval": {"upper_bound": 41.5, "lower_bound": 40.5}},
-            "mean": {"confidence_interval": {"lower_bound": 1.0, "upper_bound": 3.0}, "point_estimate": 2.0},
         });
         let benchmark = serde_json::json!({"group_id": "jwt", "full_id": "jwt/read_claims/tapis"});
-        let micro = super::read_micro(&benchmark, &estimates).expect("read");
-        assert_eq!(micro, ("jwt/read_claims/tapis".to_owned(), [41.0, 40.5, 41.5]));
+        let micro = super::read_micro(&benchmark, &estimates);
+        assert_eq!(micro, Some(("jwt/read_claims/tapis".to_owned(), [41.0, 40.5, 41.5])));
         assert!(super::read_micro(&benchmark, &serde_json::json!({"mean": {}})).is_none());
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
 use tapis_testkit::{MockTapis, TOKENS_PATH, isoformat_seconds, now_unix};
@@ -45,7 +45,6 @@ pub(super) struct World {
     _mocks: Vec<mockito::Mock>, // a dropped mock leaves the server
     n_requests: Arc<AtomicUsize>,
     issued_jwt: String,
-    cached_jwt: String,
     /// The token files: valid for the cached path; rewritten by `login --force`; the herds'.
     pub(super) cached_file: PathBuf,
     login_file: PathBuf,
@@ -68,23 +67,17 @@ impl World {
         let expects = through_client.into_iter().chain([without_client, new_client]);
         let _mocks = expects.map(|expect| expect.counted(&n_requests).expect_at_least(0)).collect();
         let [cached_file, login_file, herd_file] = ["cached", "login", "herd"].map(|name| home.path().join(name));
-        let cached_jwt = tapis.access_jwt(USERNAME, FAR_FUTURE);
         let binary = binary.to_owned();
-        let world = Self {
-            binary,
-            home,
-            tapis,
-            _mocks,
-            n_requests,
-            issued_jwt,
-            cached_jwt,
-            cached_file,
-            login_file,
-            herd_file,
-        };
-        world.write_token_file(&world.cached_file, &world.cached_jwt, FAR_FUTURE, true)?;
-        world.write_token_file(&world.login_file, &world.cached_jwt, FAR_FUTURE, true)?;
+        let world = Self { binary, home, tapis, _mocks, n_requests, issued_jwt, cached_file, login_file, herd_file };
+        world.write_token_file(&world.cached_file, &world.cached_jwt(), FAR_FUTURE, true)?;
+        world.write_token_file(&world.login_file, &world.cached_jwt(), FAR_FUTURE, true)?;
         Ok(world)
+    }
+
+    /// The valid token the cached path reads (the same each time: the fake JWTs are
+    /// deterministic).
+    fn cached_jwt(&self) -> String {
+        self.tapis.access_jwt(USERNAME, FAR_FUTURE)
     }
 
     pub(super) fn home(&self) -> &Path {
@@ -164,7 +157,7 @@ impl World {
 
     /// The raw-request floor: the password grant through the client, over a fresh
     /// connection from here, reading the whole answer.
-    pub(super) fn raw_password_grant(&self) -> Result<Duration, String> {
+    pub(super) fn raw_password_grant(&self) -> Result<f64, String> {
         let (address, body) = (self.tapis.url().replace("http://", ""), password_grant_body());
         let (authorization, length) = (tapis_testkit::basic_auth(CLIENT.0, CLIENT.1), body.len());
         let request = format!(
@@ -174,7 +167,7 @@ impl World {
         let (started, mut answer) = (Instant::now(), Vec::new());
         let mut stream = std::net::TcpStream::connect(&address).map_err(|error| format!("cannot connect: {error}"))?;
         let sent = stream.write_all(request.as_bytes()).and_then(|()| stream.read_to_end(&mut answer));
-        let elapsed = started.elapsed();
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         match sent {
             Ok(_) if answer.starts_with(b"HTTP/1.1 200 ") => Ok(elapsed),
             _ => Err(format!("the raw request failed: {sent:?}, {}", String::from_utf8_lossy(&answer))),
@@ -187,7 +180,10 @@ impl World {
         let before = self.n_requests();
         let (token, quiet) = capture(&mut self.tapis_token(&self.cached_file))?;
         let (status, quiet_too) = capture(&mut self.tapis_status())?;
-        if token != format!("{}\n", self.cached_jwt) || !status.contains("\"state\": \"valid\"") || !quiet || !quiet_too
+        if token != format!("{}\n", self.cached_jwt())
+            || !status.contains("\"state\": \"valid\"")
+            || !quiet
+            || !quiet_too
         {
             return Err(format!("the cached path did not just print the saved token:\n{token}{status}"));
         }
@@ -202,8 +198,8 @@ impl World {
     }
 
     /// `n` processes of `tapis token` started together against an expired token saved as
-    /// `kind` says: the wall time from the first spawn to the last exit, and the requests.
-    pub(super) fn herd(&self, n: usize, kind: HerdKind) -> Result<(Duration, usize), String> {
+    /// `kind` says: the wall time (ms) from the first spawn to the last exit, and the requests.
+    pub(super) fn herd(&self, n: usize, kind: HerdKind) -> Result<(f64, usize), String> {
         let an_hour_ago = now_unix() - 3600;
         let expired = self.tapis.access_jwt(USERNAME, an_hour_ago);
         self.write_token_file(&self.herd_file, &expired, an_hour_ago, kind == HerdKind::Renewal)?;
@@ -216,7 +212,7 @@ impl World {
         };
         let children = (0..n).map(spawn).collect::<Result<Vec<_>, _>>()?;
         let n_ok = children.into_iter().filter_map(|mut child| child.wait().ok()).filter(|exit| exit.success()).count();
-        let elapsed = started.elapsed();
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         let saved = std::fs::read_to_string(&self.herd_file).unwrap_or_default();
         if n_ok < n || !saved.contains(&self.issued_jwt) {
             return Err(format!("{} of a herd of {n} failed, and the new token was saved: {}", n - n_ok, n_ok == n));
