@@ -21,27 +21,18 @@ judged against a floor measured in the same run, interleaved run by run, by the 
 on a shared machine mean little. `cargo xtask bench --check` fails when a budget is missed.";
 
 /// The tables, in order: title, paragraph, columns.
+#[rustfmt::skip] // a table of text
 const TABLES: [(&str, &str, &str); 4] = [
-    (
-        "Whole-process timings (ms)",
-        "",
-        "command | min / median / max | floor | floor min / median / max | ratio | budget | result",
-    ),
-    (
-        "The herd: N `tapis token` at once with an expired token ({N_HERD_RUNS} runs each)",
-        "TAPIS_USERNAME and TAPIS_PASSWORD are set. The token file is what `tapis` saves after a login, with the access \
-     token expired an hour ago: with its refresh token (renewal), or without one (a password login through the saved \
-     client). The floor is one `tapis token` from the same file, interleaved with the herds. Requests are counted by \
-     the mock server.",
-        "saved token | N | requests per run, min / median / max | wall ms, min / median / max | one process ms, min / median / max | ratio | budget | result",
-    ),
+    ("Whole-process timings (ms)", "", "command | min / median / max | floor | floor min / median / max | ratio | budget | result"),
+    ("The herd: N `tapis token` at once with an expired token ({N_HERD_RUNS} runs each)", "TAPIS_USERNAME and \
+     TAPIS_PASSWORD are set. The token file is what `tapis` saves after a login, with the access token expired an \
+     hour ago: with its refresh token (renewal), or without one (a password login through the saved client). The \
+     floor is one `tapis token` from the same file, interleaved with the herds. Requests are counted by the mock server.",
+     "saved token | N | requests per run, min / median / max | wall ms, min / median / max | one process ms, min / median / max | ratio | budget | result"),
     ("Memory and size (MiB)", "", "figure | min / median / max | floor | floor min / median / max | budget | result"),
-    (
-        "Micro-benchmarks (criterion)",
-        "`cargo bench -p tapis-core` and `cargo bench -p tapis-store`, run by the xtask with `--warm-up-time 1 \
-     --measurement-time 2`: criterion's median time per call, with its 95% confidence interval.",
-        "benchmark | median | 95% CI",
-    ),
+    ("Micro-benchmarks (criterion)", "`cargo bench -p tapis-core` and `cargo bench -p tapis-store`, run by the xtask \
+     with `--warm-up-time 1 --measurement-time 2`: criterion's median time per call, with its 95% confidence interval.",
+     "benchmark | median | 95% CI"),
 ];
 
 /// The rows of each of the [`TABLES`], and the budgets missed.

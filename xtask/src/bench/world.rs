@@ -214,8 +214,10 @@ impl World {
         let n_ok = children.into_iter().filter_map(|mut child| child.wait().ok()).filter(|exit| exit.success()).count();
         let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         let saved = std::fs::read_to_string(&self.herd_file).unwrap_or_default();
-        if n_ok < n || !saved.contains(&self.issued_jwt) {
-            return Err(format!("{} of a herd of {n} failed, and the new token was saved: {}", n - n_ok, n_ok == n));
+        if n_ok < n {
+            return Err(format!("{} of a herd of {n} `tapis token` processes failed", n - n_ok));
+        } else if !saved.contains(&self.issued_jwt) {
+            return Err(format!("after a herd of {n}, {} does not hold the new token", self.herd_file.display()));
         }
         Ok((elapsed, self.n_requests() - before))
     }
