@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 use mockito::Mock;
 use serde_json::{Value, json};
 pub(crate) use tapis_testkit::MockTapis;
+#[allow(unused_imports)] // the paths, for tests that mock a request with `on(method, path)`
+pub(crate) use tapis_testkit::{CLIENTS_PATH, TOKENS_PATH as TOKEN_PATH};
 
 pub(crate) const USERNAME: &str = "jdoe";
 pub(crate) const PASSWORD: &str = "correct horse battery staple";

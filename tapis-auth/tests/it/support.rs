@@ -10,6 +10,8 @@ use mockito::{Matcher, Mock};
 use serde_json::{Value, json};
 use tapis_auth::{ClientConfig, LoginOptions, Notice, PromptError, Prompter, RetryPolicy};
 use tapis_core::{BaseUrl, SecretString};
+#[allow(unused_imports)] // for tests that mock a request with `on(method, path)`
+pub(crate) use tapis_testkit::REVOKE_PATH;
 pub(crate) use tapis_testkit::{MockTapis, TOKENS_PATH, USERINFO_PATH};
 
 pub(crate) const USERNAME: &str = "jdoe";
