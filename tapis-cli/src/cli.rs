@@ -49,7 +49,7 @@ pub(crate) struct GlobalArgs {
 
     /// Bound on each HTTP request, connecting included
     #[arg(long, global = true, env = "TAPIS_HTTP_TIMEOUT", value_name = "DURATION", default_value = "30s",
-          value_parser = parse_std_duration, hide_short_help = true)]
+          value_parser = parse_http_timeout, hide_short_help = true)]
     pub(crate) http_timeout: Duration,
 }
 
@@ -256,16 +256,16 @@ pub(crate) fn parse_bare_token_command(args: &[OsString], variable: impl Fn(&str
         Some(url) => Some(BaseUrl::parse(&url).ok()?),
         None => None,
     };
-    let duration = |name: &str, default: &str| -> Option<Duration> {
-        parse_std_duration(&text(name)?.unwrap_or_else(|| default.to_owned())).ok()
+    let duration = |name: &str, default: &str, parse: fn(&str) -> Result<Duration, String>| -> Option<Duration> {
+        parse(&text(name)?.unwrap_or_else(|| default.to_owned())).ok()
     };
     Some(Cli {
         global: GlobalArgs {
             profile: text("TAPIS_PROFILE")?,
             base_url,
             token_file: text("TAPIS_TOKEN_FILE")?.map(PathBuf::from),
-            lock_timeout: duration("TAPIS_LOCK_TIMEOUT", "2m")?,
-            http_timeout: duration("TAPIS_HTTP_TIMEOUT", "30s")?,
+            lock_timeout: duration("TAPIS_LOCK_TIMEOUT", "2m", parse_std_duration)?,
+            http_timeout: duration("TAPIS_HTTP_TIMEOUT", "30s", parse_http_timeout)?,
         },
         command: Command::Token(TokenArgs {
             credentials: CredentialArgs { username: text("TAPIS_USERNAME")?, password_stdin: false },
@@ -282,6 +282,15 @@ fn parse_time_delta(text: &str) -> Result<TimeDelta, String> {
 fn parse_std_duration(text: &str) -> Result<Duration, String> {
     let delta = parse_time_delta(text)?;
     delta.to_std().map_err(|_| format!("`{text}` is not a positive duration"))
+}
+
+/// `--http-timeout`: a zero bound would fail every request before it is sent, so it is refused.
+fn parse_http_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = parse_std_duration(text)?;
+    if timeout.is_zero() {
+        return Err(format!("`{text}` would time out every request at once; give a positive duration such as 30s"));
+    }
+    Ok(timeout)
 }
 
 #[cfg(test)]
@@ -336,6 +345,13 @@ mod tests {
         assert!(parse_bare_token_command(&args, bad_url).is_none());
         let empty = |name: &str| (name == "TAPIS_PROFILE").then(OsString::new);
         assert!(parse_bare_token_command(&args, empty).is_none());
+        for zero in ["0", "0s", "0ms"] {
+            let zero_timeout = |name: &str| (name == "TAPIS_HTTP_TIMEOUT").then(|| OsString::from(zero));
+            assert!(
+                parse_bare_token_command(&args, zero_timeout).is_none(),
+                "{zero} is left to clap, which refuses it"
+            );
+        }
     }
 
     /// `Cli::parse_from(["tapis", "token"])` with exactly `variables` set, in a child process
@@ -364,6 +380,17 @@ mod tests {
         if std::env::var_os("TAPIS_PRINT_CLAP_PARSE").is_some() {
             println!("CLAP: {cli:?}");
         }
+    }
+
+    #[test]
+    fn a_zero_http_timeout_is_refused() {
+        for zero in ["0", "0s", "0ms"] {
+            let error = Cli::try_parse_from(["tapis", "--http-timeout", zero, "status"]).expect_err("refused");
+            assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation, "{zero}");
+            assert!(error.to_string().contains("would time out every request"), "{error}");
+        }
+        let cli = Cli::try_parse_from(["tapis", "--http-timeout", "1ms", "status"]).expect("a tiny timeout is allowed");
+        assert_eq!(cli.global.http_timeout, Duration::from_millis(1));
     }
 
     #[test]

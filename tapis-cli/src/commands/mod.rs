@@ -25,6 +25,16 @@ use crate::prompt::TerminalPrompter;
 /// The variable CI jobs put a ready token in; used as it is, with nothing on disk.
 pub(crate) const TOKEN_VARIABLE: &str = "TAPIS_TOKEN";
 
+/// The password for a login when there is no `--password-stdin`.
+pub(crate) const PASSWORD_VARIABLE: &str = "TAPIS_PASSWORD";
+
+/// The key of a `--client-id` OAuth client, for a renewable device login.
+pub(crate) const CLIENT_KEY_VARIABLE: &str = "TAPIS_CLIENT_KEY";
+
+/// Every variable tapis reads that holds a long-lived secret. `tapis exec` removes them from
+/// its command's environment: the command gets `TAPIS_TOKEN` (short-lived) and nothing more.
+pub(crate) const SECRET_VARIABLES: [&str; 2] = [PASSWORD_VARIABLE, CLIENT_KEY_VARIABLE];
+
 /// Timeouts for HTTP requests, from the global options.
 pub(crate) fn client_config(global: &GlobalArgs) -> ClientConfig {
     ClientConfig {
@@ -48,7 +58,7 @@ pub(crate) fn login_options(
     let password = if credentials.password_stdin {
         Some(read_password_line()?)
     } else {
-        std::env::var("TAPIS_PASSWORD").ok().filter(|password| !password.is_empty()).map(SecretString::from)
+        std::env::var(PASSWORD_VARIABLE).ok().filter(|password| !password.is_empty()).map(SecretString::from)
     };
     let username = credentials
         .username

@@ -1,0 +1,116 @@
+//! The edges: what `exec` hands on, bad option values, a process that cannot be dumped or
+//! read, hostile server text, profiles against the environment, and the lock file's owner.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt as _;
+use std::process::Command;
+
+use crate::support::*;
+
+/// A world with a valid saved token (0600).
+fn signed_in() -> (World, String) {
+    let world = World::new();
+    let jwt = world.jwt(3 * 3600);
+    world.write_renewable_file(&jwt, 3 * 3600, &world.refresh_jwt("r1"));
+    (world, jwt)
+}
+
+#[test]
+fn exec_hands_on_the_token_but_not_the_password_or_client_key() {
+    let (world, jwt) = signed_in();
+    let output = run(world
+        .tapis()
+        .env("PATH", "/usr/bin:/bin")
+        .env("TAPIS_PASSWORD", PASSWORD)
+        .env("TAPIS_CLIENT_KEY", CLIENT_KEY)
+        .env("UNRELATED", "kept")
+        .args(["exec", "--", "env"]));
+    assert_exit(&output, 0);
+    let environment = stdout(&output);
+    let lines: Vec<&str> = environment.lines().collect();
+    assert!(lines.contains(&format!("TAPIS_TOKEN={jwt}").as_str()), "{environment}");
+    assert!(lines.contains(&format!("TAPIS_BASE_URL={}", world.base_url()).as_str()), "{environment}");
+    assert!(lines.contains(&"UNRELATED=kept"), "other variables pass through: {environment}");
+    assert!(!environment.contains("TAPIS_PASSWORD") && !environment.contains(PASSWORD), "{environment}");
+    assert!(!environment.contains("TAPIS_CLIENT_KEY") && !environment.contains(CLIENT_KEY), "{environment}");
+}
+
+#[test]
+fn a_zero_http_timeout_is_a_usage_error() {
+    let (mut world, _) = signed_in();
+    let endpoint = world.mock_token_endpoint(0);
+    // The bare `tapis token` (parsed by the fast path) and a full command line, from the
+    // variable and from the flag.
+    let cases: [(&[&str], Option<&str>); 4] = [
+        (&["token"], Some("0")),
+        (&["token", "--format", "raw"], Some("0s")),
+        (&["--http-timeout", "0", "token"], None),
+        (&["status", "--http-timeout", "0ms"], None),
+    ];
+    for (args, variable) in cases {
+        let mut command = world.tapis();
+        command.env_remove("TAPIS_HTTP_TIMEOUT").args(args);
+        if let Some(value) = variable {
+            command.env("TAPIS_HTTP_TIMEOUT", value);
+        }
+        let output = run(&mut command);
+        assert_exit(&output, 2);
+        assert!(stdout(&output).is_empty(), "{args:?}: no token printed");
+        assert!(stderr(&output).contains("would time out every request at once"), "{args:?}: {}", stderr(&output));
+    }
+    endpoint.assert();
+}
+
+/// An unprivileged user id that owns nothing on the test machine.
+const OTHER_UID: u32 = 54_321;
+
+/// The kernel shows the files of a process that is not dumpable as owned by root in `/proc/<pid>/`, whoever runs
+/// it, and refuses same-user ptrace and `/proc/<pid>/mem` to it. The check runs inside the
+/// `exec`'d command, whose parent is `tapis` at that moment, past every secret it reads. As
+/// root the test runs `tapis` as another user (with `setpriv`): a dumpable process would then
+/// show that user as owner.
+#[test]
+fn tapis_is_not_dumpable_but_its_command_is() {
+    let world = World::new();
+    let jwt = world.jwt(3 * 3600);
+    let is_root = rustix_free_geteuid() == 0;
+    let mut command = if is_root {
+        let mut command = Command::new("setpriv");
+        command.args([
+            format!("--reuid={OTHER_UID}"),
+            format!("--regid={OTHER_UID}"),
+            "--clear-groups".to_owned(),
+            "--".to_owned(),
+            env!("CARGO_BIN_EXE_tapis").to_owned(),
+        ]);
+        command
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_tapis"))
+    };
+    command
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", world.home.path())
+        .env("TAPIS_BASE_URL", world.base_url())
+        .env("TAPIS_TOKEN", &jwt)
+        .args([
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            r#"printf '%s %s %s' "$(stat -c %u /proc/$PPID/status)" "$(id -u)" "$(stat -c %u /proc/$$/status)""#,
+        ]);
+    let output = run(&mut command);
+    assert_exit(&output, 0);
+    let text = stdout(&output);
+    let owners: Vec<u32> = text.split(' ').map(|field| field.parse().expect("a uid")).collect();
+    let [tapis_owner, own_uid, command_owner] = owners[..] else { panic!("three uids: {text}") };
+    assert_ne!(own_uid, 0, "the check needs tapis to run as a user other than root");
+    assert_eq!(tapis_owner, 0, "tapis (uid {own_uid}) must not be dumpable: /proc shows it owned by uid {tapis_owner}");
+    assert_eq!(command_owner, own_uid, "exec's command is an ordinary, dumpable process");
+}
+
+/// The effective user id of this test process, from `/proc/self`.
+fn rustix_free_geteuid() -> u32 {
+    fs::metadata("/proc/self").expect("/proc/self").uid()
+}
