@@ -38,6 +38,12 @@ pub(crate) struct GlobalArgs {
     )]
     pub(crate) base_url: Option<BaseUrl>,
 
+    /// Whether `base_url` was given on the command line (`--base-url`), the user's own word,
+    /// rather than inherited from `TAPIS_BASE_URL`: only the former may point a named profile
+    /// at another server.
+    #[arg(skip)]
+    pub(crate) base_url_on_command_line: bool,
+
     /// The token file, shared with the DesignSafe notebooks [default: ~/.tapis_tokens.json]
     #[arg(long, global = true, env = "TAPIS_TOKEN_FILE", value_name = "PATH")]
     pub(crate) token_file: Option<PathBuf>,
@@ -235,6 +241,20 @@ pub(crate) struct StatusArgs {
     pub(crate) json: bool,
 }
 
+/// The parse of a command line from clap's matches, with what only the matches know: where
+/// the base URL came from.
+pub(crate) fn cli_from_matches(matches: &mut clap::ArgMatches) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches as _;
+    // A global option given after the verb is recorded in the verb's matches.
+    let on_command_line =
+        |matches: &clap::ArgMatches| matches.value_source("base_url") == Some(clap::parser::ValueSource::CommandLine);
+    let base_url_on_command_line =
+        on_command_line(matches) || matches.subcommand().is_some_and(|(_, verb)| on_command_line(verb));
+    let mut cli = Cli::from_arg_matches_mut(matches)?;
+    cli.global.base_url_on_command_line = base_url_on_command_line;
+    Ok(cli)
+}
+
 /// The cached path's fast start: `tapis token` with no arguments, which scripts and job steps
 /// run over and over, parsed without building clap's whole command tree (about a third of
 /// that path's instructions). It yields exactly what clap would (a test checks this) from the
@@ -263,6 +283,7 @@ pub(crate) fn parse_bare_token_command(args: &[OsString], variable: impl Fn(&str
         global: GlobalArgs {
             profile: text("TAPIS_PROFILE")?,
             base_url,
+            base_url_on_command_line: false,
             token_file: text("TAPIS_TOKEN_FILE")?.map(PathBuf::from),
             lock_timeout: duration("TAPIS_LOCK_TIMEOUT", "2m", parse_std_duration)?,
             http_timeout: duration("TAPIS_HTTP_TIMEOUT", "30s", parse_http_timeout)?,
@@ -310,6 +331,17 @@ mod tests {
         let after = Cli::try_parse_from(["tapis", "status", "--base-url", "https://tacc.tapis.io/"]).expect("parses");
         assert_eq!(before.global.base_url, after.global.base_url);
         assert_eq!(after.global.base_url.map(|url| url.to_string()).as_deref(), Some("https://tacc.tapis.io"));
+    }
+
+    #[test]
+    fn the_base_url_flag_is_told_apart() {
+        let parse = |args: &[&str]| {
+            let mut matches = Cli::command().try_get_matches_from(args).expect("parses");
+            cli_from_matches(&mut matches).expect("parses").global.base_url_on_command_line
+        };
+        assert!(parse(&["tapis", "--base-url", "https://tacc.tapis.io", "status"]));
+        assert!(parse(&["tapis", "status", "--base-url", "https://tacc.tapis.io"]));
+        assert!(!parse(&["tapis", "status"]));
     }
 
     #[test]
@@ -376,7 +408,8 @@ mod tests {
     /// environment. Run alone, it checks that the parse succeeds.
     #[test]
     fn print_clap_parse_of_bare_token() {
-        let cli = Cli::try_parse_from(["tapis", "token"]).expect("clap parses a bare `tapis token`");
+        let mut matches = Cli::command().try_get_matches_from(["tapis", "token"]).expect("clap parses");
+        let cli = cli_from_matches(&mut matches).expect("clap parses a bare `tapis token`");
         if std::env::var_os("TAPIS_PRINT_CLAP_PARSE").is_some() {
             println!("CLAP: {cli:?}");
         }

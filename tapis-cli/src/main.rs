@@ -12,7 +12,7 @@ mod prompt;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory as _, FromArgMatches as _};
+use clap::CommandFactory as _;
 
 use crate::cli::{Cli, Command};
 use crate::exit::exit_code_for;
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
 fn parse_command_line() -> Cli {
     let mut command = Cli::command();
     let mut matches = command.get_matches_mut();
-    let cli = Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|error| error.format(&mut command).exit());
+    let cli = cli::cli_from_matches(&mut matches).unwrap_or_else(|error| error.format(&mut command).exit());
     std::mem::forget(matches);
     std::mem::forget(command);
     cli

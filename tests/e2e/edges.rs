@@ -114,3 +114,54 @@ fn tapis_is_not_dumpable_but_its_command_is() {
 fn rustix_free_geteuid() -> u32 {
     fs::metadata("/proc/self").expect("/proc/self").uid()
 }
+
+/// Writes `profiles.toml` with one profile, `tacc`, whose server is `base_url`.
+fn write_profile(world: &World, base_url: &str) -> std::path::PathBuf {
+    let folder = world.home.path().join(".config").join("tapis");
+    fs::create_dir_all(&folder).expect("config folder");
+    let path = folder.join("profiles.toml");
+    fs::write(&path, format!("[profiles.tacc]\nbase_url = \"{base_url}\"\nusername = \"{USERNAME}\"\n"))
+        .expect("write profiles.toml");
+    path
+}
+
+#[test]
+fn an_inherited_base_url_cannot_redirect_a_profile() {
+    let mut world = World::new();
+    let endpoint = world.mock_token_endpoint(0);
+    let config = write_profile(&world, "https://tacc.tapis.io");
+    let before = fs::read(&config).expect("read");
+    // World::tapis exports TAPIS_BASE_URL (this world's server), as `--format env` and `exec` do.
+    for profile_args in [&["--profile", "tacc"][..], &[]] {
+        let mut command = world.tapis_with_credentials();
+        if profile_args.is_empty() {
+            command.env("TAPIS_PROFILE", "tacc");
+        }
+        let output = run(command.args(profile_args).args(["login"]));
+        assert_exit(&output, 2);
+        let message = stderr(&output);
+        for part in ["`tacc`", "https://tacc.tapis.io", "TAPIS_BASE_URL", world.base_url().as_str(), "--base-url"] {
+            assert!(message.contains(part), "names {part}: {message}");
+        }
+    }
+    endpoint.assert();
+    assert_eq!(fs::read(&config).expect("read"), before, "profiles.toml is untouched");
+    assert!(!world.home.path().join(".local/share/tapis/tokens/tacc.json").exists(), "no token file written");
+}
+
+#[test]
+fn a_profile_takes_a_matching_variable_or_an_explicit_flag() {
+    let world = World::new();
+    let config = write_profile(&world, &world.base_url());
+    // The same server in the environment: no conflict.
+    let output = run(world.tapis().args(["--profile", "tacc", "status"]));
+    assert_exit(&output, 3);
+    assert!(stdout(&output).contains(&format!("Base URL:   {}", world.base_url())), "{}", stdout(&output));
+    // `--base-url` on the command line is the user's word for this command, whatever the
+    // environment says; nothing is saved by a `status`.
+    let before = fs::read(&config).expect("read");
+    let output = run(world.tapis().args(["--profile", "tacc", "status", "--base-url", "https://other.tapis.io"]));
+    assert_exit(&output, 3);
+    assert!(stdout(&output).contains("Base URL:   https://other.tapis.io"), "{}", stdout(&output));
+    assert_eq!(fs::read(&config).expect("read"), before);
+}
