@@ -165,3 +165,30 @@ fn a_profile_takes_a_matching_variable_or_an_explicit_flag() {
     assert!(stdout(&output).contains("Base URL:   https://other.tapis.io"), "{}", stdout(&output));
     assert_eq!(fs::read(&config).expect("read"), before);
 }
+
+#[test]
+fn another_users_lock_file_is_refused_at_once() {
+    let mut world = World::new();
+    let endpoint = world.mock_token_endpoint(0);
+    world.write_renewable_file(&world.jwt(-60), -60, &world.refresh_jwt("r1"));
+    let before = fs::read(world.token_file()).expect("read");
+    let lock_file = world.home.path().join(".tapis_tokens.json.lock");
+    fs::write(&lock_file, b"").expect("create");
+    // Making a file another user's takes root, as the tests run in CI.
+    if let Err(error) = std::os::unix::fs::chown(&lock_file, Some(OTHER_UID), Some(OTHER_UID)) {
+        assert_eq!(error.kind(), std::io::ErrorKind::PermissionDenied, "{error}");
+        return;
+    }
+    // A wait would be for the whole lock timeout; the refusal comes before any.
+    let output = run(world.tapis().args(["token", "--lock-timeout", "10m"]));
+    assert_exit(&output, 1);
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!("belongs to another user (uid {OTHER_UID}); refusing to wait on it")),
+        "{message}"
+    );
+    assert!(message.contains(".tapis_tokens.json.lock"), "{message}");
+    assert!(stdout(&output).is_empty());
+    endpoint.assert();
+    assert_eq!(fs::read(world.token_file()).expect("read"), before, "the token file is untouched");
+}

@@ -16,7 +16,8 @@ pub(crate) fn run(args: &ProfilesArgs) -> anyhow::Result<Exit> {
     let now = Utc::now();
     let mut rows = Vec::new();
     for target in profile::all_targets()? {
-        let loaded = TokenStore::new(&target.token_file).load();
+        // Only looks: a loose mode is left for the commands that use the token to tighten.
+        let loaded = TokenStore::new(&target.token_file).load_read_only();
         let tokens = loaded.as_ref().ok().and_then(|loaded| loaded.tokens.as_ref());
         let state = super::status::state_name(
             tokens.map(|tokens| tokens.state(&target.base_url, now, TimeDelta::zero())),
