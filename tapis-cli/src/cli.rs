@@ -68,7 +68,7 @@ pub(crate) enum Command {
     Login(LoginArgs),
     /// Print a valid access token on stdout, logging in first if needed
     #[command(
-        after_help = "Example: curl -H \"X-Tapis-Token: $(tapis token)\" https://designsafe.tapis.io/v3/oauth2/userinfo"
+        after_help = "Example: curl -H @<(tapis token --format header) https://designsafe.tapis.io/v3/oauth2/userinfo\n(The token stays out of curl's command line, which other users can see in ps.)"
     )]
     Token(TokenArgs),
     /// Show the saved token's user, tenant, expiry and state (exit 0 only when valid)

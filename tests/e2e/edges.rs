@@ -192,3 +192,32 @@ fn another_users_lock_file_is_refused_at_once() {
     endpoint.assert();
     assert_eq!(fs::read(world.token_file()).expect("read"), before, "the token file is untouched");
 }
+
+/// The README's curl example: the header comes from a file descriptor, so the token is not in
+/// curl's command line (which `ps` shows to everyone).
+#[test]
+fn the_readme_curl_example_keeps_the_token_out_of_the_command_line() {
+    let (mut world, jwt) = signed_in();
+    let systems = world
+        .server
+        .mock("GET", "/v3/systems")
+        .match_header("x-tapis-token", jwt.as_str())
+        .with_status(200)
+        .with_body(r#"{"result": []}"#)
+        .expect(1)
+        .create();
+    let script = r#"curl -sf -H @<("$0" token --format header) "$TAPIS_BASE_URL/v3/systems""#;
+    let mut shell = Command::new("bash");
+    shell
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_tapis"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", world.home.path())
+        .env("TAPIS_BASE_URL", world.base_url());
+    let output = run(&mut shell);
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), r#"{"result": []}"#);
+    systems.assert();
+}

@@ -1,4 +1,4 @@
-//! `tapis token`: a valid access token on stdout, for `$(tapis token)` and friends.
+//! `tapis token`: a valid access token on stdout, for `eval`, `curl -H @<(...)` and friends.
 
 use std::io::Write as _;
 
