@@ -67,7 +67,7 @@ impl Prompter for TerminalPrompter {
 
     fn username(&mut self, base_url: &BaseUrl) -> Result<String, PromptError> {
         let mut stderr = io::stderr().lock();
-        write!(stderr, "Username for {base_url}: ")?;
+        write!(stderr, "Username for {}: ", output::escape_controls(base_url.as_str()))?;
         stderr.flush()?;
         let mut line = String::new();
         if io::stdin().lock().read_line(&mut line)? == 0 {
@@ -150,7 +150,9 @@ pub(crate) fn tell(notice: &Notice) {
         }
         Notice::DeviceCode { verification_uri, user_code, expires_at } => {
             let until = expires_at.map(|at| format!(" before {}", output::instant(at))).unwrap_or_default();
-            output::say(&format!("To log in, open {verification_uri}\nand enter the code {user_code}{until}."));
+            // Two lines of tapis's own: the server's page and code are escaped whole first.
+            let (page, code) = (output::escape_controls(verification_uri), output::escape_controls(user_code));
+            output::say(&format!("To log in, open {page}\nand enter the code {code}{until}."));
         }
         Notice::DeviceWaiting { .. } | Notice::LoggedInByAnotherProcess => {}
     }

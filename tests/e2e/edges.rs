@@ -221,3 +221,90 @@ fn the_readme_curl_example_keeps_the_token_out_of_the_command_line() {
     assert_eq!(stdout(&output), r#"{"result": []}"#);
     systems.assert();
 }
+
+/// What a hostile server (or anything in the path) puts in its text: an OSC that retitles
+/// the terminal, a clear screen, a C1 CSI, a bidi override, and a line break that would fake
+/// a line of tapis's own.
+const HOSTILE: &str = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{202e}\nerror: fake";
+
+/// The escaped form tapis shows instead.
+const HOSTILE_SHOWN: &str = r"\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{202e}\u{a}error: fake";
+
+/// Whether any character a terminal would act on is in `text` (newlines of tapis's own apart).
+#[track_caller]
+fn assert_terminal_safe(text: &str) {
+    let unsafe_character = text.chars().find(|character| {
+        (character.is_control() && *character != '\n')
+            || matches!(character, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    });
+    assert_eq!(unsafe_character, None, "{text:?}");
+    assert!(!text.lines().any(|line| line.starts_with("error: fake")), "a faked line: {text:?}");
+}
+
+#[test]
+fn a_servers_error_message_is_escaped() {
+    let mut world = World::new();
+    let rejected = world.mock_token_error(400, HOSTILE, 1);
+    let output = run(world.tapis_with_credentials().arg("login"));
+    assert_exit(&output, 5);
+    rejected.assert();
+    let message = stderr(&output);
+    assert_terminal_safe(&message);
+    assert!(message.contains(HOSTILE_SHOWN), "shown escaped: {message}");
+}
+
+#[test]
+fn a_device_codes_page_and_code_are_escaped() {
+    let mut world = World::new();
+    let code = world
+        .server
+        .mock("POST", "/v3/oauth2/device/code")
+        .with_status(200)
+        .with_body(
+            serde_json::json!({"message": "ok", "status": "success", "result": {
+                "client_id": CLIENT_ID, "device_code": "dc-1", "user_code": format!("CODE{HOSTILE}"),
+                "verification_uri": format!("https://example.invalid/{HOSTILE}"),
+                "expires_in": "Wed, 04 Mar 2099 16:25:31 GMT"}})
+            .to_string(),
+        )
+        .expect(1)
+        .create();
+    let expired = world.mock_token_error(400, "device code has expired and is now deleted.", 1);
+    let output = run(world
+        .tapis()
+        .args(["login", "--device", "--client-id", CLIENT_ID])
+        .env("TAPIS_DEVICE_POLL_INTERVAL", "10ms"));
+    assert_exit(&output, 3);
+    code.assert();
+    expired.assert();
+    let message = stderr(&output);
+    assert_terminal_safe(&message);
+    assert!(message.contains(&format!("open https://example.invalid/{HOSTILE_SHOWN}\n")), "{message}");
+    assert!(message.contains(&format!("enter the code CODE{HOSTILE_SHOWN} before")), "{message}");
+}
+
+#[test]
+fn whoami_escapes_the_servers_profile_in_text_and_json() {
+    let (mut world, jwt) = signed_in();
+    let profile = serde_json::json!({"username": USERNAME, "given_name": HOSTILE, "email": "j@example.org\u{7f}"});
+    let userinfo = world
+        .server
+        .mock("GET", "/v3/oauth2/userinfo")
+        .match_header("x-tapis-token", jwt.as_str())
+        .with_status(200)
+        .with_body(serde_json::json!({"message": "ok", "status": "success", "result": profile}).to_string())
+        .expect(2)
+        .create();
+    let output = run(world.tapis().arg("whoami"));
+    assert_exit(&output, 0);
+    assert_terminal_safe(&stdout(&output));
+    assert!(stdout(&output).contains(&format!("Name:     {HOSTILE_SHOWN}\n")), "{}", stdout(&output));
+    assert!(stdout(&output).contains(r"Email:    j@example.org\u{7f}"), "{}", stdout(&output));
+
+    let output = run(world.tapis().args(["whoami", "--json"]));
+    assert_exit(&output, 0);
+    assert_terminal_safe(&stdout(&output));
+    let parsed: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    assert_eq!(parsed, profile, "the JSON still says exactly what the server said");
+    userinfo.assert();
+}

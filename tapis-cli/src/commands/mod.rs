@@ -125,7 +125,8 @@ fn read_password_line() -> anyhow::Result<SecretString> {
 }
 
 /// An error and its causes on one line each; a cause already quoted by the message above it
-/// is not repeated.
+/// is not repeated. Each cause is escaped whole (a server's message may hold line breaks or
+/// escape sequences), so the line breaks in the result are tapis's own.
 pub(crate) fn describe(error: &anyhow::Error) -> String {
     let mut text = String::new();
     let mut previous = String::new();
@@ -137,7 +138,7 @@ pub(crate) fn describe(error: &anyhow::Error) -> String {
         if !text.is_empty() {
             text.push_str("\n  caused by: ");
         }
-        text.push_str(&message);
+        text.push_str(&crate::output::escape_controls(&message));
         previous = message;
     }
     text

@@ -2,7 +2,6 @@
 
 use std::io::Write as _;
 
-use anyhow::Context as _;
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
 use tapis_store::TokenStore;
@@ -35,10 +34,11 @@ pub(crate) fn run(args: &ProfilesArgs) -> anyhow::Result<Exit> {
     }
     let mut stdout = std::io::stdout().lock();
     if args.json {
-        writeln!(stdout, "{}", serde_json::to_string_pretty(&rows).context("cannot write JSON")?)?;
+        writeln!(stdout, "{}", output::json_text(&serde_json::Value::Array(rows)))?;
         return Ok(Exit::Ok);
     }
-    let cell = |row: &serde_json::Value, key: &str| row[key].as_str().unwrap_or("-").to_owned();
+    let cell =
+        |row: &serde_json::Value, key: &str| output::escape_controls(row[key].as_str().unwrap_or("-")).into_owned();
     let table: Vec<[String; 5]> = rows
         .iter()
         .map(|row| {

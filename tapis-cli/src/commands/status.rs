@@ -5,7 +5,7 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use chrono::{TimeDelta, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 use tapis_core::{TokenSet, TokenState};
 use tapis_store::TokenStore;
 
@@ -86,7 +86,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
             "client_id": renewal.map(|(_, client)| client.client_id.as_str()),
             "problem": problem,
         });
-        let text = serde_json::to_string_pretty(&report).unwrap_or_else(|_| Value::Null.to_string());
+        let text = output::json_text(&report);
         writeln!(stdout, "{text}").context("cannot write to standard output")?;
     } else {
         let mut lines = Vec::new();
@@ -126,6 +126,8 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
         };
         lines.push(("State", state_line));
         for (label, value) in lines {
+            // Names and ids come from the token or the file: escaped, as all such text is.
+            let value = output::escape_controls(&value);
             writeln!(stdout, "{:<12}{value}", format!("{label}:")).context("cannot write to standard output")?;
         }
     }
