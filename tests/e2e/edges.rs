@@ -308,3 +308,61 @@ fn whoami_escapes_the_servers_profile_in_text_and_json() {
     assert_eq!(parsed, profile, "the JSON still says exactly what the server said");
     userinfo.assert();
 }
+
+/// Echo is off before the password prompt can be seen, as with Python's `getpass`.
+///
+/// Made deterministic with the terminal's flow control: the test stops the terminal's output
+/// (Ctrl-S, with `ixon` on) before `tapis` starts, so `tapis`'s write of the prompt blocks
+/// until output is started again. Only when the terminal's ECHO flag is off does the test
+/// start the output (Ctrl-Q). Code that writes the prompt first and turns echo off after (as
+/// `rpassword::prompt_password` does) stays blocked in that write with echo on, so the flag
+/// never goes off and the test fails: that is the window in which a password typed the
+/// instant the prompt appears is echoed to the screen.
+#[test]
+fn echo_is_off_before_the_password_prompt_is_shown() {
+    let mut world = World::new();
+    let (login, _) = world.mock_login(1);
+    let script = r#"stty echo ixon; echo ready; read _; "$0" "$@"; echo "exit=$?""#;
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_tapis"))
+        .args(["login", "--username", USERNAME])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", world.home.path())
+        .env("NO_COLOR", "1")
+        .env("TAPIS_BASE_URL", world.base_url());
+    let mut session = rexpect::session::spawn_command(command, Some(60_000)).expect("spawn in a pseudo-terminal");
+    let terminal = session.process().get_file_handle().expect("the terminal");
+    let echo_is_on = || {
+        let settings = rustix::termios::tcgetattr(&terminal).expect("tcgetattr");
+        settings.local_modes.contains(rustix::termios::LocalModes::ECHO)
+    };
+    session.exp_string("ready").expect("the shell is ready");
+    // Stop output, then let the shell run tapis.
+    session.send("\u{13}\n").expect("type");
+    session.flush().expect("flush");
+    let mut waited = std::time::Duration::ZERO;
+    while echo_is_on() {
+        assert!(
+            waited < std::time::Duration::from_secs(30),
+            "echo is still on, and tapis is not reading yet: the prompt is being written before echo is turned off"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        waited += std::time::Duration::from_millis(10);
+    }
+    // Echo is off and the prompt has not been shown: start output, and type at once.
+    session.send("\u{11}").expect("type");
+    session.flush().expect("flush");
+    let mut screen = session.exp_string("Password for jdoe: ").expect("the prompt");
+    session.send_line(PASSWORD).expect("type");
+    screen += &session.exp_string("exit=").expect("ends");
+    let exit_code = session.exp_eof().expect("the shell ends");
+    assert!(screen.contains("Logged in to"), "{screen:?}");
+    assert_eq!(exit_code.trim(), "0", "{screen:?}");
+    assert!(!screen.contains(PASSWORD), "the password was echoed: {screen:?}");
+    assert!(echo_is_on(), "echo is restored after the prompt");
+    login.assert();
+}

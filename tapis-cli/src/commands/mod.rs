@@ -11,10 +11,12 @@ pub(crate) mod status;
 pub(crate) mod token;
 pub(crate) mod whoami;
 
-use std::io::{self, BufRead as _};
+use std::io;
+use std::os::fd::AsFd as _;
 
 use anyhow::{Context as _, bail};
 use chrono::TimeDelta;
+use secrecy::zeroize::{Zeroize as _, Zeroizing};
 use tapis_auth::{ClientConfig, Credentials, LoginOptions, Session, connect, session_from_token};
 use tapis_core::SecretString;
 
@@ -113,15 +115,34 @@ pub(crate) fn remember_profile(target: &Target, username: Option<&str>) {
     }
 }
 
+/// The first line of standard input, for `--password-stdin`. It is read a byte at a time
+/// straight from the file descriptor, into a buffer that is zeroed afterwards: through std's
+/// buffered stdin, a copy would stay in its buffer for the life of the process (and nothing
+/// past the first line is consumed).
 fn read_password_line() -> anyhow::Result<SecretString> {
-    let mut line = String::new();
-    io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
-    let password = line.strip_suffix('\n').unwrap_or(&line);
-    let password = password.strip_suffix('\r').unwrap_or(password);
+    let mut line = Zeroizing::new(Vec::with_capacity(128));
+    let stdin = io::stdin();
+    loop {
+        let mut byte = [0_u8; 1];
+        match rustix::io::read(stdin.as_fd(), &mut byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => line.push(byte[0]),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(error) => {
+                return Err(io::Error::from(error)).context("cannot read the password from standard input");
+            }
+        }
+        byte.zeroize();
+    }
+    let password = line.strip_suffix(b"\r").unwrap_or(&line);
     if password.is_empty() {
         bail!("--password-stdin was given but standard input had no password on its first line");
     }
-    Ok(SecretString::from(password.to_owned()))
+    let Ok(password) = std::str::from_utf8(password) else {
+        bail!("--password-stdin was given but the password on standard input is not UTF-8");
+    };
+    Ok(SecretString::from(password))
 }
 
 /// An error and its causes on one line each; a cause already quoted by the message above it
