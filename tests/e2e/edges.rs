@@ -366,3 +366,39 @@ fn echo_is_off_before_the_password_prompt_is_shown() {
     assert!(echo_is_on(), "echo is restored after the prompt");
     login.assert();
 }
+
+/// Runs `command` with `input` on its standard input.
+fn run_with_input(command: &mut Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn tapis");
+    child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn password_stdin_takes_the_first_line_and_leaves_the_rest() {
+    // A Windows line ending is not part of the password.
+    let mut world = World::new();
+    let (login, _) = world.mock_login(1);
+    let output = run_with_input(
+        world.tapis().args(["login", "--username", USERNAME, "--password-stdin"]),
+        format!("{PASSWORD}\r\n").as_bytes(),
+    );
+    assert_exit(&output, 0);
+    login.assert();
+
+    // Only the first line is consumed: what follows is the command's.
+    let (world, _) = signed_in();
+    let output = run_with_input(
+        world.tapis().env("PATH", "/usr/bin:/bin").args(["exec", "--password-stdin", "--", "cat"]),
+        format!("{PASSWORD}\nfor the command\n").as_bytes(),
+    );
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), "for the command\n");
+
+    let output = run_with_input(world.tapis().args(["exec", "--password-stdin", "--", "true"]), b"\xff\xfe\n");
+    assert_exit(&output, 1);
+    assert!(stderr(&output).contains("is not UTF-8"), "{}", stderr(&output));
+}
