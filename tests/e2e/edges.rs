@@ -5,15 +5,8 @@ use std::fs;
 use std::os::unix::fs::MetadataExt as _;
 use std::process::Command;
 
+use crate::scripting::signed_in;
 use crate::support::*;
-
-/// A world with a valid saved token (0600).
-fn signed_in() -> (World, String) {
-    let world = World::new();
-    let jwt = world.jwt(3 * 3600);
-    world.write_renewable_file(&jwt, 3 * 3600, &world.refresh_jwt("r1"));
-    (world, jwt)
-}
 
 #[test]
 fn exec_hands_on_the_token_but_not_the_password_or_client_key() {
