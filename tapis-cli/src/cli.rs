@@ -38,6 +38,12 @@ pub(crate) struct GlobalArgs {
     )]
     pub(crate) base_url: Option<BaseUrl>,
 
+    /// Whether `base_url` was given on the command line (`--base-url`), the user's own word,
+    /// rather than inherited from `TAPIS_BASE_URL`: only the former may point a named profile
+    /// at another server.
+    #[arg(skip)]
+    pub(crate) base_url_on_command_line: bool,
+
     /// The token file, shared with the DesignSafe notebooks [default: ~/.tapis_tokens.json]
     #[arg(long, global = true, env = "TAPIS_TOKEN_FILE", value_name = "PATH")]
     pub(crate) token_file: Option<PathBuf>,
@@ -49,7 +55,7 @@ pub(crate) struct GlobalArgs {
 
     /// Bound on each HTTP request, connecting included
     #[arg(long, global = true, env = "TAPIS_HTTP_TIMEOUT", value_name = "DURATION", default_value = "30s",
-          value_parser = parse_std_duration, hide_short_help = true)]
+          value_parser = parse_http_timeout, hide_short_help = true)]
     pub(crate) http_timeout: Duration,
 }
 
@@ -62,7 +68,7 @@ pub(crate) enum Command {
     Login(LoginArgs),
     /// Print a valid access token on stdout, logging in first if needed
     #[command(
-        after_help = "Example: curl -H \"X-Tapis-Token: $(tapis token)\" https://designsafe.tapis.io/v3/oauth2/userinfo"
+        after_help = "Example: curl -H @<(tapis token --format header) https://designsafe.tapis.io/v3/oauth2/userinfo\n(The token stays out of curl's command line, which other users can see in ps.)"
     )]
     Token(TokenArgs),
     /// Show the saved token's user, tenant, expiry and state (exit 0 only when valid)
@@ -235,6 +241,20 @@ pub(crate) struct StatusArgs {
     pub(crate) json: bool,
 }
 
+/// The parse of a command line from clap's matches, with what only the matches know: where
+/// the base URL came from.
+pub(crate) fn cli_from_matches(matches: &mut clap::ArgMatches) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches as _;
+    // A global option given after the verb is recorded in the verb's matches.
+    let on_command_line =
+        |matches: &clap::ArgMatches| matches.value_source("base_url") == Some(clap::parser::ValueSource::CommandLine);
+    let base_url_on_command_line =
+        on_command_line(matches) || matches.subcommand().is_some_and(|(_, verb)| on_command_line(verb));
+    let mut cli = Cli::from_arg_matches_mut(matches)?;
+    cli.global.base_url_on_command_line = base_url_on_command_line;
+    Ok(cli)
+}
+
 /// The cached path's fast start: `tapis token` with no arguments, which scripts and job steps
 /// run over and over, parsed without building clap's whole command tree (about a third of
 /// that path's instructions). It yields exactly what clap would (a test checks this) from the
@@ -256,16 +276,17 @@ pub(crate) fn parse_bare_token_command(args: &[OsString], variable: impl Fn(&str
         Some(url) => Some(BaseUrl::parse(&url).ok()?),
         None => None,
     };
-    let duration = |name: &str, default: &str| -> Option<Duration> {
-        parse_std_duration(&text(name)?.unwrap_or_else(|| default.to_owned())).ok()
+    let duration = |name: &str, default: &str, parse: fn(&str) -> Result<Duration, String>| -> Option<Duration> {
+        parse(&text(name)?.unwrap_or_else(|| default.to_owned())).ok()
     };
     Some(Cli {
         global: GlobalArgs {
             profile: text("TAPIS_PROFILE")?,
             base_url,
+            base_url_on_command_line: false,
             token_file: text("TAPIS_TOKEN_FILE")?.map(PathBuf::from),
-            lock_timeout: duration("TAPIS_LOCK_TIMEOUT", "2m")?,
-            http_timeout: duration("TAPIS_HTTP_TIMEOUT", "30s")?,
+            lock_timeout: duration("TAPIS_LOCK_TIMEOUT", "2m", parse_std_duration)?,
+            http_timeout: duration("TAPIS_HTTP_TIMEOUT", "30s", parse_http_timeout)?,
         },
         command: Command::Token(TokenArgs {
             credentials: CredentialArgs { username: text("TAPIS_USERNAME")?, password_stdin: false },
@@ -282,6 +303,15 @@ fn parse_time_delta(text: &str) -> Result<TimeDelta, String> {
 fn parse_std_duration(text: &str) -> Result<Duration, String> {
     let delta = parse_time_delta(text)?;
     delta.to_std().map_err(|_| format!("`{text}` is not a positive duration"))
+}
+
+/// `--http-timeout`: a zero bound would fail every request before it is sent, so it is refused.
+fn parse_http_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = parse_std_duration(text)?;
+    if timeout.is_zero() {
+        return Err(format!("`{text}` would time out every request at once; give a positive duration such as 30s"));
+    }
+    Ok(timeout)
 }
 
 #[cfg(test)]
@@ -301,6 +331,17 @@ mod tests {
         let after = Cli::try_parse_from(["tapis", "status", "--base-url", "https://tacc.tapis.io/"]).expect("parses");
         assert_eq!(before.global.base_url, after.global.base_url);
         assert_eq!(after.global.base_url.map(|url| url.to_string()).as_deref(), Some("https://tacc.tapis.io"));
+    }
+
+    #[test]
+    fn the_base_url_flag_is_told_apart() {
+        let parse = |args: &[&str]| {
+            let mut matches = Cli::command().try_get_matches_from(args).expect("parses");
+            cli_from_matches(&mut matches).expect("parses").global.base_url_on_command_line
+        };
+        assert!(parse(&["tapis", "--base-url", "https://tacc.tapis.io", "status"]));
+        assert!(parse(&["tapis", "status", "--base-url", "https://tacc.tapis.io"]));
+        assert!(!parse(&["tapis", "status"]));
     }
 
     #[test]
@@ -336,6 +377,13 @@ mod tests {
         assert!(parse_bare_token_command(&args, bad_url).is_none());
         let empty = |name: &str| (name == "TAPIS_PROFILE").then(OsString::new);
         assert!(parse_bare_token_command(&args, empty).is_none());
+        for zero in ["0", "0s", "0ms"] {
+            let zero_timeout = |name: &str| (name == "TAPIS_HTTP_TIMEOUT").then(|| OsString::from(zero));
+            assert!(
+                parse_bare_token_command(&args, zero_timeout).is_none(),
+                "{zero} is left to clap, which refuses it"
+            );
+        }
     }
 
     /// `Cli::parse_from(["tapis", "token"])` with exactly `variables` set, in a child process
@@ -360,10 +408,22 @@ mod tests {
     /// environment. Run alone, it checks that the parse succeeds.
     #[test]
     fn print_clap_parse_of_bare_token() {
-        let cli = Cli::try_parse_from(["tapis", "token"]).expect("clap parses a bare `tapis token`");
+        let mut matches = Cli::command().try_get_matches_from(["tapis", "token"]).expect("clap parses");
+        let cli = cli_from_matches(&mut matches).expect("clap parses a bare `tapis token`");
         if std::env::var_os("TAPIS_PRINT_CLAP_PARSE").is_some() {
             println!("CLAP: {cli:?}");
         }
+    }
+
+    #[test]
+    fn a_zero_http_timeout_is_refused() {
+        for zero in ["0", "0s", "0ms"] {
+            let error = Cli::try_parse_from(["tapis", "--http-timeout", zero, "status"]).expect_err("refused");
+            assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation, "{zero}");
+            assert!(error.to_string().contains("would time out every request"), "{error}");
+        }
+        let cli = Cli::try_parse_from(["tapis", "--http-timeout", "1ms", "status"]).expect("a tiny timeout is allowed");
+        assert_eq!(cli.global.http_timeout, Duration::from_millis(1));
     }
 
     #[test]

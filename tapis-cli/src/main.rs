@@ -12,12 +12,17 @@ mod prompt;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory as _, FromArgMatches as _};
+use clap::CommandFactory as _;
 
 use crate::cli::{Cli, Command};
 use crate::exit::exit_code_for;
 
 fn main() -> ExitCode {
+    // Before anything secret is read: no core dump (panics abort) and no same-user ptrace or
+    // /proc/<pid>/mem reading can reach a token or password in this process's memory. One
+    // system call; `exec`'s command is dumpable again (execve resets it), and no resource
+    // limit is changed. Failure (a kernel without prctl) is not worth stopping for.
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = cli::parse_bare_token_command(&args, |name| std::env::var_os(name)).unwrap_or_else(parse_command_line);
     let outcome = match cli.command {
@@ -47,7 +52,7 @@ fn main() -> ExitCode {
 fn parse_command_line() -> Cli {
     let mut command = Cli::command();
     let mut matches = command.get_matches_mut();
-    let cli = Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|error| error.format(&mut command).exit());
+    let cli = cli::cli_from_matches(&mut matches).unwrap_or_else(|error| error.format(&mut command).exit());
     std::mem::forget(matches);
     std::mem::forget(command);
     cli

@@ -7,7 +7,10 @@
 //!   `$XDG_CONFIG_HOME/tapis/profiles.toml`, by default `~/.config/tapis/profiles.toml`).
 //! - A profile's tokens live in the platform data folder, one 0600 file per profile (on Linux
 //!   `~/.local/share/tapis/tokens/<name>.json`), unless the profile names a token file.
-//! - Explicit flags and environment variables override a profile's settings.
+//! - Explicit flags and environment variables override a profile's settings, except the
+//!   server: `TAPIS_BASE_URL` that differs from a named profile's base URL is a usage error
+//!   (only `--base-url` on the command line may point a profile elsewhere), so an inherited
+//!   variable never sends a profile's login, or its saved settings, to another server.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -125,11 +128,27 @@ pub(crate) fn resolve(global: &GlobalArgs) -> anyhow::Result<Target> {
     check_name(name)?;
     let config = load_config(&config_path()?)?;
     let saved = config.profiles.get(name);
-    let base_url = match (&global.base_url, saved.and_then(|profile| profile.base_url.as_deref())) {
+    // The profile's own server: the one it records, else the default it was made with.
+    let own_url = match saved {
+        Some(profile) => Some(match profile.base_url.as_deref() {
+            Some(url) => {
+                BaseUrl::parse(url).with_context(|| format!("the base URL of the profile `{name}` is not usable"))?
+            }
+            None => BaseUrl::parse(DEFAULT_BASE_URL)?,
+        }),
+        None => None,
+    };
+    let base_url = match (&global.base_url, own_url) {
+        // `--base-url` is the user's word for this command.
+        (Some(url), _) if global.base_url_on_command_line => url.clone(),
+        // An inherited TAPIS_BASE_URL (which `tapis token --format env` and `tapis exec`
+        // export) must not send a profile's login to another server.
+        (Some(url), Some(own)) if *url != own => usage!(
+            "the profile `{name}` is for {own}, but TAPIS_BASE_URL in the environment says {url}; \
+             unset TAPIS_BASE_URL to use the profile, or pass --base-url to choose the server for this command"
+        ),
         (Some(url), _) => url.clone(),
-        (None, Some(url)) => {
-            BaseUrl::parse(url).with_context(|| format!("the base URL of the profile `{name}` is not usable"))?
-        }
+        (None, Some(own)) => own,
         (None, None) => BaseUrl::parse(DEFAULT_BASE_URL)?,
     };
     let token_file = match (&global.token_file, saved.and_then(|profile| profile.token_file.clone())) {

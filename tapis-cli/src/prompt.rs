@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use tapis_core::duration::format_duration;
 
+use rustix::termios;
+use secrecy::zeroize::Zeroizing;
 use tapis_auth::{Notice, PromptError, Prompter};
 use tapis_core::{BaseUrl, SecretString};
 
 use crate::output;
 
 /// Prompts on the terminal: the username visibly on stdin/stderr, the password hidden through
-/// the controlling terminal (rpassword). Prompts only when stdin is a terminal, so nothing
+/// the controlling terminal ([`read_hidden`]). Prompts only when stdin is a terminal, so nothing
 /// ever waits for input in a script, a pipe or a batch job.
 pub(crate) struct TerminalPrompter {
     interactive: bool,
@@ -67,7 +69,7 @@ impl Prompter for TerminalPrompter {
 
     fn username(&mut self, base_url: &BaseUrl) -> Result<String, PromptError> {
         let mut stderr = io::stderr().lock();
-        write!(stderr, "Username for {base_url}: ")?;
+        write!(stderr, "Username for {}: ", output::escape_controls(base_url.as_str()))?;
         stderr.flush()?;
         let mut line = String::new();
         if io::stdin().lock().read_line(&mut line)? == 0 {
@@ -78,17 +80,17 @@ impl Prompter for TerminalPrompter {
     }
 
     fn password(&mut self, username: &str) -> Result<SecretString, PromptError> {
-        // rpassword turns echo and signals off and handles Ctrl-C itself by raising SIGINT
-        // *before* it restores the terminal. With SIGINT's default action the process would
-        // die with echo still off; with this handler in place, the raise is noted, rpassword
-        // returns `Interrupted` and restores the terminal on the way out.
+        // rpassword reads the answer with echo and signals off and handles Ctrl-C itself by
+        // raising SIGINT *before* it restores the terminal. With SIGINT's default action the
+        // process would die with echo still off; with this handler in place, the raise is
+        // noted, rpassword returns `Interrupted` and the terminal is restored on the way out.
         let interrupted = Arc::new(AtomicBool::new(false));
         let handler = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted))?;
-        let answer = rpassword::prompt_password(format!("Password for {username}: "));
+        let answer = read_hidden(&format!("Password for {}: ", output::escape_controls(username)));
         signal_hook::low_level::unregister(handler);
         match answer {
             Ok(password) if password.is_empty() => Err(PromptError::Empty("password")),
-            Ok(password) => Ok(SecretString::from(password)),
+            Ok(password) => Ok(secret_from(password)),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {
                 eprintln!();
                 Err(PromptError::Interrupted)
@@ -110,6 +112,44 @@ impl Prompter for TerminalPrompter {
             }
         }
     }
+}
+
+/// Asks for a secret on the controlling terminal, as Python's `getpass` does: echo is turned
+/// off *first*, then the prompt is written, then the answer is read (by rpassword, which
+/// handles erasing and Ctrl-C), then the terminal is restored, also on error. Written in the
+/// other order, a password typed the instant the prompt appears (a password manager's
+/// auto-type, type-ahead, `expect`) would be echoed and left in the scrollback.
+fn read_hidden(prompt: &str) -> io::Result<Zeroizing<String>> {
+    let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty")?;
+    let saved = termios::tcgetattr(&tty)?;
+    let mut quiet = saved.clone();
+    quiet.local_modes.remove(termios::LocalModes::ECHO);
+    // `Now`, not `Flush`: a flush would wait for pending output to drain first.
+    termios::tcsetattr(&tty, termios::OptionalActions::Now, &quiet)?;
+    let restore = RestoreTerminal { tty: &tty, saved };
+    (&tty).write_all(prompt.as_bytes())?;
+    (&tty).flush()?;
+    let answer = rpassword::read_password().map(Zeroizing::new);
+    drop(restore);
+    answer
+}
+
+/// Puts the terminal's settings back when dropped.
+struct RestoreTerminal<'tty> {
+    tty: &'tty std::fs::File,
+    saved: termios::Termios,
+}
+
+impl Drop for RestoreTerminal<'_> {
+    fn drop(&mut self) {
+        let _ = termios::tcsetattr(self.tty, termios::OptionalActions::Now, &self.saved);
+    }
+}
+
+/// A secret made from text that is then zeroed: `SecretString::from(String)` may move the
+/// text to a smaller allocation and free the old one as it is.
+fn secret_from(text: Zeroizing<String>) -> SecretString {
+    SecretString::from(text.as_str())
 }
 
 /// Prints a notice from the login flow on stderr.
@@ -150,7 +190,9 @@ pub(crate) fn tell(notice: &Notice) {
         }
         Notice::DeviceCode { verification_uri, user_code, expires_at } => {
             let until = expires_at.map(|at| format!(" before {}", output::instant(at))).unwrap_or_default();
-            output::say(&format!("To log in, open {verification_uri}\nand enter the code {user_code}{until}."));
+            // Two lines of tapis's own: the server's page and code are escaped whole first.
+            let (page, code) = (output::escape_controls(verification_uri), output::escape_controls(user_code));
+            output::say(&format!("To log in, open {page}\nand enter the code {code}{until}."));
         }
         Notice::DeviceWaiting { .. } | Notice::LoggedInByAnotherProcess => {}
     }

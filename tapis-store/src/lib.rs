@@ -28,7 +28,10 @@
 //! - A failed save leaves the previous file untouched.
 //! - The token path itself is never written through: if it is a symbolic link, saving refuses.
 //! - A token file owned by another user is refused; one that is group- or world-readable is
-//!   tightened to 0600 on load, and [`Loaded::tightened_from`] reports it.
+//!   tightened to 0600 on load, and [`Loaded::tightened_from`] reports it
+//!   ([`TokenStore::load_read_only`] leaves it as it is).
+//! - The lock file, too, must be a regular file of this user's; another user's is refused at
+//!   once, not waited on.
 #![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
 
 pub mod format;
@@ -117,6 +120,16 @@ pub enum StoreError {
         /// The error from the operating system.
         source: io::Error,
     },
+    /// The lock file belongs to another user (a shared folder); it is not waited on.
+    #[error(
+        "the lock file {path} belongs to another user (uid {owner}); refusing to wait on it — remove it or choose another file with --token-file"
+    )]
+    LockNotOwned {
+        /// The lock file.
+        path: PathBuf,
+        /// The owner's user id.
+        owner: u32,
+    },
     /// Another process held the lock for longer than the wait allowed.
     #[error("another tapis process has held {path} for more than {:.1}s (it may be waiting for a password); try again, or raise TAPIS_LOCK_TIMEOUT", waited.as_secs_f64())]
     LockTimeout {
@@ -142,6 +155,9 @@ pub struct Loaded {
     pub tokens: Option<TokenSet>,
     /// The file's old mode when it was group- or world-accessible and has been set to 0600.
     pub tightened_from: Option<u32>,
+    /// The file's mode when it is group- or world-accessible and was left so, by
+    /// [`TokenStore::load_read_only`].
+    pub readable_by_others: Option<u32>,
 }
 
 /// The token file at one path.
@@ -172,6 +188,17 @@ impl TokenStore {
     /// usable token is [`StoreError::Corrupt`]. At most [`MAX_TOKEN_FILE_BYTES`] are read.
     /// Needs no lock: saves are atomic renames.
     pub fn load(&self) -> Result<Loaded, StoreError> {
+        self.load_with(Tighten::Yes)
+    }
+
+    /// Reads the saved tokens as [`TokenStore::load`] does, but never changes the file: a
+    /// group- or world-accessible file is reported in [`Loaded::readable_by_others`] and left
+    /// as it is. For commands that only look (`status`, listing profiles).
+    pub fn load_read_only(&self) -> Result<Loaded, StoreError> {
+        self.load_with(Tighten::No)
+    }
+
+    fn load_with(&self, tighten: Tighten) -> Result<Loaded, StoreError> {
         let unreadable = |source| StoreError::Unreadable { path: self.path.clone(), source };
         // Non-blocking, so that a FIFO (or another special file) at the path cannot make the
         // open wait forever for a writer; anything but a regular file is refused below.
@@ -194,17 +221,19 @@ impl TokenStore {
             return Err(StoreError::NotOwned { path: self.path.clone(), owner });
         }
         let mode = metadata.mode() & 0o7777;
-        let tightened_from = if mode & 0o077 != 0 {
-            file.set_permissions(fs::Permissions::from_mode(0o600)).map_err(unreadable)?;
-            Some(mode)
-        } else {
-            None
+        let (tightened_from, readable_by_others) = match tighten {
+            _ if mode & 0o077 == 0 => (None, None),
+            Tighten::Yes => {
+                file.set_permissions(fs::Permissions::from_mode(0o600)).map_err(unreadable)?;
+                (Some(mode), None)
+            }
+            Tighten::No => (None, Some(mode)),
         };
         let mut bytes = Vec::with_capacity(metadata.len().min(MAX_TOKEN_FILE_BYTES) as usize + 1);
         (&mut file).take(MAX_TOKEN_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
         let tokens = format::parse_token_file(&bytes)
             .map_err(|reason| StoreError::Corrupt { path: self.path.clone(), reason })?;
-        Ok(Loaded { tokens: Some(tokens), tightened_from })
+        Ok(Loaded { tokens: Some(tokens), tightened_from, readable_by_others })
     }
 
     /// Saves `tokens` atomically: a 0600 temporary file in the same folder, written and
@@ -287,15 +316,29 @@ impl TokenStore {
         let lock_path = self.lock_path();
         let lock_error = |source| StoreError::Lock { path: lock_path.clone(), source };
         create_private_folder(&folder).map_err(lock_error)?;
-        let file = OpenOptions::new()
+        // Non-blocking, so that a FIFO at the path cannot make the open wait; not through a
+        // link. The owner and type are checked before any wait: a lock file that someone
+        // else owns (in a shared folder) could be held by them for ever.
+        let opened = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(&lock_path)
-            .map_err(lock_error)?;
+            .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
+            .open(&lock_path);
+        let file = match opened {
+            Ok(file) => file,
+            Err(error) => {
+                // Another user's 0600 lock file cannot even be opened: say whose it is.
+                if let Ok(metadata) = fs::symlink_metadata(&lock_path) {
+                    check_lock_file(&lock_path, &metadata)?;
+                }
+                return Err(lock_error(error));
+            }
+        };
+        let metadata = file.metadata().map_err(lock_error)?;
+        check_lock_file(&lock_path, &metadata)?;
         lock::acquire(file, &lock_path, timeout)
     }
 
@@ -309,6 +352,31 @@ impl TokenStore {
     fn file_name(&self) -> String {
         self.path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "tokens".into())
     }
+}
+
+/// A lock file must be a regular file owned by this user, as the token file must.
+fn check_lock_file(lock_path: &Path, metadata: &fs::Metadata) -> Result<(), StoreError> {
+    let owner = metadata.uid();
+    if owner != rustix::process::geteuid().as_raw() {
+        return Err(StoreError::LockNotOwned { path: lock_path.to_path_buf(), owner });
+    }
+    if !metadata.file_type().is_file() {
+        return Err(StoreError::Lock {
+            path: lock_path.to_path_buf(),
+            source: io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "it is not a regular file; remove it (tapis creates it again)",
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Whether a load may set a group- or world-accessible token file to 0600.
+#[derive(Clone, Copy)]
+enum Tighten {
+    Yes,
+    No,
 }
 
 /// What every temporary file's name ends with.

@@ -4,6 +4,7 @@
 //! test (see its Cargo.toml), so Cargo builds the binary first and passes its path.
 
 mod concurrency;
+mod edges;
 mod hostile;
 mod login;
 mod logout;

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::support::*;
 
 /// A world with a valid saved token (0600, so nothing is said about permissions).
-fn signed_in() -> (World, String) {
+pub(crate) fn signed_in() -> (World, String) {
     let world = World::new();
     let jwt = world.jwt(3 * 3600);
     world.write_renewable_file(&jwt, 3 * 3600, &world.refresh_jwt("r1"));

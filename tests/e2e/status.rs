@@ -58,11 +58,20 @@ fn an_expired_token_in_text() {
 }
 
 #[test]
-fn a_world_readable_file_is_tightened_with_a_warning() {
+fn a_world_readable_file_is_reported_not_changed() {
     let world = World::new();
     world.write_notebook_file(&world.jwt(3600), 3600);
     assert_eq!(mode_of(&world.token_file()), 0o644);
+    // `status` and `profiles` only read: they warn and leave the mode as it is.
+    for args in [&["status"][..], &["profiles"]] {
+        let output = run(world.tapis().args(args));
+        assert_exit(&output, 0);
+        assert_eq!(mode_of(&world.token_file()), 0o644, "{args:?} changed the mode");
+    }
     let output = run(world.tapis().arg("status"));
+    assert!(stderr(&output).contains("is readable by others (mode 0644); the next"), "{}", stderr(&output));
+    // A command that uses the token tightens it.
+    let output = run(world.tapis().arg("token"));
     assert_exit(&output, 0);
     assert!(stderr(&output).contains("was readable by others (mode 0644); it is now 0600"), "{}", stderr(&output));
     assert_eq!(mode_of(&world.token_file()), 0o600);

@@ -11,11 +11,16 @@ use crate::output;
 pub(crate) fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<Exit> {
     let (session, _) = super::session(global, &args.credentials, args.min_valid)?;
     let (program, arguments) = args.command.split_first().expect("clap requires a command");
-    let outcome = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(arguments)
         .env(super::TOKEN_VARIABLE, session.access_token().expose_secret())
-        .env("TAPIS_BASE_URL", session.base_url().as_str())
-        .status();
+        .env("TAPIS_BASE_URL", session.base_url().as_str());
+    // The command needs a token, not the means to make more: no password, no client key.
+    for name in super::SECRET_VARIABLES {
+        command.env_remove(name);
+    }
+    let outcome = command.status();
     let status = match outcome {
         Ok(status) => status,
         Err(error) if error.kind() == ErrorKind::NotFound => {

@@ -47,7 +47,8 @@ fn device_client(
         .and_then(|loaded| loaded.tokens)
         .filter(|tokens| tokens.belongs_to(base_url))
         .and_then(|tokens| tokens.client);
-    let key_from_env = std::env::var("TAPIS_CLIENT_KEY").ok().filter(|key| !key.is_empty()).map(SecretString::from);
+    let key_from_env =
+        std::env::var(super::CLIENT_KEY_VARIABLE).ok().filter(|key| !key.is_empty()).map(SecretString::from);
     match (client_id, saved) {
         (Some(id), Some(saved)) if saved.client_id == id => Ok((id.to_owned(), Some(saved.client_key))),
         (Some(id), _) => Ok((id.to_owned(), key_from_env)),

@@ -11,10 +11,12 @@ pub(crate) mod status;
 pub(crate) mod token;
 pub(crate) mod whoami;
 
-use std::io::{self, BufRead as _};
+use std::io;
+use std::os::fd::AsFd as _;
 
 use anyhow::{Context as _, bail};
 use chrono::TimeDelta;
+use secrecy::zeroize::{Zeroize as _, Zeroizing};
 use tapis_auth::{ClientConfig, Credentials, LoginOptions, RetryPolicy, Session, connect, session_from_token};
 use tapis_core::SecretString;
 
@@ -24,6 +26,16 @@ use crate::prompt::TerminalPrompter;
 
 /// The variable CI jobs put a ready token in; used as it is, with nothing on disk.
 pub(crate) const TOKEN_VARIABLE: &str = "TAPIS_TOKEN";
+
+/// The password for a login when there is no `--password-stdin`.
+pub(crate) const PASSWORD_VARIABLE: &str = "TAPIS_PASSWORD";
+
+/// The key of a `--client-id` OAuth client, for a renewable device login.
+pub(crate) const CLIENT_KEY_VARIABLE: &str = "TAPIS_CLIENT_KEY";
+
+/// Every variable tapis reads that holds a long-lived secret. `tapis exec` removes them from
+/// its command's environment: the command gets `TAPIS_TOKEN` (short-lived) and nothing more.
+pub(crate) const SECRET_VARIABLES: [&str; 2] = [PASSWORD_VARIABLE, CLIENT_KEY_VARIABLE];
 
 /// Timeouts for HTTP requests, from the global options.
 pub(crate) fn client_config(global: &GlobalArgs) -> ClientConfig {
@@ -66,7 +78,7 @@ pub(crate) fn login_options(
     let password = if credentials.password_stdin {
         Some(read_password_line()?)
     } else {
-        std::env::var("TAPIS_PASSWORD").ok().filter(|password| !password.is_empty()).map(SecretString::from)
+        std::env::var(PASSWORD_VARIABLE).ok().filter(|password| !password.is_empty()).map(SecretString::from)
     };
     let username = credentials
         .username
@@ -121,19 +133,39 @@ pub(crate) fn remember_profile(target: &Target, username: Option<&str>) {
     }
 }
 
+/// The first line of standard input, for `--password-stdin`. It is read a byte at a time
+/// straight from the file descriptor, into a buffer that is zeroed afterwards: through std's
+/// buffered stdin, a copy would stay in its buffer for the life of the process (and nothing
+/// past the first line is consumed).
 fn read_password_line() -> anyhow::Result<SecretString> {
-    let mut line = String::new();
-    io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
-    let password = line.strip_suffix('\n').unwrap_or(&line);
-    let password = password.strip_suffix('\r').unwrap_or(password);
+    let mut line = Zeroizing::new(Vec::with_capacity(128));
+    let stdin = io::stdin();
+    loop {
+        let mut byte = [0_u8; 1];
+        match rustix::io::read(stdin.as_fd(), &mut byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => line.push(byte[0]),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(error) => {
+                return Err(io::Error::from(error)).context("cannot read the password from standard input");
+            }
+        }
+        byte.zeroize();
+    }
+    let password = line.strip_suffix(b"\r").unwrap_or(&line);
     if password.is_empty() {
         bail!("--password-stdin was given but standard input had no password on its first line");
     }
-    Ok(SecretString::from(password.to_owned()))
+    let Ok(password) = std::str::from_utf8(password) else {
+        bail!("--password-stdin was given but the password on standard input is not UTF-8");
+    };
+    Ok(SecretString::from(password))
 }
 
 /// An error and its causes on one line each; a cause already quoted by the message above it
-/// is not repeated.
+/// is not repeated. Each cause is escaped whole (a server's message may hold line breaks or
+/// escape sequences), so the line breaks in the result are tapis's own.
 pub(crate) fn describe(error: &anyhow::Error) -> String {
     let mut text = String::new();
     let mut previous = String::new();
@@ -145,7 +177,7 @@ pub(crate) fn describe(error: &anyhow::Error) -> String {
         if !text.is_empty() {
             text.push_str("\n  caused by: ");
         }
-        text.push_str(&message);
+        text.push_str(&crate::output::escape_controls(&message));
         previous = message;
     }
     text

@@ -2,7 +2,6 @@
 
 use std::io::Write as _;
 
-use anyhow::Context as _;
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
 use tapis_store::TokenStore;
@@ -16,7 +15,8 @@ pub(crate) fn run(args: &ProfilesArgs) -> anyhow::Result<Exit> {
     let now = Utc::now();
     let mut rows = Vec::new();
     for target in profile::all_targets()? {
-        let loaded = TokenStore::new(&target.token_file).load();
+        // Only looks: a loose mode is left for the commands that use the token to tighten.
+        let loaded = TokenStore::new(&target.token_file).load_read_only();
         let tokens = loaded.as_ref().ok().and_then(|loaded| loaded.tokens.as_ref());
         let state = super::status::state_name(
             tokens.map(|tokens| tokens.state(&target.base_url, now, TimeDelta::zero())),
@@ -34,10 +34,11 @@ pub(crate) fn run(args: &ProfilesArgs) -> anyhow::Result<Exit> {
     }
     let mut stdout = std::io::stdout().lock();
     if args.json {
-        writeln!(stdout, "{}", serde_json::to_string_pretty(&rows).context("cannot write JSON")?)?;
+        writeln!(stdout, "{}", output::json_text(&serde_json::Value::Array(rows)))?;
         return Ok(Exit::Ok);
     }
-    let cell = |row: &serde_json::Value, key: &str| row[key].as_str().unwrap_or("-").to_owned();
+    let cell =
+        |row: &serde_json::Value, key: &str| output::escape_controls(row[key].as_str().unwrap_or("-")).into_owned();
     let table: Vec<[String; 5]> = rows
         .iter()
         .map(|row| {

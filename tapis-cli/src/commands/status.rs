@@ -1,11 +1,11 @@
-//! `tapis status`: what is saved, for whom, until when. Reads the file only: no network.
+//! `tapis status`: what is saved, for whom, until when. Reads the file only (and changes
+//! nothing, not even its mode): no network.
 
 use std::io::Write as _;
 
 use anyhow::Context as _;
 use chrono::{TimeDelta, Utc};
-use serde_json::{Value, json};
-use tapis_auth::Notice;
+use serde_json::json;
 use tapis_core::{TokenSet, TokenState};
 use tapis_store::TokenStore;
 
@@ -39,17 +39,21 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
     let store = TokenStore::new(token_file);
     let loaded = match given {
         Some(token) => tapis_core::AccessToken::new(token, None)
-            .map(|access| tapis_store::Loaded { tokens: Some(TokenSet::new(access)), tightened_from: None })
+            .map(|access| tapis_store::Loaded { tokens: Some(TokenSet::new(access)), ..Default::default() })
             .map_err(|error| tapis_store::StoreError::Corrupt {
                 path: super::TOKEN_VARIABLE.into(),
                 reason: tapis_store::FormatError::Token(error),
             }),
-        None => store.load(),
+        // `status` only looks: a loose mode is reported, not changed.
+        None => store.load_read_only(),
     };
     let (tokens, problem) = match loaded {
         Ok(loaded) => {
-            if let Some(old_mode) = loaded.tightened_from {
-                crate::prompt::tell(&Notice::TightenedPermissions { path: token_file.clone(), old_mode });
+            if let Some(mode) = loaded.readable_by_others {
+                output::warn(&format!(
+                    "the token file {} is readable by others (mode {mode:04o}); the next `tapis login` or `tapis token` makes it 0600",
+                    token_file.display()
+                ));
             }
             (loaded.tokens, None)
         }
@@ -82,7 +86,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
             "client_id": renewal.map(|(_, client)| client.client_id.as_str()),
             "problem": problem,
         });
-        let text = serde_json::to_string_pretty(&report).unwrap_or_else(|_| Value::Null.to_string());
+        let text = output::json_text(&report);
         writeln!(stdout, "{text}").context("cannot write to standard output")?;
     } else {
         let mut lines = Vec::new();
@@ -122,6 +126,8 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
         };
         lines.push(("State", state_line));
         for (label, value) in lines {
+            // Names and ids come from the token or the file: escaped, as all such text is.
+            let value = output::escape_controls(&value);
             writeln!(stdout, "{:<12}{value}", format!("{label}:")).context("cannot write to standard output")?;
         }
     }

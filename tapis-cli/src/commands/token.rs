@@ -1,4 +1,4 @@
-//! `tapis token`: a valid access token on stdout, for `$(tapis token)` and friends.
+//! `tapis token`: a valid access token on stdout, for `eval`, `curl -H @<(...)` and friends.
 
 use std::io::Write as _;
 
@@ -31,7 +31,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &TokenArgs) -> anyhow::Result<Exit>
                 "username": token.username(),
                 "tenant_id": token.tenant_id(),
             });
-            format!("{}\n", serde_json::to_string_pretty(&object).context("cannot write JSON")?)
+            format!("{}\n", output::json_text(&object))
         }
     };
     let mut stdout = std::io::stdout().lock();

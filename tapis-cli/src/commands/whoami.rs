@@ -16,7 +16,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &WhoamiArgs) -> anyhow::Result<Exit
 
     let mut stdout = std::io::stdout().lock();
     if args.json {
-        let text = serde_json::to_string_pretty(&profile).context("cannot write JSON")?;
+        let text = crate::output::json_text(&profile);
         writeln!(stdout, "{text}").context("cannot write to standard output")?;
         return Ok(Exit::Ok);
     }
@@ -32,6 +32,8 @@ pub(crate) fn run(global: &GlobalArgs, args: &WhoamiArgs) -> anyhow::Result<Exit
     lines.push(("Tenant", session.access_token().tenant_id().unwrap_or("(unknown)").to_owned()));
     lines.push(("Base URL", session.base_url().to_string()));
     for (label, value) in lines {
+        // The server's answer: escaped, as all such text is.
+        let value = crate::output::escape_controls(&value);
         writeln!(stdout, "{:<10}{value}", format!("{label}:")).context("cannot write to standard output")?;
     }
     Ok(Exit::Ok)

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tapis_store::{StoreError, TokenStore};
 
-use crate::{Setup, check, describe_error, mode, names_in};
+use crate::{Setup, check, describe_error, mode, names_in, set_mode};
 
 #[test]
 fn a_held_lock_makes_others_time_out_until_it_is_dropped() {
@@ -90,7 +90,7 @@ fn a_lock_that_cannot_be_opened_is_an_error_naming_the_lock_file() {
                 symlink(folder.join("victim"), folder.join("tokens.json.lock")).expect("symlink");
                 folder.join("tokens.json")
             },
-            "Lock: cannot lock <path>.lock: Too many levels of symbolic links (os error 40)",
+            "Lock: cannot lock <path>.lock: it is not a regular file; remove it (tapis creates it again)",
         ),
         (
             "a file where the folder should be",
@@ -99,6 +99,32 @@ fn a_lock_that_cannot_be_opened_is_an_error_naming_the_lock_file() {
                 folder.join("victim/tokens.json")
             },
             "Lock: cannot lock <path>.lock: File exists (os error 17)",
+        ),
+        (
+            "a folder at the lock file's path",
+            |folder| {
+                fs::write(folder.join("victim"), PREVIOUS).expect("write");
+                fs::create_dir(folder.join("tokens.json.lock")).expect("mkdir");
+                folder.join("tokens.json")
+            },
+            "Lock: cannot lock <path>.lock: it is not a regular file; remove it (tapis creates it again)",
+        ),
+        (
+            "a FIFO at the lock file's path",
+            |folder| {
+                fs::write(folder.join("victim"), PREVIOUS).expect("write");
+                let mode = rustix::fs::Mode::from_raw_mode(0o600);
+                rustix::fs::mknodat(
+                    rustix::fs::CWD,
+                    folder.join("tokens.json.lock"),
+                    rustix::fs::FileType::Fifo,
+                    mode,
+                    0,
+                )
+                .expect("mkfifo");
+                folder.join("tokens.json")
+            },
+            "Lock: cannot lock <path>.lock: it is not a regular file; remove it (tapis creates it again)",
         ),
     ];
     for (case, setup, expected) in table {
@@ -110,5 +136,38 @@ fn a_lock_that_cannot_be_opened_is_an_error_naming_the_lock_file() {
         };
         check(case, &outcome, expected);
         assert_eq!(fs::read(folder.path().join("victim")).expect("read"), PREVIOUS, "case: {case}: victim changed");
+    }
+}
+
+/// A user id that owns nothing on the test machine.
+const OTHER_UID: u32 = 54_321;
+
+#[test]
+fn another_users_lock_file_is_refused_not_waited_on() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("tokens.json");
+    let lock_path = path.with_file_name("tokens.json.lock");
+    for mode in [0o600, 0o666] {
+        fs::write(&lock_path, b"").expect("create the lock file");
+        set_mode(&lock_path, mode);
+        // Making a file another user's takes root (as the tests run in CI); elsewhere the
+        // open itself is refused, which is checked by the message below as well.
+        if let Err(error) = std::os::unix::fs::chown(&lock_path, Some(OTHER_UID), Some(OTHER_UID)) {
+            assert_eq!(error.kind(), std::io::ErrorKind::PermissionDenied, "{error}");
+            return;
+        }
+        // Held meanwhile (as its owner could hold it for ever): a wait would end in LockTimeout.
+        let held = fs::File::open(&lock_path).expect("open");
+        held.lock().expect("hold the lock");
+        let error = TokenStore::new(&path).lock(Duration::from_millis(200)).expect_err("refused");
+        check(
+            &format!("another user's {mode:o} lock file"),
+            &describe_error(&error, &path),
+            &format!(
+                "LockNotOwned: the lock file <path>.lock belongs to another user (uid {OTHER_UID}); refusing to wait on it — remove it or choose another file with --token-file"
+            ),
+        );
+        drop(held);
+        fs::remove_file(&lock_path).expect("remove");
     }
 }

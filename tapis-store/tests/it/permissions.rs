@@ -62,3 +62,22 @@ fn a_load_tightens_a_group_or_world_accessible_file_and_says_so() {
         );
     }
 }
+
+#[test]
+fn a_read_only_load_reports_a_loose_mode_and_leaves_it() {
+    let token = jwt("jdoe", EXP_2100);
+    for before in [0o644, 0o640, 0o666, 0o600] {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let path = folder.path().join("tokens.json");
+        fs::write(&path, format!(r#"{{"access_token": "{token}", "expires_at": "2025-09-05T02:30:48+00:00"}}"#))
+            .expect("write");
+        set_mode(&path, before);
+        let loaded = TokenStore::new(&path).load_read_only().expect("load");
+        let case = format!("read-only load of a {before:o} file");
+        assert!(loaded.tokens.is_some(), "{case}: the token is read");
+        assert_eq!(loaded.tightened_from, None, "{case}");
+        let expected = if before & 0o077 == 0 { None } else { Some(before) };
+        assert_eq!(loaded.readable_by_others, expected, "{case}");
+        check(&format!("{case}: mode after"), &format!("{:o}", mode(&path)), &format!("{before:o}"));
+    }
+}
