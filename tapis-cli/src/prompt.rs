@@ -116,7 +116,7 @@ impl Prompter for TerminalPrompter {
 pub(crate) fn tell(notice: &Notice) {
     match notice {
         Notice::UnusableTokenFile(error) => {
-            output::warn(&format!("{error}; treating it as no token (a login replaces it)"));
+            output::warn(&format!("{}; treating it as no token (a login replaces it)", store_message(error)));
         }
         Notice::TightenedPermissions { path, old_mode } => output::warn(&format!(
             "the token file {} was readable by others (mode {old_mode:04o}); it is now 0600",
@@ -134,7 +134,9 @@ pub(crate) fn tell(notice: &Notice) {
                 if *attempts_left == 1 { "1 try left".to_owned() } else { format!("{attempts_left} tries left") };
             output::error_line(&format!("{message} ({tries})"));
         }
-        Notice::NotSaved(error) => output::warn(&format!("{error}; the token is usable for this run only")),
+        Notice::NotSaved(error) => {
+            output::warn(&format!("{}; the token is usable for this run only", store_message(error)));
+        }
         Notice::ClientCreated { client_id } => output::note(&format!(
             "created the OAuth client {client_id} so that tapis can renew your token without your password; \
              it is stored in the token file, and `tapis logout` deletes it (or use `tapis login --no-refresh` to do without)"
@@ -152,6 +154,11 @@ pub(crate) fn tell(notice: &Notice) {
             let until = expires_at.map(|at| format!(" before {}", output::instant(at))).unwrap_or_default();
             output::say(&format!("To log in, open {verification_uri}\nand enter the code {user_code}{until}."));
         }
-        Notice::DeviceWaiting { .. } | Notice::LoggedInByAnotherProcess => {}
+        _ => {}
     }
+}
+
+/// A store error in the CLI's words.
+fn store_message(error: &tapis_store::StoreError) -> String {
+    crate::exit::cli_message(error).unwrap_or_else(|| error.to_string())
 }

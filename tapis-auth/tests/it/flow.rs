@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use chrono::TimeDelta;
 use mockito::Matcher;
 use serde_json::json;
-use tapis_auth::{AuthError, LoginOptions, Origin, PromptError, Session, connect, logout};
+use tapis_auth::blocking::{connect, logout};
+use tapis_auth::{ApiRequest, AuthError, LoginOptions, Origin, PromptError, Session, blocking};
 use tapis_store::TokenStore;
 
 use crate::support::*;
@@ -530,8 +531,9 @@ fn check_logout(
         None => tapis.server.mock("POST", REVOKE_PATH).expect(0).create(),
     };
 
-    let report = logout(&tapis.base_url(), &token_file, &client_config(), false)
-        .unwrap_or_else(|error| panic!("{context}: {error:?}"));
+    let mut logout_options = LoginOptions::new(tapis.base_url(), &token_file);
+    logout_options.client = client_config();
+    let report = logout(&logout_options).unwrap_or_else(|error| panic!("{context}: {error:?}"));
 
     assert_eq!((report.removed_file, report.revoked), expected, "{context}: {report:?}");
     match reason_fragment {
@@ -578,11 +580,11 @@ fn session_requests_carry_the_token_to_its_own_server_only() {
     let from_file = connect(&options, &mut Scripted::no_terminal()).expect("the saved token");
     assert_eq!((logged_in.origin(), from_file.origin()), (Origin::LoggedIn, Origin::Saved));
 
-    for session in [&logged_in, &from_file] {
-        let answer = session.get(USERINFO_PATH).expect("a path").send().expect("sent");
-        assert_eq!(answer.status(), 200, "{:?}", session.origin());
+    for mut session in [logged_in, from_file] {
+        let answer = blocking::call(&mut session, &ApiRequest::get(USERINFO_PATH)).expect("sent");
+        assert_eq!(answer.status, 200, "{:?}", session.origin());
         for path in ["https://evil.example/", "//evil.example/x", "evil.example"] {
-            match session.get(path) {
+            match blocking::call(&mut session, &ApiRequest::get(path)) {
                 Err(AuthError::ForeignPath { path: refused, .. }) => assert_eq!(refused, path),
                 Err(other) => panic!("{path:?}: expected ForeignPath, got {other:?}"),
                 Ok(_) => panic!("{path:?}: expected ForeignPath, got a request"),

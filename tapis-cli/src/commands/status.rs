@@ -36,25 +36,21 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
     } else {
         token_file.display().to_string()
     };
-    let store = TokenStore::new(token_file);
-    let loaded = match given {
-        Some(token) => tapis_core::AccessToken::new(token, None)
-            .map(|access| tapis_store::Loaded { tokens: Some(TokenSet::new(access)), tightened_from: None })
-            .map_err(|error| tapis_store::StoreError::Corrupt {
-                path: super::TOKEN_VARIABLE.into(),
-                reason: tapis_store::FormatError::Token(error),
-            }),
-        None => store.load(),
-    };
-    let (tokens, problem) = match loaded {
-        Ok(loaded) => {
-            if let Some(old_mode) = loaded.tightened_from {
-                crate::prompt::tell(&Notice::TightenedPermissions { path: token_file.clone(), old_mode });
+    let (tokens, problem) = match given {
+        Some(token) => match tapis_core::AccessToken::new(token, None) {
+            Ok(access) => (Some(TokenSet::new(access)), None),
+            Err(error) => (None, Some(format!("the token in {} is not usable: {error}", super::TOKEN_VARIABLE))),
+        },
+        None => match TokenStore::new(token_file).load() {
+            Ok(loaded) => {
+                if let Some(old_mode) = loaded.tightened_from {
+                    crate::prompt::tell(&Notice::TightenedPermissions { path: token_file.clone(), old_mode });
+                }
+                (loaded.tokens, None)
             }
-            (loaded.tokens, None)
-        }
-        Err(error) if error.counts_as_no_token() => (None, Some(error.to_string())),
-        Err(error) => return Err(error).context("cannot read the token status"),
+            Err(error) if error.counts_as_no_token() => (None, Some(error.to_string())),
+            Err(error) => return Err(error).context("cannot read the token status"),
+        },
     };
     let now = Utc::now();
     let state = tokens.as_ref().map(|tokens| tokens.state(base_url, now, TimeDelta::zero()));
