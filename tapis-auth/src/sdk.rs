@@ -3,8 +3,6 @@
 //! `tapis-core` crate, renamed `tapis-sdk-core` here) and ask it for a new token when the one
 //! they hold is about to expire.
 
-use tapis_core::ExposeSecret as _;
-
 use crate::provider::TokenProvider;
 
 #[async_trait::async_trait]

@@ -855,9 +855,10 @@ struct Micro {
 fn micro_benchmarks(cargo: &str, folder: &TempFolder, package: &str, bench: &str) -> Result<Vec<Micro>, String> {
     let criterion_home = folder.path().join(format!("criterion-{bench}"));
     let criterion_home_text = criterion_home.to_string_lossy().into_owned();
+    let spec = crate::layering::package_spec(package);
     run_cargo(
         cargo,
-        &["bench", "-p", package, "--bench", bench, "--", "--warm-up-time", "1", "--measurement-time", "2"],
+        &["bench", "-p", &spec, "--bench", bench, "--", "--warm-up-time", "1", "--measurement-time", "2"],
         &[("CRITERION_HOME", &criterion_home_text)],
     )?;
     let mut found = Vec::new();
