@@ -131,7 +131,7 @@ impl TapisClient {
 
     /// The password grant through an OAuth client (HTTP Basic `client_id:client_key`), which
     /// also yields a refresh token. A client the server does not know answers 400
-    /// `Invalid client credentials: ...` ([`INVALID_CLIENT_PREFIX`]).
+    /// `Invalid client credentials: ...`.
     pub async fn password_grant_via(
         &self,
         username: &str,

@@ -11,6 +11,8 @@
 
 mod bench;
 mod layering;
+#[cfg(test)]
+mod tidy;
 
 use std::env;
 use std::process::{Command, ExitCode};

@@ -167,21 +167,7 @@ fn a_hundred_concurrent_callers_cause_one_renewal() {
         let before = provider.token(TimeDelta::minutes(1)).await.expect("the saved token");
         assert_eq!(before.expose_secret(), old);
         // Asking for an hour crosses its expiry: every caller needs a renewal, one is made.
-        let start = Arc::new(tokio::sync::Barrier::new(100));
-        let tasks: Vec<_> = (0..100)
-            .map(|_| {
-                let (provider, start) = (provider.clone(), Arc::clone(&start));
-                tokio::spawn(async move {
-                    start.wait().await;
-                    provider.token(TimeDelta::hours(1)).await.map(|token| token.expose_secret().to_owned())
-                })
-            })
-            .collect();
-        let mut tokens = Vec::new();
-        for task in tasks {
-            tokens.push(task.await.expect("the task ran").expect("a token"));
-        }
-        tokens
+        hundred_concurrent_tokens(&provider, TimeDelta::hours(1)).await
     });
 
     assert_eq!(tokens.len(), 100);
@@ -204,25 +190,30 @@ fn a_hundred_concurrent_callers_log_in_once_even_when_nothing_can_be_saved() {
 
     let provider = TokenProvider::new(options);
     let runtime = multi_threaded_runtime();
-    let tokens: Vec<String> = runtime.block_on(async {
-        let tasks: Vec<_> = (0..100)
-            .map(|_| {
-                let provider = provider.clone();
-                tokio::spawn(async move {
-                    provider.token(TimeDelta::minutes(1)).await.map(|token| token.expose_secret().to_owned())
-                })
-            })
-            .collect();
-        let mut tokens = Vec::new();
-        for task in tasks {
-            tokens.push(task.await.expect("the task ran").expect("a token"));
-        }
-        tokens
-    });
+    let tokens = runtime.block_on(hundred_concurrent_tokens(&provider, TimeDelta::minutes(1)));
 
     assert!(tokens.iter().all(|token| *token == fresh), "every caller got the one token");
     login.assert();
     tapis.assert_no_strays();
+}
+
+/// 100 tasks, released together, each asking `provider` for a token; their tokens.
+async fn hundred_concurrent_tokens(provider: &TokenProvider, min_valid: TimeDelta) -> Vec<String> {
+    let start = Arc::new(tokio::sync::Barrier::new(100));
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (provider, start) = (provider.clone(), Arc::clone(&start));
+            tokio::spawn(async move {
+                start.wait().await;
+                provider.token(min_valid).await.map(|token| token.expose_secret().to_owned())
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.expect("the task ran").expect("a token"));
+    }
+    tokens
 }
 
 fn assert_saved_access(token_file: &std::path::Path, access: &str) {

@@ -22,6 +22,7 @@ pub(crate) fn state_name(state: Option<TokenState>, unreadable: bool) -> &'stati
         Some(TokenState::Valid | TokenState::ExpiringSoon) => "valid",
         Some(TokenState::Expired) => "expired",
         Some(TokenState::OtherServer) => "other-server",
+        Some(_) => "unknown",
     }
 }
 
