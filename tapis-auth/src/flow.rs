@@ -314,8 +314,14 @@ pub(crate) fn start(options: &LoginOptions, prompter: &mut dyn Prompter) -> Resu
     Ok(Start::NeedsServer)
 }
 
-/// Takes the token file's lock without blocking the async runtime's worker thread.
+/// Takes the token file's lock without blocking the async runtime's worker thread: at once
+/// when it is free, else waiting on a blocking-pool thread.
 async fn lock(store: &TokenStore, timeout: Duration) -> Result<StoreLock, AuthError> {
+    match store.lock(Duration::ZERO) {
+        Ok(lock) => return Ok(lock),
+        Err(tapis_store::StoreError::LockTimeout { .. }) if !timeout.is_zero() => {}
+        Err(error) => return Err(error.into()),
+    }
     let store = store.clone();
     match tokio::task::spawn_blocking(move || store.lock(timeout)).await {
         Ok(locked) => Ok(locked?),
