@@ -1,11 +1,9 @@
 //! HTTP against one Tapis tenant: the token endpoint and authenticated requests, with
 //! classified, bounded retries.
 
-use std::io::Read as _;
 use std::time::Duration;
 
-use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::{Method, StatusCode};
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use tapis_core::expiry::parse_http_date;
 use tapis_core::{BaseUrl, ExposeSecret as _, OAuthClient, RefreshToken, SecretString, TokenSet};
@@ -15,31 +13,31 @@ use crate::response::{envelope_message, parse_token_response};
 use crate::retry::RetryPolicy;
 
 /// The largest answer body read from a server; a token answer is about 2 KiB.
-pub const MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
 
 /// How much of an unexpected (non-JSON) body an error message quotes.
 const BODY_EXCERPT_CHARS: usize = 120;
 
 /// The token endpoint, relative to the base URL.
-pub const TOKENS_PATH: &str = "/v3/oauth2/tokens";
+pub(crate) const TOKENS_PATH: &str = "/v3/oauth2/tokens";
 
 /// The revoke endpoint, relative to the base URL.
-pub const REVOKE_PATH: &str = "/v3/oauth2/tokens/revoke";
+pub(crate) const REVOKE_PATH: &str = "/v3/oauth2/tokens/revoke";
 
 /// The OAuth clients endpoint, relative to the base URL.
-pub const CLIENTS_PATH: &str = "/v3/oauth2/clients";
+pub(crate) const CLIENTS_PATH: &str = "/v3/oauth2/clients";
 
 /// The device-code endpoint, relative to the base URL.
-pub const DEVICE_CODE_PATH: &str = "/v3/oauth2/device/code";
+pub(crate) const DEVICE_CODE_PATH: &str = "/v3/oauth2/device/code";
 
 /// The userinfo endpoint, relative to the base URL.
-pub const USERINFO_PATH: &str = "/v3/oauth2/userinfo";
+pub(crate) const USERINFO_PATH: &str = "/v3/oauth2/userinfo";
 
 /// The start of the token endpoint's answer when the HTTP Basic client is not valid.
-pub const INVALID_CLIENT_PREFIX: &str = "Invalid client credentials";
+pub(crate) const INVALID_CLIENT_PREFIX: &str = "Invalid client credentials";
 
 /// The header Tapis reads the access token from.
-pub const TOKEN_HEADER: &str = "X-Tapis-Token";
+pub(crate) const TOKEN_HEADER: &str = "X-Tapis-Token";
 
 /// Credentials-rejected messages of the password grant (HTTP 400), per the Tapis
 /// authenticator: a wrong password and an unknown user answer the same.
@@ -47,6 +45,7 @@ const REJECTED_PREFIXES: [&str; 2] = ["Invalid username/password combination", "
 
 /// Timeouts and retries for talking to Tapis.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// Bound on establishing a connection (TCP and TLS).
     pub connect_timeout: Duration,
@@ -54,14 +53,37 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// How transient failures are retried.
     pub retry: RetryPolicy,
+    /// Appended to the user agent `tapis-auth/<version>`, to name the program using the
+    /// library (e.g. `my-workflow/1.2`).
+    pub user_agent_suffix: Option<String>,
+}
+
+/// The default bound on establishing a connection (TCP and TLS).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default bound on a whole request.
+pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The user agent's first word: this library and its version.
+const USER_AGENT: &str = concat!("tapis-auth/", env!("CARGO_PKG_VERSION"));
+
+impl ClientConfig {
+    /// The user agent sent: `tapis-auth/<version>`, then the caller's suffix if any.
+    pub fn user_agent(&self) -> String {
+        match self.user_agent_suffix.as_deref().map(str::trim).filter(|suffix| !suffix.is_empty()) {
+            Some(suffix) => format!("{USER_AGENT} {suffix}"),
+            None => USER_AGENT.to_owned(),
+        }
+    }
 }
 
 impl Default for ClientConfig {
     fn default() -> Self {
         Self {
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_HTTP_TIMEOUT,
             retry: RetryPolicy::default(),
+            user_agent_suffix: None,
         }
     }
 }
@@ -90,7 +112,7 @@ impl TapisClient {
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("tapis-cli/", env!("CARGO_PKG_VERSION")))
+            .user_agent(config.user_agent())
             .build()
             .map_err(|error| AuthError::HttpClient(error.to_string()))?;
         Ok(Self { base_url, http, config })
@@ -103,14 +125,14 @@ impl TapisClient {
 
     /// The password grant: one `POST /v3/oauth2/tokens`, retried only on transient failures.
     /// Without an OAuth client the answer has an access token only.
-    pub fn password_grant(&self, username: &str, password: &SecretString) -> Result<TokenSet, AuthError> {
-        self.password_grant_via(username, password, None)
+    pub async fn password_grant(&self, username: &str, password: &SecretString) -> Result<TokenSet, AuthError> {
+        self.password_grant_via(username, password, None).await
     }
 
     /// The password grant through an OAuth client (HTTP Basic `client_id:client_key`), which
     /// also yields a refresh token. A client the server does not know answers 400
-    /// `Invalid client credentials: ...` ([`INVALID_CLIENT_PREFIX`]).
-    pub fn password_grant_via(
+    /// `Invalid client credentials: ...`.
+    pub async fn password_grant_via(
         &self,
         username: &str,
         password: &SecretString,
@@ -118,26 +140,28 @@ impl TapisClient {
     ) -> Result<TokenSet, AuthError> {
         let url = self.base_url.join(TOKENS_PATH);
         let body = json!({"username": username, "password": password.expose_secret(), "grant_type": "password"});
-        let answer = self.send_with_retries(&url, || with_client(self.http.post(&url).json(&body), client))?;
+        let answer = self.send_with_retries(&url, || with_client(self.http.post(&url).json(&body), client)).await?;
         self.tokens_from(&url, &answer, client)
     }
 
     /// The refresh grant: a new access token and a new (rotated) refresh token, without the
     /// password. Needs the client the refresh token was issued through.
-    pub fn refresh_grant(&self, refresh: &RefreshToken, client: &OAuthClient) -> Result<TokenSet, AuthError> {
+    pub async fn refresh_grant(&self, refresh: &RefreshToken, client: &OAuthClient) -> Result<TokenSet, AuthError> {
         let url = self.base_url.join(TOKENS_PATH);
         let body = json!({"grant_type": "refresh_token", "refresh_token": refresh.expose_secret()});
-        let answer = self.send_with_retries(&url, || with_client(self.http.post(&url).json(&body), Some(client)))?;
+        let answer =
+            self.send_with_retries(&url, || with_client(self.http.post(&url).json(&body), Some(client))).await?;
         self.tokens_from(&url, &answer, Some(client))
     }
 
     /// Creates an OAuth client for the user the access token belongs to
     /// (`POST /v3/oauth2/clients`); the server chooses its id and key.
-    pub fn create_client(&self, access_token: &str, description: &str) -> Result<OAuthClient, AuthError> {
+    pub async fn create_client(&self, access_token: &str, description: &str) -> Result<OAuthClient, AuthError> {
         let url = self.base_url.join(CLIENTS_PATH);
         let body = json!({"description": description, "display_name": description, "callback_url": ""});
-        let answer =
-            self.send_with_retries(&url, || self.http.post(&url).header(TOKEN_HEADER, access_token).json(&body))?;
+        let answer = self
+            .send_with_retries(&url, || self.http.post(&url).header(TOKEN_HEADER, access_token).json(&body))
+            .await?;
         let result = answer.get("result");
         let field = |name: &str| result.and_then(|result| result.get(name)).and_then(Value::as_str);
         match (field("client_id"), field("client_key")) {
@@ -152,16 +176,16 @@ impl TapisClient {
     }
 
     /// Deletes an OAuth client (`DELETE /v3/oauth2/clients/{client_id}`).
-    pub fn delete_client(&self, access_token: &str, client_id: &str) -> Result<(), AuthError> {
+    pub async fn delete_client(&self, access_token: &str, client_id: &str) -> Result<(), AuthError> {
         let url = self.base_url.join(&format!("{CLIENTS_PATH}/{}", path_segment(client_id)));
-        self.send_with_retries(&url, || self.http.delete(&url).header(TOKEN_HEADER, access_token)).map(drop)
+        self.send_with_retries(&url, || self.http.delete(&url).header(TOKEN_HEADER, access_token)).await.map(drop)
     }
 
     /// Starts a device login (`POST /v3/oauth2/device/code`).
-    pub fn device_code(&self, client_id: &str) -> Result<DeviceCode, AuthError> {
+    pub async fn device_code(&self, client_id: &str) -> Result<DeviceCode, AuthError> {
         let url = self.base_url.join(DEVICE_CODE_PATH);
         let body = json!({"client_id": client_id});
-        let answer = self.send_with_retries(&url, || self.http.post(&url).json(&body))?;
+        let answer = self.send_with_retries(&url, || self.http.post(&url).json(&body)).await?;
         let result = answer.get("result");
         let field = |name: &str| result.and_then(|result| result.get(name)).and_then(Value::as_str);
         let invalid = |reason: &str| AuthError::InvalidResponse { url: url.clone(), reason: reason.to_owned() };
@@ -186,11 +210,15 @@ impl TapisClient {
     }
 
     /// Asks once whether the user has approved a device login.
-    pub fn poll_device_token(&self, client_id: &str, device_code: &SecretString) -> Result<DevicePoll, AuthError> {
+    pub async fn poll_device_token(
+        &self,
+        client_id: &str,
+        device_code: &SecretString,
+    ) -> Result<DevicePoll, AuthError> {
         let url = self.base_url.join(TOKENS_PATH);
         let body =
             json!({"grant_type": "device_code", "client_id": client_id, "device_code": device_code.expose_secret()});
-        match self.send_with_retries(&url, || self.http.post(&url).json(&body)) {
+        match self.send_with_retries(&url, || self.http.post(&url).json(&body)).await {
             Ok(answer) => Ok(DevicePoll::Approved(Box::new(self.tokens_from(&url, &answer, None)?))),
             Err(AuthError::Server { status: 400, message, .. }) if message.starts_with("device code not ready") => {
                 Ok(DevicePoll::Pending)
@@ -203,9 +231,9 @@ impl TapisClient {
     }
 
     /// The signed-in user's profile (`GET /v3/oauth2/userinfo`): the envelope's `result`.
-    pub fn userinfo(&self, access_token: &str) -> Result<Value, AuthError> {
+    pub async fn userinfo(&self, access_token: &str) -> Result<Value, AuthError> {
         let url = self.base_url.join(USERINFO_PATH);
-        let answer = self.send_with_retries(&url, || self.http.get(&url).header(TOKEN_HEADER, access_token))?;
+        let answer = self.send_with_retries(&url, || self.http.get(&url).header(TOKEN_HEADER, access_token)).await?;
         match answer.get("result") {
             Some(result @ Value::Object(_)) => Ok(result.clone()),
             _ => Err(AuthError::InvalidResponse { url, reason: "there is no `result` object in the answer".into() }),
@@ -221,34 +249,70 @@ impl TapisClient {
     }
 
     /// Revokes a token: `POST /v3/oauth2/tokens/revoke`.
-    pub fn revoke(&self, token: &str) -> Result<(), AuthError> {
+    pub async fn revoke(&self, token: &str) -> Result<(), AuthError> {
         let url = self.base_url.join(REVOKE_PATH);
         let body = json!({"token": token});
-        self.send_with_retries(&url, || self.http.post(&url).json(&body)).map(drop)
+        self.send_with_retries(&url, || self.http.post(&url).json(&body)).await.map(drop)
     }
 
-    /// A request to `path` on the base URL carrying `X-Tapis-Token`. `path` must be a path
-    /// (`/v3/...`), never an absolute URL: the token only goes to its own server.
-    pub fn request(&self, method: Method, path: &str, access_token: &str) -> Result<RequestBuilder, AuthError> {
+    /// Sends one authenticated request (`X-Tapis-Token`) to a path on the base URL and reads
+    /// its whole answer, up to `request.max_answer_bytes`. Not retried: the request may not
+    /// be idempotent. Any status is an answer; only a transport failure, a refused request or
+    /// an answer over the cap is an error.
+    pub(crate) async fn call(&self, access_token: &str, request: &ApiRequest) -> Result<ApiResponse, AuthError> {
+        let path = request.path.as_str();
         if !path.starts_with('/') || path.starts_with("//") {
             return Err(AuthError::ForeignPath { path: path.to_owned(), base_url: self.base_url.to_string() });
         }
-        Ok(self.http.request(method, self.base_url.join(path)).header(TOKEN_HEADER, access_token))
+        let invalid = |reason: String| AuthError::InvalidRequest { reason };
+        let method = Method::from_bytes(request.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| invalid(format!("`{}` is not an HTTP method", request.method)))?;
+        let url = self.base_url.join(path);
+        let mut builder = self.http.request(method, &url).header(TOKEN_HEADER, access_token);
+        for (name, value) in &request.headers {
+            if name.trim().eq_ignore_ascii_case(TOKEN_HEADER) {
+                return Err(invalid(format!("the {TOKEN_HEADER} header is set from the session")));
+            }
+            let name = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| invalid(format!("`{name}` is not a header name")))?;
+            let value = reqwest::header::HeaderValue::from_str(value.trim())
+                .map_err(|_| invalid(format!("the value of the header {name} is not valid in a header")))?;
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = &request.body {
+            builder = builder.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
+        }
+        let unavailable = |last: String| AuthError::Unavailable { url: url.clone(), n_attempts: 1, last };
+        let response = builder.send().await.map_err(|error| unavailable(describe_transport_error(&error)))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+            .collect();
+        match read_capped(response, request.max_answer_bytes).await {
+            Ok(body) => Ok(ApiResponse { status, headers, body }),
+            Err(ReadError::TooLarge) => Err(AuthError::InvalidResponse {
+                url,
+                reason: format!("the answer is larger than {} bytes", request.max_answer_bytes),
+            }),
+            Err(ReadError::Transport(what)) => Err(unavailable(what)),
+        }
     }
 
     /// Sends a request built by `build` up to `retry.n_attempts` times, retrying transient
     /// failures with backoff. Returns the body of a 2xx answer, already checked to be JSON.
-    fn send_with_retries(&self, url: &str, build: impl Fn() -> RequestBuilder) -> Result<Value, AuthError> {
+    async fn send_with_retries(&self, url: &str, build: impl Fn() -> RequestBuilder) -> Result<Value, AuthError> {
         let n_attempts = self.config.retry.n_attempts.max(1);
         let mut last = String::new();
         for attempt in 1..=n_attempts {
-            match self.attempt(url, build()) {
+            match self.attempt(url, build()).await {
                 Attempt::Done(value) => return Ok(value),
                 Attempt::Fatal(error) => return Err(error),
                 Attempt::Transient(what, retry_after) => {
                     last = what;
                     if attempt < n_attempts {
-                        std::thread::sleep(self.config.retry.delay_before(attempt + 1, retry_after));
+                        tokio::time::sleep(self.config.retry.delay_before(attempt + 1, retry_after)).await;
                     }
                 }
             }
@@ -256,8 +320,8 @@ impl TapisClient {
         Err(AuthError::Unavailable { url: url.to_owned(), n_attempts, last })
     }
 
-    fn attempt(&self, url: &str, request: RequestBuilder) -> Attempt<Value> {
-        let response = match request.send() {
+    async fn attempt(&self, url: &str, request: RequestBuilder) -> Attempt<Value> {
+        let response = match request.send().await {
             Ok(response) => response,
             Err(error) => return Attempt::Transient(describe_transport_error(&error), None),
         };
@@ -269,7 +333,7 @@ impl TapisClient {
             .and_then(|value| value.to_str().ok())
             .map(|value| format!(" to {value}"))
             .unwrap_or_default();
-        let body = match read_capped(response) {
+        let body = match read_capped(response, MAX_RESPONSE_BYTES).await {
             Ok(body) => body,
             Err(ReadError::TooLarge) => {
                 return Attempt::Fatal(AuthError::InvalidResponse {
@@ -293,7 +357,7 @@ impl TapisClient {
             return Attempt::Fatal(AuthError::Server {
                 url: url.to_owned(),
                 status: status.as_u16(),
-                message: format!("a redirect{location}; tapis does not follow redirects, check the base URL"),
+                message: format!("a redirect{location}; redirects are not followed, check the base URL"),
             });
         }
         if is_transient_status(status) {
@@ -306,8 +370,108 @@ impl TapisClient {
     }
 }
 
+/// The largest answer [`ApiRequest`] reads by default (256 MiB).
+pub const DEFAULT_MAX_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
+
+/// An authenticated request to the Tapis API, sent with [`crate::Session::call`].
+///
+/// ```
+/// let request = tapis_auth::ApiRequest::new("POST", "/v3/jobs/submit")
+///     .header("Accept", "application/json")
+///     .json_body(br#"{"name": "test"}"#.to_vec());
+/// assert_eq!(request.path, "/v3/jobs/submit");
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApiRequest {
+    /// The HTTP method (`GET`, `POST`, ...; any case).
+    pub method: String,
+    /// A path on the base URL, such as `/v3/jobs/list?limit=2`; never an absolute URL.
+    pub path: String,
+    /// Extra headers. `X-Tapis-Token` is refused: the session sets it.
+    pub headers: Vec<(String, String)>,
+    /// A body, sent as `application/json`.
+    pub body: Option<Vec<u8>>,
+    /// The largest answer read; a longer one is an error, never cut silently.
+    pub max_answer_bytes: u64,
+}
+
+impl ApiRequest {
+    /// A request with no extra header and no body.
+    pub fn new(method: impl Into<String>, path: impl Into<String>) -> Self {
+        Self {
+            method: method.into(),
+            path: path.into(),
+            headers: Vec::new(),
+            body: None,
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(path: impl Into<String>) -> Self {
+        Self::new("GET", path)
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets a JSON body.
+    #[must_use]
+    pub fn json_body(mut self, body: Vec<u8>) -> Self {
+        self.body = Some(body);
+        self
+    }
+}
+
+/// The whole answer to an [`ApiRequest`], whatever its status.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApiResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The answer's headers whose values are text.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// How the Java services start a 401's body when the token has expired.
+const JWT_EXPIRED_PREFIX: &str = "TAPIS_SECURITY_JWT_EXPIRED";
+
+impl ApiResponse {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as JSON, when it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The envelope's `message` when the body is a Tapis envelope, else the start of the body.
+    pub fn message(&self) -> String {
+        self.json().as_ref().and_then(envelope_message).unwrap_or_else(|| excerpt(&self.body))
+    }
+
+    /// Whether this is a 401 saying the token expired: a body, or an envelope message, that
+    /// starts with `TAPIS_SECURITY_JWT_EXPIRED`.
+    pub fn says_token_expired(&self) -> bool {
+        let starts = |text: &str| text.trim_start().starts_with(JWT_EXPIRED_PREFIX);
+        self.status == 401
+            && (starts(&String::from_utf8_lossy(&self.body))
+                || self.json().as_ref().and_then(envelope_message).is_some_and(|message| starts(&message)))
+    }
+}
+
 /// A device login in progress: what to show the user, and what to poll with.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DeviceCode {
     /// The code the client polls with (secret).
     pub device_code: SecretString,
@@ -323,6 +487,7 @@ pub struct DeviceCode {
 
 /// One answer while polling for a device login.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum DevicePoll {
     /// Not approved yet (`device code not ready.`).
     Pending,
@@ -364,17 +529,29 @@ enum ReadError {
     Transport(String),
 }
 
-/// Reads at most [`MAX_RESPONSE_BYTES`] of a body.
-fn read_capped(response: Response) -> Result<Vec<u8>, ReadError> {
-    let mut body = Vec::new();
-    response
-        .take(MAX_RESPONSE_BYTES + 1)
-        .read_to_end(&mut body)
-        .map_err(|error| ReadError::Transport(format!("the answer was cut off: {error}")))?;
-    if body.len() as u64 > MAX_RESPONSE_BYTES {
+/// Reads a body of at most `limit` bytes; a longer one is refused, not cut.
+async fn read_capped(mut response: Response, limit: u64) -> Result<Vec<u8>, ReadError> {
+    if response.content_length().is_some_and(|length| length > limit) {
         return Err(ReadError::TooLarge);
     }
-    Ok(body)
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if (body.len() + chunk.len()) as u64 > limit {
+                    return Err(ReadError::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(error) => {
+                return Err(ReadError::Transport(format!(
+                    "the answer was cut off: {}",
+                    describe_transport_error(&error)
+                )));
+            }
+        }
+    }
 }
 
 /// The start of a body, on one line, for an error message.

@@ -7,6 +7,7 @@ use crate::prompt::PromptError;
 /// Everything that can go wrong while signing in or calling Tapis. Variants are what a caller
 /// acts on; the CLI maps them to exit codes.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// The server rejected the username or password (`Invalid username/password combination.`).
     #[error("the server rejected the credentials: {message}")]
@@ -47,7 +48,7 @@ pub enum AuthError {
     },
     /// A login is needed but there are no credentials and no terminal to ask for them.
     #[error(
-        "not logged in to {base_url}, and no terminal to ask for a password; run `tapis login` in a terminal, or set TAPIS_USERNAME and TAPIS_PASSWORD (or pipe the password to --password-stdin)"
+        "not logged in to {base_url}, and no terminal to ask for a password; log in where a person can be asked, or supply the username and password"
     )]
     NoCredentials {
         /// The server a login was needed for.
@@ -55,7 +56,7 @@ pub enum AuthError {
     },
     /// Renewal was refused (the refresh token was revoked or expired, or its client was
     /// deleted) and there is no password to fall back on.
-    #[error("renewing the token for {base_url} was refused ({message}); log in again with `tapis login`")]
+    #[error("renewing the token for {base_url} was refused ({message}); log in again")]
     RenewalRejected {
         /// The server a login is needed for.
         base_url: String,
@@ -64,20 +65,20 @@ pub enum AuthError {
     },
     /// A device login needs an OAuth client id, and none was given or saved.
     #[error(
-        "device login to {base_url} needs an OAuth client: log in with a password once (which creates one), or pass --client-id (TAPIS_CLIENT_ID)"
+        "device login to {base_url} needs an OAuth client: log in with a password once (which creates one), or give a client id"
     )]
     NoClient {
         /// The server.
         base_url: String,
     },
-    /// A token given from outside (`TAPIS_TOKEN`) cannot be used here.
+    /// A token given by the caller (not from the token file) cannot be used here.
     #[error("the given token cannot be used: {reason}")]
     UnusableGivenToken {
         /// Why.
         reason: String,
     },
     /// The device code expired before the user approved it.
-    #[error("the device code expired before the login was approved; run `tapis login --device` again")]
+    #[error("the device code expired before the login was approved; start a new device login")]
     DeviceCodeExpired,
     /// Asking for credentials failed (end of input, interrupted, no terminal).
     #[error(transparent)]
@@ -88,6 +89,12 @@ pub enum AuthError {
     /// The HTTP client could not be set up.
     #[error("cannot set up the HTTP client: {0}")]
     HttpClient(String),
+    /// An [`crate::ApiRequest`] that cannot be sent as it is (a bad method or header).
+    #[error("the request cannot be sent: {reason}")]
+    InvalidRequest {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A request path that is not a path on the base URL (an absolute URL to another host).
     #[error("`{path}` is not a path on the base URL; tokens are only sent to {base_url}")]
     ForeignPath {

@@ -5,14 +5,12 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use reqwest::Method;
-use reqwest::blocking::RequestBuilder;
 use tapis_core::{AccessToken, BaseUrl, OAuthClient, SecretString, TokenSet, TokenState};
-use tapis_store::{DEFAULT_LOCK_TIMEOUT, TokenStore};
+use tapis_store::{DEFAULT_LOCK_TIMEOUT, StoreLock, TokenStore};
 
-use crate::client::{ClientConfig, DevicePoll, INVALID_CLIENT_PREFIX, TapisClient};
+use crate::client::{ApiRequest, ApiResponse, ClientConfig, DevicePoll, INVALID_CLIENT_PREFIX, TapisClient};
 use crate::error::AuthError;
-use crate::prompt::{Notice, PromptError, Prompter};
+use crate::prompt::{NoPrompt, Notice, PromptError, Prompter};
 
 /// How many times prompted credentials are asked for by default.
 pub const DEFAULT_N_PROMPT_ATTEMPTS: u32 = 3;
@@ -23,6 +21,7 @@ pub const DEFAULT_MIN_VALID: TimeDelta = TimeDelta::seconds(60);
 /// Credentials the caller already has (from flags, the environment or stdin). Supplied
 /// credentials are tried once: a rejection is final, since asking again would give the same.
 #[derive(Debug, Default, Clone)]
+#[non_exhaustive]
 pub struct Credentials {
     /// The username, if supplied.
     pub username: Option<String>,
@@ -30,8 +29,39 @@ pub struct Credentials {
     pub password: Option<SecretString>,
 }
 
-/// What [`connect`] needs to know.
+/// The OAuth client a device login goes through, when the caller names one.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DeviceClient {
+    /// The client's id.
+    pub client_id: String,
+    /// The client's key, when known: with it the tokens can be renewed; without it they
+    /// cannot (a device login still works).
+    pub client_key: Option<SecretString>,
+}
+
+impl DeviceClient {
+    /// A client by id, its key unknown.
+    pub fn new(client_id: impl Into<String>) -> Self {
+        Self { client_id: client_id.into(), client_key: None }
+    }
+}
+
+/// Where to sign in and how: the one options type of [`connect`], [`device_login`],
+/// [`logout`], [`session_from_token`] and [`crate::TokenProvider`] (and their
+/// [`crate::blocking`] forms).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use tapis_auth::{BaseUrl, LoginOptions};
+///
+/// let mut options = LoginOptions::new(BaseUrl::parse("https://designsafe.tapis.io")?, "/tmp/tokens.json");
+/// options.force = true;
+/// options.client.user_agent_suffix = Some("my-workflow/1.0".into());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LoginOptions {
     /// The tenant.
     pub base_url: BaseUrl,
@@ -56,6 +86,10 @@ pub struct LoginOptions {
     pub client_description: String,
     /// How often a device login asks whether the user has approved it.
     pub device_poll_interval: Duration,
+    /// The OAuth client of a device login; `None` uses the client in the token file.
+    pub device_client: Option<DeviceClient>,
+    /// [`logout`] keeps the personal OAuth client instead of deleting it.
+    pub keep_client: bool,
 }
 
 /// How often a device login polls by default.
@@ -76,12 +110,15 @@ impl LoginOptions {
             no_refresh: false,
             client_description: "tapis".to_owned(),
             device_poll_interval: DEFAULT_DEVICE_POLL_INTERVAL,
+            device_client: None,
+            keep_client: false,
         }
     }
 }
 
 /// Where a session's token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Origin {
     /// The saved token was valid; no request was made.
     Saved,
@@ -91,7 +128,7 @@ pub enum Origin {
     Renewed,
     /// This call logged in.
     LoggedIn,
-    /// The token was given by the caller (e.g. `TAPIS_TOKEN`); nothing was read or written.
+    /// The token was given by the caller ([`session_from_token`]); nothing was read or written.
     Given,
 }
 
@@ -99,11 +136,10 @@ pub enum Origin {
 #[derive(Debug)]
 pub struct Session {
     tokens: TokenSet,
-    base_url: BaseUrl,
-    token_file: PathBuf,
+    /// The options it was made with (for a renewal), `min_valid` included.
+    options: LoginOptions,
     origin: Origin,
     saved: bool,
-    client_config: ClientConfig,
     client: OnceLock<TapisClient>,
 }
 
@@ -111,15 +147,7 @@ impl Session {
     /// A session on `options`' server and token file; `client`, when the caller already built
     /// one, is kept for the session's requests.
     fn new(options: &LoginOptions, tokens: TokenSet, origin: Origin, saved: bool, client: Option<TapisClient>) -> Self {
-        let session = Self {
-            tokens,
-            base_url: options.base_url.clone(),
-            token_file: options.token_file.clone(),
-            origin,
-            saved,
-            client_config: options.client.clone(),
-            client: OnceLock::new(),
-        };
+        let session = Self { tokens, options: options.clone(), origin, saved, client: OnceLock::new() };
         if let Some(client) = client {
             let _ = session.client.set(client);
         }
@@ -148,12 +176,12 @@ impl Session {
 
     /// The tenant.
     pub fn base_url(&self) -> &BaseUrl {
-        &self.base_url
+        &self.options.base_url
     }
 
     /// The token file (empty for a session from a given token, [`Origin::Given`]).
     pub fn token_file(&self) -> &std::path::Path {
-        &self.token_file
+        if self.origin == Origin::Given { std::path::Path::new("") } else { &self.options.token_file }
     }
 
     /// Where the token came from.
@@ -166,35 +194,56 @@ impl Session {
         self.saved
     }
 
-    /// A request to `path` on the base URL with `X-Tapis-Token` set. The HTTP client is set
-    /// up on first use, so a session that makes no request costs no network setup.
-    ///
-    /// `path` must be a path such as `/v3/oauth2/userinfo`; an absolute URL is refused with
-    /// [`AuthError::ForeignPath`], so the token is never sent to another host.
-    pub fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, AuthError> {
-        self.client()?.request(method, path, self.tokens.access.expose_secret())
-    }
-
-    /// `GET path` with the token.
-    pub fn get(&self, path: &str) -> Result<RequestBuilder, AuthError> {
-        self.request(Method::GET, path)
-    }
-
-    /// `POST path` with the token.
-    pub fn post(&self, path: &str) -> Result<RequestBuilder, AuthError> {
-        self.request(Method::POST, path)
-    }
-
     /// The user's profile from `GET /v3/oauth2/userinfo` (the envelope's `result`).
-    pub fn userinfo(&self) -> Result<serde_json::Value, AuthError> {
-        self.client()?.userinfo(self.tokens.access.expose_secret())
+    pub async fn userinfo(&self) -> Result<serde_json::Value, AuthError> {
+        self.client()?.userinfo(self.tokens.access.expose_secret()).await
+    }
+
+    /// Sends `request` with the session's token and returns the whole answer, whatever its
+    /// status. The HTTP client is set up on first use, so a session that makes no request
+    /// costs no network setup.
+    ///
+    /// If the server answers 401 `TAPIS_SECURITY_JWT_EXPIRED ...` (a clock difference, or a
+    /// revoked token), the token is renewed once as [`connect`] would (asking for more time
+    /// than this token has, with no prompting) and the request is sent once more. A session
+    /// from [`session_from_token`] is never renewed.
+    ///
+    /// `request.path` must be a path such as `/v3/jobs/list`; an absolute URL is refused
+    /// with [`AuthError::ForeignPath`], so the token is never sent to another host.
+    pub async fn call(&mut self, request: &ApiRequest) -> Result<ApiResponse, AuthError> {
+        self.call_with_prompter(request, &mut NoPrompt).await
+    }
+
+    /// [`Session::call`], with a prompter for the renewal (it may ask for a password when
+    /// the refresh token is refused).
+    pub async fn call_with_prompter(
+        &mut self,
+        request: &ApiRequest,
+        prompter: &mut dyn Prompter,
+    ) -> Result<ApiResponse, AuthError> {
+        let answer = self.client()?.call(self.tokens.access.expose_secret(), request).await?;
+        if !answer.says_token_expired() || self.origin == Origin::Given {
+            return Ok(answer);
+        }
+        let left = self.expires_at() - Utc::now();
+        let mut options = self.options.clone();
+        options.min_valid = left.max(TimeDelta::zero()) + TimeDelta::seconds(1);
+        options.force = false;
+        let renewed = connect(&options, prompter).await?;
+        let client = self.client.take();
+        let original = std::mem::replace(self, renewed).options;
+        self.options = original;
+        if let Some(client) = client {
+            let _ = self.client.set(client);
+        }
+        self.client()?.call(self.tokens.access.expose_secret(), request).await
     }
 
     fn client(&self) -> Result<&TapisClient, AuthError> {
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
-        let client = TapisClient::new(self.base_url.clone(), self.client_config.clone())?;
+        let client = TapisClient::new(self.options.base_url.clone(), self.options.client.clone())?;
         Ok(self.client.get_or_init(|| client))
     }
 }
@@ -219,24 +268,40 @@ impl Session {
 ///    [`Notice::NotSaved`] and the session is still returned.
 ///
 /// ```no_run
-/// use tapis_auth::{LoginOptions, NoPrompt, connect};
-/// use tapis_core::BaseUrl;
+/// # async fn run() -> Result<(), tapis_auth::AuthError> {
+/// use tapis_auth::{ApiRequest, BaseUrl, LoginOptions, NoPrompt, connect, default_token_file_path};
 ///
-/// let base_url = BaseUrl::parse("https://designsafe.tapis.io")?;
-/// let token_file = tapis_store::default_token_file_path().expect("a home folder");
-/// let session = connect(&LoginOptions::new(base_url, token_file), &mut NoPrompt)?;
-/// let answer = session.get("/v3/oauth2/userinfo")?.send()?;
-/// println!("{} until {}", answer.status(), session.expires_at());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// let base_url = BaseUrl::parse("https://designsafe.tapis.io").expect("a valid URL");
+/// let token_file = default_token_file_path().expect("a home folder");
+/// let mut session = connect(&LoginOptions::new(base_url, token_file), &mut NoPrompt).await?;
+/// let answer = session.call(&ApiRequest::get("/v3/oauth2/userinfo")).await?;
+/// println!("{} until {}", answer.status, session.expires_at());
+/// # Ok(()) }
 /// ```
-pub fn connect(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
-    let store = TokenStore::new(&options.token_file);
+pub async fn connect(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
+    match start(options, prompter)? {
+        Start::Ready(session) => Ok(*session),
+        Start::NeedsServer => log_in_or_renew(options, prompter).await,
+    }
+}
 
+/// What the synchronous first step of [`connect`] found.
+pub(crate) enum Start {
+    /// The saved token is valid: the session, made with no request and no HTTP client.
+    Ready(Box<Session>),
+    /// The server is needed (a renewal or a login).
+    NeedsServer,
+}
+
+/// Steps 1 and 2 of [`connect`]: read the token file and judge it, synchronously, before any
+/// runtime or HTTP client exists.
+pub(crate) fn start(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Start, AuthError> {
+    let store = TokenStore::new(&options.token_file);
     let saved = read_saved(&store, options, prompter, true)?;
     if !options.force
         && let Some(tokens) = saved.as_ref().filter(|tokens| is_valid(tokens, options))
     {
-        return Ok(Session::new(options, tokens.clone(), Origin::Saved, true, None));
+        return Ok(Start::Ready(Box::new(Session::new(options, tokens.clone(), Origin::Saved, true, None))));
     }
 
     let supplied = &options.credentials;
@@ -246,8 +311,31 @@ pub fn connect(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Se
     if !has_password_way && !can_renew {
         return Err(AuthError::NoCredentials { base_url: options.base_url.to_string() });
     }
+    Ok(Start::NeedsServer)
+}
 
-    let _lock = store.lock(options.lock_timeout)?;
+/// Takes the token file's lock without blocking the async runtime's worker thread: at once
+/// when it is free, else waiting on a blocking-pool thread.
+async fn lock(store: &TokenStore, timeout: Duration) -> Result<StoreLock, AuthError> {
+    match store.lock(Duration::ZERO) {
+        Ok(lock) => return Ok(lock),
+        Err(tapis_store::StoreError::LockTimeout { .. }) if !timeout.is_zero() => {}
+        Err(error) => return Err(error.into()),
+    }
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || store.lock(timeout)).await {
+        Ok(locked) => Ok(locked?),
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
+/// Steps 3 to 6 of [`connect`]: under the lock, renew or log in, and save.
+pub(crate) async fn log_in_or_renew(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
+    let store = TokenStore::new(&options.token_file);
+    let supplied = &options.credentials;
+    let has_password_way = (supplied.username.is_some() && supplied.password.is_some()) || prompter.can_prompt();
+
+    let _lock = lock(&store, options.lock_timeout).await?;
     let saved = read_saved(&store, options, prompter, false)?;
     if !options.force
         && let Some(tokens) = saved.as_ref().filter(|tokens| is_valid(tokens, options))
@@ -259,18 +347,18 @@ pub fn connect(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Se
     let client = TapisClient::new(options.base_url.clone(), options.client.clone())?;
     let renewal = if options.force { None } else { saved.as_ref().and_then(|tokens| tokens.renewal(Utc::now())) };
     let (tokens, origin) = match renewal {
-        Some((refresh, oauth)) => match client.refresh_grant(refresh, oauth) {
+        Some((refresh, oauth)) => match client.refresh_grant(refresh, oauth).await {
             Ok(tokens) => (tokens, Origin::Renewed),
             Err(AuthError::Server { status: 400..=499, message, .. }) => {
                 if !has_password_way {
                     return Err(AuthError::RenewalRejected { base_url: options.base_url.to_string(), message });
                 }
                 prompter.notice(&Notice::RenewalRejected { message });
-                (log_in_with_password(&client, options, prompter, saved.as_ref())?, Origin::LoggedIn)
+                (log_in_with_password(&client, options, prompter, saved.as_ref()).await?, Origin::LoggedIn)
             }
             Err(error) => return Err(error),
         },
-        None => (log_in_with_password(&client, options, prompter, saved.as_ref())?, Origin::LoggedIn),
+        None => (log_in_with_password(&client, options, prompter, saved.as_ref()).await?, Origin::LoggedIn),
     };
     let saved = save_or_tell(&store, &tokens, prompter);
     Ok(Session::new(options, tokens, origin, saved, Some(client)))
@@ -288,12 +376,14 @@ fn save_or_tell(store: &TokenStore, tokens: &TokenSet, prompter: &mut dyn Prompt
     }
 }
 
-/// A session for a token given by the caller, such as a CI job's `TAPIS_TOKEN`: used as it
-/// is, with nothing read from or written to disk, and never renewed.
+/// A session for a token given by the caller (say, one a CI job was handed): used as it is,
+/// with nothing read from or written to disk, and never renewed. Of `options`, only the base
+/// URL and the HTTP settings are used.
 ///
 /// The token must be a Tapis JWT (its claims give the expiry and user). If its `iss` names a
-/// server other than `base_url`, it is refused: a token is only sent to its own server.
-pub fn session_from_token(base_url: BaseUrl, token: SecretString, config: ClientConfig) -> Result<Session, AuthError> {
+/// server other than the base URL, it is refused: a token is only sent to its own server.
+pub fn session_from_token(options: &LoginOptions, token: SecretString) -> Result<Session, AuthError> {
+    let base_url = options.base_url.clone();
     use tapis_core::ExposeSecret as _;
     let unusable = |reason: String| AuthError::UnusableGivenToken { reason };
     tapis_core::jwt::read_claims(token.expose_secret()).map_err(|error| unusable(error.to_string()))?;
@@ -302,17 +392,9 @@ pub fn session_from_token(base_url: BaseUrl, token: SecretString, config: Client
     if let Some(server) = tokens.server()
         && server != base_url
     {
-        return Err(unusable(format!("it was issued by {server}, not {base_url}; set TAPIS_BASE_URL to its server")));
+        return Err(unusable(format!("it was issued by {server}, not {base_url}; use the base URL of its server")));
     }
-    Ok(Session {
-        tokens: TokenSet { base_url: Some(base_url.clone()), ..tokens },
-        base_url,
-        token_file: PathBuf::new(),
-        origin: Origin::Given,
-        saved: false,
-        client_config: config,
-        client: OnceLock::new(),
-    })
+    Ok(Session::new(options, TokenSet { base_url: Some(base_url), ..tokens }, Origin::Given, false, None))
 }
 
 /// Whether saved tokens are good for this request as they are.
@@ -357,7 +439,7 @@ fn read_saved(
 /// The bounded login loop: at most `n_prompt_attempts` tries when anything is prompted for,
 /// exactly one when everything was supplied. Unless `no_refresh`, the grant goes through the
 /// saved OAuth client, or a personal client is made for the purpose (see [`connect`]).
-fn log_in_with_password(
+async fn log_in_with_password(
     client: &TapisClient,
     options: &LoginOptions,
     prompter: &mut dyn Prompter,
@@ -377,7 +459,7 @@ fn log_in_with_password(
             Some(password) => password.clone(),
             None => prompter.password(&username)?,
         };
-        let mut outcome = client.password_grant_via(&username, &password, oauth.as_ref());
+        let mut outcome = client.password_grant_via(&username, &password, oauth.as_ref()).await;
         if let (Err(AuthError::Server { status: 400, message, .. }), Some(rejected)) = (&outcome, &oauth)
             && message.starts_with(INVALID_CLIENT_PREFIX)
         {
@@ -385,7 +467,7 @@ fn log_in_with_password(
             // one is made below.
             prompter.notice(&Notice::ClientRejected { client_id: rejected.client_id.clone() });
             oauth = None;
-            outcome = client.password_grant_via(&username, &password, None);
+            outcome = client.password_grant_via(&username, &password, None).await;
         }
         match outcome {
             Ok(tokens) => break (tokens, username, password),
@@ -409,10 +491,10 @@ fn log_in_with_password(
     }
     // No client yet: make a personal one with the new access token, then log in through it to
     // get a refresh token as well.
-    match client.create_client(tokens.access.expose_secret(), &options.client_description) {
+    match client.create_client(tokens.access.expose_secret(), &options.client_description).await {
         Ok(new_client) => {
             prompter.notice(&Notice::ClientCreated { client_id: new_client.client_id.clone() });
-            match client.password_grant_via(&username, &password, Some(&new_client)) {
+            match client.password_grant_via(&username, &password, Some(&new_client)).await {
                 Ok(with_refresh) => Ok(with_refresh),
                 Err(error) => {
                     prompter.notice(&Notice::RenewalOff { reason: error.to_string() });
@@ -434,20 +516,18 @@ fn non_empty(answer: String, what: &'static str) -> Result<String, PromptError> 
 
 /// Logs in with the device-code grant: shows the user a page and a code (as
 /// [`Notice::DeviceCode`]), then polls every `device_poll_interval` until the user approves,
-/// the code expires, or the process is interrupted. The tokens are saved like a password
-/// login's.
+/// the code expires, or the future is dropped. The tokens are saved like a password login's.
 ///
-/// `client` is the OAuth client to log in through: its id is required; its key, when known,
-/// is saved so that the tokens can be renewed.
-pub fn device_login(
-    options: &LoginOptions,
-    client_id: &str,
-    client_key: Option<SecretString>,
-    prompter: &mut dyn Prompter,
-) -> Result<Session, AuthError> {
+/// The OAuth client is `options.device_client` when given (its key, when not given, comes
+/// from the token file if that holds the same client), else the client in the token file;
+/// with neither, [`AuthError::NoClient`]. Without the client's key the login works but the
+/// tokens cannot be renewed ([`Notice::RenewalOff`]).
+pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
+    let oauth = choose_device_client(options)?;
+    let client_id = oauth.client_id.as_str();
     let store = TokenStore::new(&options.token_file);
     let client = TapisClient::new(options.base_url.clone(), options.client.clone())?;
-    let code = client.device_code(client_id)?;
+    let code = client.device_code(client_id).await?;
     let expires_at = code.expires_at.or_else(|| {
         code.expires_in_seconds
             .and_then(|seconds| TimeDelta::try_seconds(i64::try_from(seconds).ok()?))
@@ -459,8 +539,8 @@ pub fn device_login(
         expires_at,
     });
     let mut tokens = loop {
-        wait_for_next_poll(options.device_poll_interval, expires_at, prompter);
-        match client.poll_device_token(client_id, &code.device_code)? {
+        wait_for_next_poll(options.device_poll_interval, expires_at, prompter).await;
+        match client.poll_device_token(client_id, &code.device_code).await? {
             DevicePoll::Approved(tokens) => break *tokens,
             DevicePoll::Expired => return Err(AuthError::DeviceCodeExpired),
             DevicePoll::Pending if expires_at.is_some_and(|at| Utc::now() > at + TimeDelta::seconds(30)) => {
@@ -470,32 +550,50 @@ pub fn device_login(
             DevicePoll::Pending => {}
         }
     };
-    tokens.client = client_key.map(|client_key| OAuthClient { client_id: client_id.to_owned(), client_key });
+    tokens.client =
+        oauth.client_key.clone().map(|client_key| OAuthClient { client_id: client_id.to_owned(), client_key });
     if tokens.client.is_none() {
-        prompter.notice(&Notice::RenewalOff {
-            reason: format!("the key of the client {client_id} is not known (set TAPIS_CLIENT_KEY)"),
-        });
+        prompter.notice(&Notice::RenewalOff { reason: format!("the key of the client {client_id} is not known") });
     }
     // Only the save needs the lock: the wait above may take minutes, and other processes
     // must not time out on the lock meanwhile.
-    let _lock = store.lock(options.lock_timeout)?;
+    let _lock = lock(&store, options.lock_timeout).await?;
     let saved = save_or_tell(&store, &tokens, prompter);
     Ok(Session::new(options, tokens, Origin::LoggedIn, saved, Some(client)))
 }
 
-/// Sleeps until the next device poll, telling the prompter about once a second.
-fn wait_for_next_poll(interval: Duration, expires_at: Option<DateTime<Utc>>, prompter: &mut dyn Prompter) {
+/// The OAuth client of a device login (see [`device_login`]).
+fn choose_device_client(options: &LoginOptions) -> Result<DeviceClient, AuthError> {
+    let saved = TokenStore::new(&options.token_file)
+        .load()
+        .ok()
+        .and_then(|loaded| loaded.tokens)
+        .filter(|tokens| tokens.belongs_to(&options.base_url))
+        .and_then(|tokens| tokens.client);
+    match (&options.device_client, saved) {
+        (Some(given), Some(saved)) if given.client_key.is_none() && saved.client_id == given.client_id => {
+            Ok(DeviceClient { client_id: saved.client_id, client_key: Some(saved.client_key) })
+        }
+        (Some(given), _) => Ok(given.clone()),
+        (None, Some(saved)) => Ok(DeviceClient { client_id: saved.client_id, client_key: Some(saved.client_key) }),
+        (None, None) => Err(AuthError::NoClient { base_url: options.base_url.to_string() }),
+    }
+}
+
+/// Waits until the next device poll, telling the prompter about once a second.
+async fn wait_for_next_poll(interval: Duration, expires_at: Option<DateTime<Utc>>, prompter: &mut dyn Prompter) {
     let mut left = interval;
     while !left.is_zero() {
         prompter.notice(&Notice::DeviceWaiting { expires_at });
         let step = left.min(Duration::from_secs(1));
-        std::thread::sleep(step);
+        tokio::time::sleep(step).await;
         left -= step;
     }
 }
 
 /// What [`logout`] did.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct LogoutReport {
     /// Whether there was a token file to remove.
     pub removed_file: bool,
@@ -512,16 +610,12 @@ pub struct LogoutReport {
     pub warnings: Vec<String>,
 }
 
-/// Logs out: deletes the personal OAuth client (unless `keep_client`), revokes the refresh
-/// and access tokens (best effort) and deletes the token file. A missing file is not an
-/// error. Tokens are only ever sent to `base_url`, and only if they belong to it.
-pub fn logout(
-    base_url: &BaseUrl,
-    token_file: &std::path::Path,
-    config: &ClientConfig,
-    keep_client: bool,
-) -> Result<LogoutReport, AuthError> {
-    let store = TokenStore::new(token_file);
+/// Logs out: deletes the personal OAuth client (unless `options.keep_client`), revokes the
+/// refresh and access tokens (best effort) and deletes the token file. A missing file is not
+/// an error. Tokens are only ever sent to the base URL, and only if they belong to it.
+pub async fn logout(options: &LoginOptions) -> Result<LogoutReport, AuthError> {
+    let base_url = &options.base_url;
+    let store = TokenStore::new(&options.token_file);
     let tokens = match store.load() {
         Ok(loaded) => loaded.tokens,
         Err(error) if error.counts_as_no_token() => None,
@@ -533,20 +627,14 @@ pub fn logout(
         Some(tokens) if !tokens.belongs_to(base_url) => {
             report.not_revoked_because = Some(format!("the saved token does not belong to {base_url}"));
         }
-        Some(tokens) => log_out_on_server(base_url, config, tokens, keep_client, &mut report),
+        Some(tokens) => log_out_on_server(options, tokens, &mut report).await,
     }
     report.removed_file = store.remove()?;
     Ok(report)
 }
 
-fn log_out_on_server(
-    base_url: &BaseUrl,
-    config: &ClientConfig,
-    tokens: &TokenSet,
-    keep_client: bool,
-    report: &mut LogoutReport,
-) {
-    let client = match TapisClient::new(base_url.clone(), config.clone()) {
+async fn log_out_on_server(options: &LoginOptions, tokens: &TokenSet, report: &mut LogoutReport) {
+    let client = match TapisClient::new(options.base_url.clone(), options.client.clone()) {
         Ok(client) => client,
         Err(error) => {
             report.not_revoked_because = Some(error.to_string());
@@ -555,9 +643,9 @@ fn log_out_on_server(
     };
     let now = Utc::now();
     let access_is_live = tokens.access.time_left(now) > TimeDelta::zero();
-    if let Some(oauth) = tokens.client.as_ref().filter(|_| !keep_client) {
+    if let Some(oauth) = tokens.client.as_ref().filter(|_| !options.keep_client) {
         if access_is_live {
-            match client.delete_client(tokens.access.expose_secret(), &oauth.client_id) {
+            match client.delete_client(tokens.access.expose_secret(), &oauth.client_id).await {
                 Ok(()) => report.deleted_client = Some(oauth.client_id.clone()),
                 Err(error) => {
                     report.warnings.push(format!("the OAuth client {} was not deleted: {error}", oauth.client_id))
@@ -565,19 +653,19 @@ fn log_out_on_server(
             }
         } else {
             report.warnings.push(format!(
-                "the OAuth client {} was not deleted: the access token has expired (delete it with a fresh login, then `tapis logout`)",
+                "the OAuth client {} was not deleted: the access token has expired (log in again, then log out, to delete it)",
                 oauth.client_id
             ));
         }
     }
     if let Some(refresh) = tokens.refresh.as_ref().filter(|refresh| refresh.is_live(now)) {
-        match client.revoke(refresh.expose_secret()) {
+        match client.revoke(refresh.expose_secret()).await {
             Ok(()) => report.revoked_refresh = true,
             Err(error) => report.warnings.push(format!("the refresh token was not revoked: {error}")),
         }
     }
     if access_is_live {
-        match client.revoke(tokens.access.expose_secret()) {
+        match client.revoke(tokens.access.expose_secret()).await {
             Ok(()) => report.revoked = true,
             Err(error) => report.not_revoked_because = Some(error.to_string()),
         }

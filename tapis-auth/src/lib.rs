@@ -1,42 +1,61 @@
-//! Signing in to Tapis: the password grant, revoke, and the login flow with its bounded
-//! retry loop — the library form of the DesignSafe notebooks' `connect_tapis()`.
-//!
-//! [`connect`] returns a [`Session`]: the saved token when it is still valid for this server
-//! (no request made, no HTTP client even built), else a fresh login, saved atomically under
-//! a cross-process lock so that many processes log in once.
+//! Signing in to Tapis and staying signed in: the library form of the DesignSafe notebooks'
+//! `connect_tapis()`, async at its core, with a [`blocking`] front for simple programs.
 //!
 //! ```no_run
-//! use tapis_auth::{Credentials, LoginOptions, NoPrompt, connect};
-//! use tapis_core::{BaseUrl, SecretString};
+//! use tapis_auth::{BaseUrl, LoginOptions, NoPrompt, blocking, default_token_file_path};
 //!
-//! let mut options = LoginOptions::new(BaseUrl::parse("https://designsafe.tapis.io")?, "/tmp/tokens.json");
-//! options.credentials = Credentials {
-//!     username: Some("jdoe".into()),
-//!     password: Some(SecretString::from(std::env::var("TAPIS_PASSWORD")?)),
-//! };
-//! let session = connect(&options, &mut NoPrompt)?;
-//! let jobs = session.get("/v3/jobs/list")?.send()?;
-//! println!("{} as {:?}, token valid until {}", jobs.status(), session.username(), session.expires_at());
+//! let base_url = BaseUrl::parse("https://designsafe.tapis.io")?;
+//! let options = LoginOptions::new(base_url, default_token_file_path().expect("a home folder"));
+//! let session = blocking::connect(&options, &mut NoPrompt)?;
+//! println!("{} token valid until {}", session.base_url(), session.expires_at());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! [`connect`] (and [`blocking::connect`]) returns a [`Session`]: the saved token when it is
+//! still valid for this server (no request made, no runtime or HTTP client even built), else
+//! a renewal or a fresh login, saved atomically under a cross-process lock so that many
+//! processes log in once. [`LoginOptions`] is the one options type of every entry point.
+//!
+//! - Async programs: [`connect`], [`device_login`], [`logout`], [`Session::call`] (which
+//!   renews once and retries when the server says the token expired), and
+//!   [`TokenProvider`], a shared handle that hands out a valid token on every call and
+//!   renews it, once, as it nears expiry. With the `sdk` feature the provider plugs into the
+//!   official Tapis SDK crates (see `examples/sdk_provider.rs`).
+//! - Blocking programs: the same in [`blocking`]; it works from inside a runtime as well.
+//!
 //! Errors are [`AuthError`] variants a caller can act on: rejected credentials, a server
-//! error, a server that stayed unavailable through every retry, a login that needs a terminal.
+//! error, a server that stayed unavailable through every retry, a login that needs a person.
 #![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
 
-pub mod client;
+pub mod blocking;
+mod client;
 mod error;
 mod flow;
 mod prompt;
-pub mod response;
-pub mod retry;
+mod provider;
+mod response;
+mod retry;
+#[cfg(feature = "sdk")]
+mod sdk;
 
-pub use client::{ClientConfig, TapisClient};
+pub use client::{
+    ApiRequest, ApiResponse, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_ANSWER_BYTES,
+    DeviceCode, DevicePoll, TapisClient,
+};
 pub use error::AuthError;
 pub use flow::{
-    Credentials, DEFAULT_DEVICE_POLL_INTERVAL, DEFAULT_MIN_VALID, DEFAULT_N_PROMPT_ATTEMPTS, LoginOptions,
-    LogoutReport, Origin, Session, connect, device_login, logout, session_from_token,
+    Credentials, DEFAULT_DEVICE_POLL_INTERVAL, DEFAULT_MIN_VALID, DEFAULT_N_PROMPT_ATTEMPTS, DeviceClient,
+    LoginOptions, LogoutReport, Origin, Session, connect, device_login, logout, session_from_token,
 };
 pub use prompt::{NoPrompt, Notice, PromptError, Prompter};
-pub use reqwest::Method;
-pub use retry::RetryPolicy;
+pub use provider::TokenProvider;
+pub use retry::{DEFAULT_N_ATTEMPTS, RetryPolicy};
+pub use tapis_core::{AccessToken, BaseUrl, ExposeSecret, SecretString, TokenSet};
+pub use tapis_store::{DEFAULT_LOCK_TIMEOUT, StoreError, default_token_file_path};
+
+/// The token-answer parser, for the fuzz targets only; not part of the stable API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::response::{envelope_message, parse_token_response};
+}

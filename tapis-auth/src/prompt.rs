@@ -7,6 +7,7 @@ use tapis_store::StoreError;
 
 /// Why asking for credentials failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PromptError {
     /// The input ended (Ctrl-D, a closed pipe) before an answer was given.
     #[error("no answer at the prompt (end of input); nothing was changed")]
@@ -24,6 +25,7 @@ pub enum PromptError {
 
 /// Something the login flow wants the user to know. None of these is an error.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Notice {
     /// The token file is not usable and is being treated as no token; a login replaces it.
     UnusableTokenFile(StoreError),
@@ -91,7 +93,12 @@ pub enum Notice {
 }
 
 /// Asks the user for credentials. The CLI implements it on the terminal; tests script it.
-pub trait Prompter {
+///
+/// Its methods are synchronous and may block (a person typing a password). The async
+/// functions call them in place, so inside an async program use supplied credentials
+/// ([`crate::Credentials`]) or [`NoPrompt`], which never blocks. `Send` so that the async
+/// functions' futures are `Send` too.
+pub trait Prompter: Send {
     /// Whether there is a person to ask (a terminal). Without one, the login flow fails at
     /// once with [`crate::AuthError::NoCredentials`] instead of waiting for input.
     fn can_prompt(&self) -> bool;

@@ -1,5 +1,9 @@
 //! Reading Tapis answers: the envelope `{"message", "result", "status", ...}` and the token
 //! result inside it. Pure functions over parsed JSON.
+//!
+//! Crate-private, except through the `fuzzing` feature's re-export for the fuzz targets, for
+//! which the items are `pub`.
+#![allow(unreachable_pub)]
 
 use serde_json::Value;
 use tapis_core::expiry::parse_expires_at;
@@ -32,14 +36,6 @@ pub fn envelope_message(value: &Value) -> Option<String> {
 /// `result.access_token.{access_token, expires_at}` and, when present,
 /// `result.refresh_token.{refresh_token, expires_at}`. An unreadable `expires_at` falls back
 /// to the JWT's `exp`. `base_url` is left for the caller to record.
-///
-/// ```
-/// let answer = serde_json::json!({"status": "success", "result": {"access_token": {
-///     "access_token": "eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjE3NDExMTkzMzF9.c2ln",
-///     "expires_at": "2025-03-04T20:15:31.123456+00:00", "expires_in": 14400}}});
-/// let tokens = tapis_auth::response::parse_token_response(&answer).unwrap();
-/// assert_eq!(tokens.access.expires_at().to_rfc3339(), "2025-03-04T20:15:31+00:00");
-/// ```
 pub fn parse_token_response(value: &Value) -> Result<TokenSet, ResponseError> {
     let result = value.get("result").filter(|result| result.is_object()).ok_or(ResponseError::NoResult)?;
     let access = result.get("access_token").ok_or(ResponseError::NoAccessToken)?;

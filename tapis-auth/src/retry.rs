@@ -8,6 +8,7 @@ pub const DEFAULT_N_ATTEMPTS: u32 = 3;
 /// How transient failures are retried. The backoff is a value, so tests pass
 /// [`RetryPolicy::immediate`] and run with no delay.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in all, the first included; at least 1.
     pub n_attempts: u32,

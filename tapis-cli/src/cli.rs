@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand, ValueEnum, value_parser};
+use tapis_auth::{
+    DEFAULT_DEVICE_POLL_INTERVAL, DEFAULT_HTTP_TIMEOUT, DEFAULT_LOCK_TIMEOUT, DEFAULT_MIN_VALID,
+    DEFAULT_N_PROMPT_ATTEMPTS,
+};
 use tapis_core::BaseUrl;
 
 use crate::exit::EXIT_CODES_HELP;
@@ -49,12 +53,12 @@ pub(crate) struct GlobalArgs {
     pub(crate) token_file: Option<PathBuf>,
 
     /// How long to wait for another tapis process that is logging in
-    #[arg(long, global = true, env = "TAPIS_LOCK_TIMEOUT", value_name = "DURATION", default_value = "2m",
+    #[arg(long, global = true, env = "TAPIS_LOCK_TIMEOUT", value_name = "DURATION", default_value = default_text(DEFAULT_LOCK_TIMEOUT),
           value_parser = parse_std_duration, hide_short_help = true)]
     pub(crate) lock_timeout: Duration,
 
     /// Bound on each HTTP request, connecting included
-    #[arg(long, global = true, env = "TAPIS_HTTP_TIMEOUT", value_name = "DURATION", default_value = "30s",
+    #[arg(long, global = true, env = "TAPIS_HTTP_TIMEOUT", value_name = "DURATION", default_value = default_text(DEFAULT_HTTP_TIMEOUT),
           value_parser = parse_http_timeout, hide_short_help = true)]
     pub(crate) http_timeout: Duration,
 }
@@ -118,7 +122,7 @@ pub(crate) struct LoginArgs {
     pub(crate) force: bool,
 
     /// How many times to ask for the password when the server rejects it
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = value_parser!(u32).range(1..=10))]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_N_PROMPT_ATTEMPTS, value_parser = value_parser!(u32).range(1..=10))]
     pub(crate) attempts: u32,
 
     /// Log in for an access token only: no personal OAuth client, no silent renewal
@@ -134,7 +138,7 @@ pub(crate) struct LoginArgs {
     pub(crate) client_id: Option<String>,
 
     /// How often --device asks whether the login was approved
-    #[arg(long, env = "TAPIS_DEVICE_POLL_INTERVAL", value_name = "DURATION", default_value = "5s",
+    #[arg(long, env = "TAPIS_DEVICE_POLL_INTERVAL", value_name = "DURATION", default_value = default_text(DEFAULT_DEVICE_POLL_INTERVAL),
           value_parser = parse_std_duration, hide = true)]
     pub(crate) device_poll_interval: Duration,
 }
@@ -145,7 +149,7 @@ pub(crate) struct TokenArgs {
     pub(crate) credentials: CredentialArgs,
 
     /// Log in again unless the token stays valid at least this long (e.g. 90s, 10m, 1h)
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_time_delta)]
+    #[arg(long, value_name = "DURATION", default_value = default_text(min_valid_default()), value_parser = parse_time_delta)]
     pub(crate) min_valid: TimeDelta,
 
     /// How to print the token
@@ -172,7 +176,7 @@ pub(crate) struct ExecArgs {
     pub(crate) credentials: CredentialArgs,
 
     /// Renew or log in first unless the token stays valid at least this long
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_time_delta)]
+    #[arg(long, value_name = "DURATION", default_value = default_text(min_valid_default()), value_parser = parse_time_delta)]
     pub(crate) min_valid: TimeDelta,
 
     /// The command and its arguments, after `--`
@@ -276,8 +280,11 @@ pub(crate) fn parse_bare_token_command(args: &[OsString], variable: impl Fn(&str
         Some(url) => Some(BaseUrl::parse(&url).ok()?),
         None => None,
     };
-    let duration = |name: &str, default: &str, parse: fn(&str) -> Result<Duration, String>| -> Option<Duration> {
-        parse(&text(name)?.unwrap_or_else(|| default.to_owned())).ok()
+    let duration = |name: &str, default: Duration, parse: fn(&str) -> Result<Duration, String>| -> Option<Duration> {
+        match text(name)? {
+            Some(value) => parse(&value).ok(),
+            None => Some(default),
+        }
     };
     Some(Cli {
         global: GlobalArgs {
@@ -285,15 +292,33 @@ pub(crate) fn parse_bare_token_command(args: &[OsString], variable: impl Fn(&str
             base_url,
             base_url_on_command_line: false,
             token_file: text("TAPIS_TOKEN_FILE")?.map(PathBuf::from),
-            lock_timeout: duration("TAPIS_LOCK_TIMEOUT", "2m", parse_std_duration)?,
-            http_timeout: duration("TAPIS_HTTP_TIMEOUT", "30s", parse_http_timeout)?,
+            lock_timeout: duration("TAPIS_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT, parse_std_duration)?,
+            http_timeout: duration("TAPIS_HTTP_TIMEOUT", DEFAULT_HTTP_TIMEOUT, parse_http_timeout)?,
         },
         command: Command::Token(TokenArgs {
             credentials: CredentialArgs { username: text("TAPIS_USERNAME")?, password_stdin: false },
-            min_valid: parse_time_delta("60s").ok()?,
+            min_valid: DEFAULT_MIN_VALID,
             format: TokenFormat::Raw,
         }),
     })
+}
+
+/// `DEFAULT_MIN_VALID` as a std duration, for [`default_text`].
+fn min_valid_default() -> Duration {
+    DEFAULT_MIN_VALID.to_std().unwrap_or_default()
+}
+
+/// A library default as clap shows and parses it: whole minutes from two minutes up (`2m`),
+/// else seconds (`60s`), else milliseconds. The defaults themselves live in the library.
+fn default_text(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    if duration.subsec_nanos() != 0 {
+        format!("{}ms", duration.as_millis())
+    } else if seconds >= 120 && seconds.is_multiple_of(60) {
+        format!("{}m", seconds / 60)
+    } else {
+        format!("{seconds}s")
+    }
 }
 
 fn parse_time_delta(text: &str) -> Result<TimeDelta, String> {
@@ -323,6 +348,16 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn default_texts_parse_back_to_the_library_defaults() {
+        for default in [DEFAULT_LOCK_TIMEOUT, DEFAULT_HTTP_TIMEOUT, DEFAULT_DEVICE_POLL_INTERVAL, min_valid_default()] {
+            assert_eq!(parse_std_duration(&default_text(default)), Ok(default), "{}", default_text(default));
+        }
+        let texts = [120, 60, 30, 5].map(|seconds| default_text(Duration::from_secs(seconds)));
+        assert_eq!(texts, ["2m", "60s", "30s", "5s"]);
+        assert_eq!(default_text(Duration::from_millis(300)), "300ms");
     }
 
     #[test]

@@ -89,8 +89,8 @@ pub(crate) fn exit_code_for(error: &anyhow::Error) -> Exit {
                 }
                 AuthError::NoClient { .. } | AuthError::UnusableGivenToken { .. } => Exit::Usage,
                 AuthError::Prompt(prompt) => exit_code_for_prompt(prompt),
-                AuthError::ForeignPath { .. } => Exit::Usage,
-                AuthError::Store(_) | AuthError::HttpClient(_) => Exit::Unexpected,
+                AuthError::ForeignPath { .. } | AuthError::InvalidRequest { .. } => Exit::Usage,
+                _ => Exit::Unexpected,
             };
         }
         if let Some(prompt) = cause.downcast_ref::<PromptError>() {
@@ -109,7 +109,46 @@ pub(crate) fn exit_code_for(error: &anyhow::Error) -> Exit {
 fn exit_code_for_prompt(error: &PromptError) -> Exit {
     match error {
         PromptError::Interrupted => Exit::Interrupted,
-        PromptError::EndOfInput | PromptError::Empty(_) | PromptError::Terminal(_) => Exit::NotLoggedIn,
+        _ => Exit::NotLoggedIn,
+    }
+}
+
+/// The CLI's wording of a library error, where the library's neutral message should name a
+/// flag, a variable or a command: the library crates never do.
+pub(crate) fn cli_message(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(auth) = cause.downcast_ref::<AuthError>() {
+        return match auth {
+            AuthError::NoCredentials { base_url } => Some(format!(
+                "not logged in to {base_url}, and no terminal to ask for a password; run `tapis login` in a terminal, or set TAPIS_USERNAME and TAPIS_PASSWORD (or pipe the password to --password-stdin)"
+            )),
+            AuthError::RenewalRejected { base_url, message } => Some(format!(
+                "renewing the token for {base_url} was refused ({message}); log in again with `tapis login`"
+            )),
+            AuthError::NoClient { base_url } => Some(format!(
+                "device login to {base_url} needs an OAuth client: log in with a password once (which creates one), or pass --client-id (TAPIS_CLIENT_ID)"
+            )),
+            AuthError::DeviceCodeExpired => Some(
+                "the device code expired before the login was approved; run `tapis login --device` again".to_owned(),
+            ),
+            AuthError::Store(store) => cli_message(store),
+            _ => None,
+        };
+    }
+    match cause.downcast_ref::<StoreError>()? {
+        StoreError::NotOwned { path, owner } => Some(format!(
+            "the token file {} belongs to another user (uid {owner}); refusing to use it — remove it or choose another file with --token-file",
+            path.display()
+        )),
+        StoreError::Symlink { path } => Some(format!(
+            "the token file {} is a symbolic link; tapis does not write tokens through links — point --token-file at the real file or remove the link",
+            path.display()
+        )),
+        StoreError::LockTimeout { path, waited } => Some(format!(
+            "another tapis process has held {} for more than {:.1}s (it may be waiting for a password); try again, or raise TAPIS_LOCK_TIMEOUT",
+            path.display(),
+            waited.as_secs_f64()
+        )),
+        _ => None,
     }
 }
 

@@ -156,7 +156,7 @@ fn secret_from(text: Zeroizing<String>) -> SecretString {
 pub(crate) fn tell(notice: &Notice) {
     match notice {
         Notice::UnusableTokenFile(error) => {
-            output::warn(&format!("{error}; treating it as no token (a login replaces it)"));
+            output::warn(&format!("{}; treating it as no token (a login replaces it)", store_message(error)));
         }
         Notice::TightenedPermissions { path, old_mode } => output::warn(&format!(
             "the token file {} was readable by others (mode {old_mode:04o}); it is now 0600",
@@ -174,7 +174,9 @@ pub(crate) fn tell(notice: &Notice) {
                 if *attempts_left == 1 { "1 try left".to_owned() } else { format!("{attempts_left} tries left") };
             output::error_line(&format!("{message} ({tries})"));
         }
-        Notice::NotSaved(error) => output::warn(&format!("{error}; the token is usable for this run only")),
+        Notice::NotSaved(error) => {
+            output::warn(&format!("{}; the token is usable for this run only", store_message(error)));
+        }
         Notice::ClientCreated { client_id } => output::note(&format!(
             "created the OAuth client {client_id} so that tapis can renew your token without your password; \
              it is stored in the token file, and `tapis logout` deletes it (or use `tapis login --no-refresh` to do without)"
@@ -194,6 +196,11 @@ pub(crate) fn tell(notice: &Notice) {
             let (page, code) = (output::escape_controls(verification_uri), output::escape_controls(user_code));
             output::say(&format!("To log in, open {page}\nand enter the code {code}{until}."));
         }
-        Notice::DeviceWaiting { .. } | Notice::LoggedInByAnotherProcess => {}
+        _ => {}
     }
+}
+
+/// A store error in the CLI's words.
+fn store_message(error: &tapis_store::StoreError) -> String {
+    crate::exit::cli_message(error).unwrap_or_else(|| error.to_string())
 }

@@ -14,6 +14,7 @@ const TOKEN_SERVICE_PATH: &str = "/v3/tokens";
 
 /// Why a base URL was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BaseUrlError {
     /// Not a URL at all.
     #[error("`{url}` is not a URL ({reason}); expected something like {DEFAULT_BASE_URL}")]

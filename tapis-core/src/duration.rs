@@ -4,6 +4,7 @@ use chrono::TimeDelta;
 
 /// Why a duration could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DurationError {
     /// Not of the form `90`, `500ms`, `90s`, `10m`, `4h`, `1d` or a sum such as `1h30m`.
     #[error("`{0}` is not a duration; use a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m")]

@@ -14,6 +14,7 @@ pub const MAX_EXPIRES_AT_LEN: usize = 64;
 
 /// Why an `expires_at` string could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExpiryError {
     /// The string was empty (or only white space).
     #[error("the timestamp is empty")]

@@ -20,6 +20,7 @@ const BASE64URL: GeneralPurpose = GeneralPurpose::new(
 
 /// Why a token's claims could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum JwtError {
     /// Not three dot-separated parts, or too long to be a token.
     #[error("the token is not a JWT (expected three dot-separated parts)")]

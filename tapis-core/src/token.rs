@@ -10,6 +10,7 @@ use crate::jwt::{Claims, read_claims};
 
 /// Why a token could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TokenError {
     /// The token string is empty.
     #[error("the token is empty")]
@@ -229,6 +230,7 @@ impl TokenSet {
 
 /// How saved tokens stand for a given server at a given moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenState {
     /// Usable, with more than the asked-for margin left.
     Valid,

@@ -21,6 +21,7 @@ pub const MAX_TOKEN_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Why the bytes of a token file are not a usable token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FormatError {
     /// Zero bytes, or only white space.
     #[error("the file is empty")]

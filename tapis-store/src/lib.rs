@@ -60,6 +60,7 @@ pub fn default_token_file_path() -> Option<PathBuf> {
 
 /// What went wrong with the token file. Every variant names the path.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The file exists but its contents are not a usable token. Callers treat this as "no
     /// token" (a login replaces the file), as the notebooks do.
@@ -80,7 +81,7 @@ pub enum StoreError {
     },
     /// The file belongs to another user; like OpenSSH with key files, it is not used.
     #[error(
-        "the token file {path} belongs to another user (uid {owner}); refusing to use it — remove it or choose another file with --token-file"
+        "the token file {path} belongs to another user (uid {owner}); refusing to use it — remove it or choose another token file"
     )]
     NotOwned {
         /// The token file.
@@ -90,7 +91,7 @@ pub enum StoreError {
     },
     /// The token path is a symbolic link; tokens are not written through links.
     #[error(
-        "the token file {path} is a symbolic link; tapis does not write tokens through links — point --token-file at the real file or remove the link"
+        "the token file {path} is a symbolic link; tokens are not written through links — use the real file or remove the link"
     )]
     Symlink {
         /// The token file.
@@ -131,7 +132,7 @@ pub enum StoreError {
         owner: u32,
     },
     /// Another process held the lock for longer than the wait allowed.
-    #[error("another tapis process has held {path} for more than {:.1}s (it may be waiting for a password); try again, or raise TAPIS_LOCK_TIMEOUT", waited.as_secs_f64())]
+    #[error("another process has held {path} for more than {:.1}s (it may be waiting for a password); try again, or wait longer for the lock", waited.as_secs_f64())]
     LockTimeout {
         /// The lock file.
         path: PathBuf,

@@ -80,7 +80,8 @@ pub(crate) fn check_workspace(cargo: &str) -> Result<(), Vec<String>> {
 
 /// The names of every crate `package` depends on through normal and build edges.
 fn dependencies(cargo: &str, package: &str) -> Result<Vec<String>, String> {
-    let output = cargo_tree(cargo, &["-p", package, "-e", "normal,build", "--prefix", "none", "-f", "{p}"])?;
+    let spec = package_spec(package);
+    let output = cargo_tree(cargo, &["-p", &spec, "-e", "normal,build", "--prefix", "none", "-f", "{p}"])?;
     Ok(output
         .lines()
         .filter_map(|line| line.split_whitespace().next())
@@ -90,7 +91,14 @@ fn dependencies(cargo: &str, package: &str) -> Result<Vec<String>, String> {
 }
 
 fn chrono_features_of_core(cargo: &str) -> Result<String, String> {
-    cargo_tree(cargo, &["-p", "tapis-core", "-e", "features", "-i", "chrono"])
+    cargo_tree(cargo, &["-p", &package_spec("tapis-core"), "-e", "features", "-i", "chrono"])
+}
+
+/// A workspace package as a `cargo -p` spec, with its version: the official Tapis SDK has a
+/// crates.io crate named `tapis-core` too (through `tapis-auth`'s `sdk` feature), so the name
+/// alone can be ambiguous. Every workspace package has the workspace's version, as this one.
+pub(crate) fn package_spec(package: &str) -> String {
+    format!("{package}@{}", env!("CARGO_PKG_VERSION"))
 }
 
 fn cargo_tree(cargo: &str, args: &[&str]) -> Result<String, String> {

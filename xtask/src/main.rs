@@ -12,6 +12,8 @@
 
 mod bench;
 mod layering;
+#[cfg(test)]
+mod tidy;
 mod unused;
 
 use std::env;

@@ -1,7 +1,6 @@
 //! `TapisClient` against a mock Tapis: the password grant, its error classification and
 //! bounded retries, revoke, and authenticated requests.
 
-use std::io::Read as _;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,18 +9,27 @@ use std::time::{Duration, Instant};
 
 use mockito::Matcher;
 use serde_json::json;
-use tapis_auth::client::MAX_RESPONSE_BYTES;
-use tapis_auth::{AuthError, ClientConfig, Method, RetryPolicy, TapisClient};
+use tapis_auth::{
+    ApiRequest, AuthError, ClientConfig, LoginOptions, RetryPolicy, TapisClient, blocking, session_from_token,
+};
 use tapis_core::{BaseUrl, SecretString, TokenSet};
 
 use crate::support::*;
+
+/// The largest token answer the client reads (1 MiB).
+const MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+
+/// Runs one of the client's futures to completion.
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime").block_on(future)
+}
 
 fn client_for(base_url: BaseUrl) -> TapisClient {
     TapisClient::new(base_url, client_config()).expect("the HTTP client")
 }
 
 fn password_grant(tapis: &Tapis) -> Result<TokenSet, AuthError> {
-    client_for(tapis.base_url()).password_grant(USERNAME, &SecretString::from(PASSWORD.to_owned()))
+    block_on(client_for(tapis.base_url()).password_grant(USERNAME, &SecretString::from(PASSWORD.to_owned())))
 }
 
 #[test]
@@ -60,8 +68,7 @@ fn password_grant_posts_json_credentials() {
         .answer_tokens(&access, exp)
         .expect(1);
 
-    let tokens = client_for(tapis.base_url())
-        .password_grant("jdoe", &SecretString::from("pw".to_owned()))
+    let tokens = block_on(client_for(tapis.base_url()).password_grant("jdoe", &SecretString::from("pw".to_owned())))
         .expect("the exact request is answered");
 
     assert_eq!(tokens.access.expose_secret(), access);
@@ -323,15 +330,13 @@ impl Drop for SilentServer {
 #[test]
 fn a_server_that_never_answers_times_out() {
     let silent = SilentServer::start(10);
-    let config = ClientConfig {
-        request_timeout: Duration::from_millis(300),
-        retry: RetryPolicy::immediate(2),
-        ..Default::default()
-    };
+    let mut config = ClientConfig::default();
+    config.request_timeout = Duration::from_millis(300);
+    config.retry = RetryPolicy::immediate(2);
     let client = TapisClient::new(BaseUrl::parse(&silent.url).expect("loopback"), config).expect("client");
 
     let started = Instant::now();
-    let result = client.password_grant(USERNAME, &SecretString::from(PASSWORD.to_owned()));
+    let result = block_on(client.password_grant(USERNAME, &SecretString::from(PASSWORD.to_owned())));
     let elapsed = started.elapsed();
     let n_connections = silent.finish();
 
@@ -352,7 +357,7 @@ fn revoke_posts_the_token() {
     let access = tapis.jwt(valid_exp());
     let mock = tapis.server.revoke(Some(&access)).answer_revoked("jti-jdoe").expect(1);
 
-    client_for(tapis.base_url()).revoke(&access).expect("revoked");
+    block_on(client_for(tapis.base_url()).revoke(&access)).expect("revoked");
 
     mock.assert();
     tapis.assert_no_strays();
@@ -364,7 +369,7 @@ fn revoke_reports_the_servers_refusal() {
     let message = "Invalid POST data; could not validate the token: Signature verification failed.";
     let mock = tapis.server.revoke(None).answer_error(400, message).expect(1);
 
-    match client_for(tapis.base_url()).revoke("eyJ.bad.token") {
+    match block_on(client_for(tapis.base_url()).revoke("eyJ.bad.token")) {
         Err(AuthError::Server { status: 400, message: actual, .. }) => assert_eq!(actual, message),
         other => panic!("expected a Server error, got {other:?}"),
     }
@@ -375,26 +380,34 @@ fn revoke_reports_the_servers_refusal() {
 #[test]
 fn requests_carry_the_token_in_x_tapis_token() {
     let mut tapis = Tapis::new();
-    let mock = tapis.server.userinfo().with_tapis_token("tok").without_client().answer_userinfo(USERNAME).expect(1);
+    let access = tapis.jwt(valid_exp());
+    let mock =
+        tapis.server.userinfo().with_tapis_token(&access).without_client().answer_userinfo(USERNAME).expect(1);
 
-    let client = client_for(tapis.base_url());
-    let mut answer = client.request(Method::GET, USERINFO_PATH, "tok").expect("a path").send().expect("sent");
-    let mut text = String::new();
-    answer.read_to_string(&mut text).expect("body");
+    let mut session = given_session(&tapis, &access);
+    let answer = blocking::call(&mut session, &ApiRequest::get(USERINFO_PATH)).expect("sent");
+    let text = String::from_utf8_lossy(&answer.body);
 
-    assert_eq!(answer.status(), 200, "{text}");
+    assert_eq!(answer.status, 200, "{text}");
     assert!(text.contains(USERNAME), "{text}");
     mock.assert();
     tapis.assert_no_strays();
 }
 
+/// A session for a token of this server, given by the caller (nothing on disk).
+fn given_session(tapis: &Tapis, access: &str) -> tapis_auth::Session {
+    let mut options = LoginOptions::new(tapis.base_url(), "");
+    options.client = client_config();
+    session_from_token(&options, SecretString::from(access.to_owned())).expect("a token of this server")
+}
+
 #[test]
 fn requests_to_other_hosts_are_refused() {
     let tapis = Tapis::new();
-    let client = client_for(tapis.base_url());
+    let mut session = given_session(&tapis, &tapis.jwt(valid_exp()));
     let same_server_absolute = format!("{}{USERINFO_PATH}", tapis.url());
     for path in ["https://evil.example/x", "//evil.example/x", "evil.example/x", "", same_server_absolute.as_str()] {
-        match client.request(Method::GET, path, "tok") {
+        match blocking::call(&mut session, &ApiRequest::get(path)) {
             Err(AuthError::ForeignPath { path: refused, base_url }) => {
                 assert_eq!((refused.as_str(), base_url), (path, tapis.base_url().to_string()));
             }

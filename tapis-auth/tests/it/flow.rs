@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use chrono::TimeDelta;
 use mockito::Matcher;
 use serde_json::json;
-use tapis_auth::{AuthError, LoginOptions, Origin, PromptError, Session, connect, logout};
+use tapis_auth::blocking::{connect, logout};
+use tapis_auth::{ApiRequest, AuthError, LoginOptions, Origin, PromptError, Session, blocking};
 use tapis_store::TokenStore;
 
 use crate::support::*;
@@ -516,8 +517,9 @@ fn check_logout(
         None => tapis.server.revoke(None).expect(0),
     };
 
-    let report = logout(&tapis.base_url(), &token_file, &client_config(), false)
-        .unwrap_or_else(|error| panic!("{context}: {error:?}"));
+    let mut logout_options = LoginOptions::new(tapis.base_url(), &token_file);
+    logout_options.client = client_config();
+    let report = logout(&logout_options).unwrap_or_else(|error| panic!("{context}: {error:?}"));
 
     assert_eq!((report.removed_file, report.revoked), expected, "{context}: {report:?}");
     match reason_fragment {
@@ -557,11 +559,11 @@ fn session_requests_carry_the_token_to_its_own_server_only() {
     let from_file = connect(&options, &mut Scripted::no_terminal()).expect("the saved token");
     assert_eq!((logged_in.origin(), from_file.origin()), (Origin::LoggedIn, Origin::Saved));
 
-    for session in [&logged_in, &from_file] {
-        let answer = session.get(USERINFO_PATH).expect("a path").send().expect("sent");
-        assert_eq!(answer.status(), 200, "{:?}", session.origin());
+    for mut session in [logged_in, from_file] {
+        let answer = blocking::call(&mut session, &ApiRequest::get(USERINFO_PATH)).expect("sent");
+        assert_eq!(answer.status, 200, "{:?}", session.origin());
         for path in ["https://evil.example/", "//evil.example/x", "evil.example"] {
-            match session.get(path) {
+            match blocking::call(&mut session, &ApiRequest::get(path)) {
                 Err(AuthError::ForeignPath { path: refused, .. }) => assert_eq!(refused, path),
                 Err(other) => panic!("{path:?}: expected ForeignPath, got {other:?}"),
                 Ok(_) => panic!("{path:?}: expected ForeignPath, got a request"),
@@ -571,4 +573,85 @@ fn session_requests_carry_the_token_to_its_own_server_only() {
     login.assert();
     userinfo.assert();
     tapis.assert_no_strays();
+}
+
+/// Which client a device login goes through: `in_file` is the client in the token file,
+/// `given` the one in the options; `expected` the client id sent and whether the saved
+/// tokens carry a key (so that they can be renewed), or `None` for [`AuthError::NoClient`].
+fn check_device_client(
+    in_file: Option<(&str, &str)>,
+    given: Option<(&str, Option<&str>)>,
+    expected: Option<(&str, bool)>,
+) {
+    let context = format!("in the file {in_file:?}, given {given:?}");
+    let mut tapis = Tapis::new();
+    let folder = tempfile::tempdir().expect("temp folder");
+    let mut options = options(&tapis, folder.path());
+    options.device_poll_interval = Duration::ZERO;
+    if let Some((client_id, client_key)) = in_file {
+        let exp = tapis_testkit::now_unix() - 60;
+        let mut fields = token_file_fields(&tapis.jwt(exp), exp, Some(&tapis.url()));
+        fields["client_id"] = json!(client_id);
+        fields["client_key"] = json!(client_key);
+        write_token_file(&options.token_file, &fields);
+    }
+    options.device_client = given.map(|(client_id, client_key)| {
+        let mut client = tapis_auth::DeviceClient::new(client_id);
+        client.client_key = client_key.map(|key| tapis_auth::SecretString::from(key.to_owned()));
+        client
+    });
+    let client_id = expected.map_or("none", |(client_id, _)| client_id);
+    let hits = usize::from(expected.is_some());
+    let code = tapis
+        .server
+        .mock("POST", "/v3/oauth2/device/code")
+        .match_body(Matcher::Json(json!({"client_id": client_id})))
+        .with_header("content-type", "application/json")
+        .with_body(
+            json!({"status": "success", "message": "ok", "result": {
+                "client_id": client_id, "device_code": "dc-1", "user_code": "QWERTYUI",
+                "verification_uri": format!("{}/v3/oauth2/device", tapis.url()),
+                "expires_in": "Tue, 04 Mar 2099 16:25:31 GMT"}})
+            .to_string(),
+        )
+        .expect(hits)
+        .create();
+    let fresh = tapis.jwt(valid_exp());
+    let poll = tapis
+        .server
+        .mock("POST", TOKENS_PATH)
+        .match_body(Matcher::Json(json!({"grant_type": "device_code", "client_id": client_id, "device_code": "dc-1"})))
+        .with_header("content-type", "application/json")
+        .with_body(tapis_testkit::token_response(&fresh, valid_exp()))
+        .expect(hits)
+        .create();
+
+    let result = blocking::device_login(&options, &mut Scripted::no_terminal());
+
+    match (result, expected) {
+        (Ok(session), Some((client_id, renewable))) => {
+            assert_eq!(session.access_token().expose_secret(), fresh, "{context}");
+            let saved = saved(&options.token_file);
+            assert_eq!(saved["client_id"].as_str(), renewable.then_some(client_id), "{context}: {saved}");
+        }
+        (Err(AuthError::NoClient { .. }), None) => {}
+        (other, _) => panic!("{context}: unexpected {other:?}"),
+    }
+    code.assert();
+    poll.assert();
+    tapis.assert_no_strays();
+}
+
+#[test]
+fn device_login_chooses_the_given_or_the_saved_client() {
+    check_device_client(Some(("saved-client", "saved-key")), None, Some(("saved-client", true)));
+    check_device_client(
+        Some(("saved-client", "saved-key")),
+        Some(("saved-client", None)),
+        Some(("saved-client", true)),
+    );
+    check_device_client(Some(("saved-client", "saved-key")), Some(("other", None)), Some(("other", false)));
+    check_device_client(None, Some(("other", Some("other-key"))), Some(("other", true)));
+    check_device_client(None, Some(("other", None)), Some(("other", false)));
+    check_device_client(None, None, None);
 }

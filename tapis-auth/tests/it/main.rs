@@ -1,5 +1,6 @@
 //! Integration tests of `tapis-auth` against mockito servers on loopback: the HTTP client
-//! (`TapisClient`) and the login flow (`connect`, `logout`, `Session`).
+//! (`TapisClient`), the login flow (`connect`, `logout`, `Session`), and the async API and
+//! `TokenProvider` inside a tokio runtime.
 //!
 //! Every mock states how many requests it expects (`.expect(n)`, `0` for "no request") and
 //! is asserted. Each mock server also has catch-all mocks created first that expect no
@@ -7,4 +8,5 @@
 
 mod client;
 mod flow;
+mod runtime;
 mod support;

@@ -47,7 +47,9 @@ pub(crate) fn grant(username: &str, password: &str) -> Matcher {
 
 /// The retry policy the tests use: the usual 3 attempts, no waiting between them.
 pub(crate) fn client_config() -> ClientConfig {
-    ClientConfig { retry: RetryPolicy::immediate(3), ..Default::default() }
+    let mut config = ClientConfig::default();
+    config.retry = RetryPolicy::immediate(3);
+    config
 }
 
 /// A mock Tapis server ([`MockTapis`], with its stray-request traps) and this crate's view of

@@ -3,37 +3,35 @@
 use std::io::{Read as _, Write as _};
 
 use anyhow::Context as _;
-use chrono::{TimeDelta, Utc};
 use serde_json::Value;
-use tapis_auth::{AuthError, Method, Origin, Session};
+use tapis_auth::{ApiRequest, Origin, blocking};
 
 use crate::cli::{ApiArgs, GlobalArgs};
 use crate::exit::{Exit, usage};
 use crate::output;
-
-/// The largest answer `tapis api` reads.
-const MAX_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
+use crate::prompt::TerminalPrompter;
 
 /// How much of a plain-text error body is quoted on stderr.
 const MESSAGE_CHARS: usize = 300;
 
 pub(crate) fn run(global: &GlobalArgs, args: &ApiArgs) -> anyhow::Result<Exit> {
     let path = checked_path(&args.path)?;
-    let Ok(method) = Method::from_bytes(args.method.to_ascii_uppercase().as_bytes()) else {
+    let method = args.method.to_ascii_uppercase();
+    if method.is_empty() || !method.bytes().all(|byte| byte.is_ascii_alphabetic()) {
         usage!("`{}` is not an HTTP method", args.method);
-    };
+    }
     let headers = args.headers.iter().map(|header| parse_header(header)).collect::<anyhow::Result<Vec<_>>>()?;
     let body = args.data.as_deref().map(read_data).transpose()?;
 
-    let (mut session, _) = super::session(global, &args.credentials, tapis_auth::DEFAULT_MIN_VALID)?;
-    let mut answer = send(&session, &method, &path, &headers, body.as_deref())?;
-    if answer.status == 401 && says_token_expired(&answer.body) && session.origin() != Origin::Given {
-        // The server thinks the token has expired (a clock difference, or it was revoked):
-        // renew once, asking for more time than this token has, and retry once.
-        let left = session.expires_at() - Utc::now();
-        let min_valid = left.max(TimeDelta::zero()) + TimeDelta::seconds(1);
-        session = super::session(global, &args.credentials, min_valid)?.0;
-        answer = send(&session, &method, &path, &headers, body.as_deref())?;
+    let (mut session, target) = super::session(global, &args.credentials, tapis_auth::DEFAULT_MIN_VALID)?;
+    let mut request = ApiRequest::new(method.as_str(), path.as_str());
+    request.headers = headers;
+    request.body = body;
+    // A 401 saying the token expired is renewed once and retried once by the library.
+    let origin_before = session.origin();
+    let answer = blocking::call_with_prompter(&mut session, &request, &mut TerminalPrompter::new())?;
+    if session.origin() == Origin::LoggedIn && origin_before != Origin::LoggedIn {
+        super::remember_profile(&target, session.username());
     }
 
     let json = serde_json::from_slice::<Value>(&answer.body).ok();
@@ -57,7 +55,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &ApiArgs) -> anyhow::Result<Exit> {
         .and_then(Value::as_str)
         .map(str::to_owned)
         .unwrap_or_else(|| excerpt(&answer.body));
-    output::error_line(&format!("{} {path} answered {}: {message}", method.as_str(), answer.status));
+    output::error_line(&format!("{method} {path} answered {}: {message}", answer.status));
     Ok(Exit::ApiError)
 }
 
@@ -102,43 +100,6 @@ fn read_data(data: &str) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
-}
-
-fn send(
-    session: &Session,
-    method: &Method,
-    path: &str,
-    headers: &[(String, String)],
-    body: Option<&[u8]>,
-) -> anyhow::Result<Answer> {
-    let mut request = session.request(method.clone(), path)?;
-    for (name, value) in headers {
-        request = request.header(name, value);
-    }
-    if let Some(body) = body {
-        request = request.header("content-type", "application/json").body(body.to_vec());
-    }
-    let url = session.base_url().join(path);
-    let unavailable = |last: String| AuthError::Unavailable { url: url.clone(), n_attempts: 1, last };
-    let response = request.send().map_err(|error| unavailable(error.to_string()))?;
-    let status = response.status().as_u16();
-    let mut body = Vec::new();
-    response
-        .take(MAX_ANSWER_BYTES)
-        .read_to_end(&mut body)
-        .map_err(|error| unavailable(format!("the answer was cut off: {error}")))?;
-    Ok(Answer { status, body })
-}
-
-/// Whether a 401's body says the token expired: the Java services' plain text
-/// (`TAPIS_SECURITY_JWT_EXPIRED ...`) or an envelope message.
-fn says_token_expired(body: &[u8]) -> bool {
-    String::from_utf8_lossy(body).to_ascii_lowercase().contains("expired")
-}
-
 fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -163,11 +124,5 @@ mod tests {
         assert_eq!(parse_header("Accept: text/plain").expect("header"), ("Accept".into(), "text/plain".into()));
         assert!(parse_header("no colon").is_err());
         assert!(parse_header("x-tapis-token: other").is_err());
-    }
-
-    #[test]
-    fn expired_bodies() {
-        assert!(says_token_expired(b"TAPIS_SECURITY_JWT_EXPIRED Exception message: JWT expired at 2025-03-04"));
-        assert!(!says_token_expired(b"TAPIS_SECURITY_MISSING_JWT_INFO"));
     }
 }

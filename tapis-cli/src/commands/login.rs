@@ -2,9 +2,7 @@
 
 use anyhow::Context as _;
 use chrono::Utc;
-use tapis_auth::{AuthError, Origin, Session, connect, device_login};
-use tapis_core::SecretString;
-use tapis_store::TokenStore;
+use tapis_auth::{DeviceClient, Origin, SecretString, Session, blocking};
 
 use crate::cli::{GlobalArgs, LoginArgs};
 use crate::exit::Exit;
@@ -20,41 +18,25 @@ pub(crate) fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<Exit>
     options.device_poll_interval = args.device_poll_interval;
     let mut prompter = TerminalPrompter::new();
     let session = if args.device {
-        let (client_id, client_key) = device_client(&options.token_file, &options.base_url, args.client_id.as_deref())?;
-        let session = device_login(&options, &client_id, client_key, &mut prompter);
+        // A client named here takes its key from TAPIS_CLIENT_KEY, unless the token file
+        // holds the same client; without a name, the token file's client is used.
+        options.device_client = args.client_id.as_deref().map(|client_id| {
+            let mut client = DeviceClient::new(client_id);
+            client.client_key =
+                std::env::var(super::CLIENT_KEY_VARIABLE).ok().filter(|key| !key.is_empty()).map(SecretString::from);
+            client
+        });
+        let session = blocking::device_login(&options, &mut prompter);
         prompter.end_live_line();
         session
     } else {
-        connect(&options, &mut prompter)
+        blocking::connect(&options, &mut prompter)
     }
     .with_context(|| format!("cannot log in to {}", options.base_url))?;
     if session.origin() != Origin::Given {
         super::remember_profile(&target, session.username());
     }
     report(&session)
-}
-
-/// The OAuth client for a device login: `--client-id` (its key from TAPIS_CLIENT_KEY, or from
-/// the token file when it holds the same client), else the client in the token file.
-fn device_client(
-    token_file: &std::path::Path,
-    base_url: &tapis_core::BaseUrl,
-    client_id: Option<&str>,
-) -> anyhow::Result<(String, Option<SecretString>)> {
-    let saved = TokenStore::new(token_file)
-        .load()
-        .ok()
-        .and_then(|loaded| loaded.tokens)
-        .filter(|tokens| tokens.belongs_to(base_url))
-        .and_then(|tokens| tokens.client);
-    let key_from_env =
-        std::env::var(super::CLIENT_KEY_VARIABLE).ok().filter(|key| !key.is_empty()).map(SecretString::from);
-    match (client_id, saved) {
-        (Some(id), Some(saved)) if saved.client_id == id => Ok((id.to_owned(), Some(saved.client_key))),
-        (Some(id), _) => Ok((id.to_owned(), key_from_env)),
-        (None, Some(saved)) => Ok((saved.client_id, Some(saved.client_key))),
-        (None, None) => Err(AuthError::NoClient { base_url: base_url.to_string() }.into()),
-    }
 }
 
 fn report(session: &Session) -> anyhow::Result<Exit> {
@@ -79,7 +61,7 @@ fn report(session: &Session) -> anyhow::Result<Exit> {
         Origin::LoggedIn if session.is_saved() => {
             output::say(&format!("Logged in to {base_url} as {user}. Token saved to {file}; it {expiry}."))
         }
-        Origin::Renewed | Origin::LoggedIn => {
+        _ => {
             output::say(&format!("Logged in to {base_url} as {user}, but the token was not saved; it {expiry}."));
             return Ok(Exit::Unexpected);
         }

@@ -9,8 +9,9 @@ use crate::output;
 pub(crate) fn run(global: &GlobalArgs, args: &LogoutArgs) -> anyhow::Result<Exit> {
     let target = crate::profile::resolve(global)?;
     let (base_url, token_file) = (&target.base_url, &target.token_file);
-    let report = tapis_auth::logout(base_url, token_file, &super::client_config(global), args.keep_client)
-        .with_context(|| format!("cannot log out of {base_url}"))?;
+    let mut options = super::target_options(global, &target);
+    options.keep_client = args.keep_client;
+    let report = tapis_auth::blocking::logout(&options).with_context(|| format!("cannot log out of {base_url}"))?;
     for warning in &report.warnings {
         output::warn(warning);
     }

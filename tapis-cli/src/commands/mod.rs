@@ -17,8 +17,7 @@ use std::os::fd::AsFd as _;
 use anyhow::{Context as _, bail};
 use chrono::TimeDelta;
 use secrecy::zeroize::{Zeroize as _, Zeroizing};
-use tapis_auth::{ClientConfig, Credentials, LoginOptions, RetryPolicy, Session, connect, session_from_token};
-use tapis_core::SecretString;
+use tapis_auth::{ClientConfig, LoginOptions, RetryPolicy, SecretString, Session, blocking, session_from_token};
 
 use crate::cli::{CredentialArgs, GlobalArgs};
 use crate::profile::{self, Target};
@@ -39,11 +38,20 @@ pub(crate) const SECRET_VARIABLES: [&str; 2] = [PASSWORD_VARIABLE, CLIENT_KEY_VA
 
 /// Timeouts for HTTP requests, from the global options.
 pub(crate) fn client_config(global: &GlobalArgs) -> ClientConfig {
-    ClientConfig {
-        connect_timeout: global.http_timeout.min(ClientConfig::default().connect_timeout),
-        request_timeout: global.http_timeout,
-        retry: retry_policy(),
-    }
+    let mut config = ClientConfig::default();
+    config.connect_timeout = global.http_timeout.min(config.connect_timeout);
+    config.request_timeout = global.http_timeout;
+    config.retry = retry_policy();
+    config.user_agent_suffix = Some(concat!("tapis-cli/", env!("CARGO_PKG_VERSION")).to_owned());
+    config
+}
+
+/// Options for where a command works, with nothing about credentials.
+pub(crate) fn target_options(global: &GlobalArgs, target: &Target) -> LoginOptions {
+    let mut options = LoginOptions::new(target.base_url.clone(), target.token_file.clone());
+    options.lock_timeout = global.lock_timeout;
+    options.client = client_config(global);
+    options
 }
 
 /// The variable that shortens the retry backoff, for the end-to-end tests: every wait between
@@ -55,11 +63,13 @@ pub(crate) const TEST_BACKOFF_VARIABLE: &str = "TAPIS_TEST_BACKOFF_MS";
 /// The default retry policy, with its backoff shortened by [`TEST_BACKOFF_VARIABLE`] in a
 /// debug build.
 fn retry_policy() -> RetryPolicy {
-    let policy = RetryPolicy::default();
+    let mut policy = RetryPolicy::default();
     #[cfg(debug_assertions)]
     if let Some(millis) = std::env::var(TEST_BACKOFF_VARIABLE).ok().and_then(|text| text.parse().ok()) {
         let backoff = std::time::Duration::from_millis(millis);
-        return RetryPolicy { initial_backoff: backoff, max_backoff: backoff, jitter: false, ..policy };
+        policy.initial_backoff = backoff;
+        policy.max_backoff = backoff;
+        policy.jitter = false;
     }
     policy
 }
@@ -72,9 +82,7 @@ pub(crate) fn login_options(
     target: &Target,
     credentials: &CredentialArgs,
 ) -> anyhow::Result<LoginOptions> {
-    let mut options = LoginOptions::new(target.base_url.clone(), target.token_file.clone());
-    options.lock_timeout = global.lock_timeout;
-    options.client = client_config(global);
+    let mut options = target_options(global, target);
     let password = if credentials.password_stdin {
         Some(read_password_line()?)
     } else {
@@ -87,7 +95,8 @@ pub(crate) fn login_options(
         .map(str::trim)
         .filter(|name| !name.is_empty())
         .map(str::to_owned);
-    options.credentials = Credentials { username, password };
+    options.credentials.username = username;
+    options.credentials.password = password;
     options.client_description = format!("tapis CLI on {}", tapis_store::host_name());
     Ok(options)
 }
@@ -101,13 +110,13 @@ pub(crate) fn session(
 ) -> anyhow::Result<(Session, Target)> {
     let target = profile::resolve(global)?;
     if let Some(token) = given_token() {
-        let session = session_from_token(target.base_url.clone(), token, client_config(global))
+        let session = session_from_token(&target_options(global, &target), token)
             .with_context(|| format!("cannot use {TOKEN_VARIABLE}"))?;
         return Ok((session, target));
     }
     let mut options = login_options(global, &target, credentials)?;
     options.min_valid = min_valid;
-    let session = connect(&options, &mut TerminalPrompter::new())
+    let session = blocking::connect(&options, &mut TerminalPrompter::new())
         .with_context(|| format!("cannot get a token for {}", options.base_url))?;
     if session.origin() == tapis_auth::Origin::LoggedIn {
         remember_profile(&target, session.username());
@@ -170,7 +179,7 @@ pub(crate) fn describe(error: &anyhow::Error) -> String {
     let mut text = String::new();
     let mut previous = String::new();
     for cause in error.chain() {
-        let message = cause.to_string();
+        let message = crate::exit::cli_message(cause).unwrap_or_else(|| cause.to_string());
         if previous.contains(&message) {
             continue;
         }

@@ -22,6 +22,7 @@ pub(crate) fn state_name(state: Option<TokenState>, unreadable: bool) -> &'stati
         Some(TokenState::Valid | TokenState::ExpiringSoon) => "valid",
         Some(TokenState::Expired) => "expired",
         Some(TokenState::OtherServer) => "other-server",
+        Some(_) => "unknown",
     }
 }
 
@@ -36,29 +37,25 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
     } else {
         token_file.display().to_string()
     };
-    let store = TokenStore::new(token_file);
-    let loaded = match given {
-        Some(token) => tapis_core::AccessToken::new(token, None)
-            .map(|access| tapis_store::Loaded { tokens: Some(TokenSet::new(access)), ..Default::default() })
-            .map_err(|error| tapis_store::StoreError::Corrupt {
-                path: super::TOKEN_VARIABLE.into(),
-                reason: tapis_store::FormatError::Token(error),
-            }),
+    let (tokens, problem) = match given {
+        Some(token) => match tapis_core::AccessToken::new(token, None) {
+            Ok(access) => (Some(TokenSet::new(access)), None),
+            Err(error) => (None, Some(format!("the token in {} is not usable: {error}", super::TOKEN_VARIABLE))),
+        },
         // `status` only looks: a loose mode is reported, not changed.
-        None => store.load_read_only(),
-    };
-    let (tokens, problem) = match loaded {
-        Ok(loaded) => {
-            if let Some(mode) = loaded.readable_by_others {
-                output::warn(&format!(
-                    "the token file {} is readable by others (mode {mode:04o}); the next `tapis login` or `tapis token` makes it 0600",
-                    token_file.display()
-                ));
+        None => match TokenStore::new(token_file).load_read_only() {
+            Ok(loaded) => {
+                if let Some(mode) = loaded.readable_by_others {
+                    output::warn(&format!(
+                        "the token file {} is readable by others (mode {mode:04o}); the next `tapis login` or `tapis token` makes it 0600",
+                        token_file.display()
+                    ));
+                }
+                (loaded.tokens, None)
             }
-            (loaded.tokens, None)
-        }
-        Err(error) if error.counts_as_no_token() => (None, Some(error.to_string())),
-        Err(error) => return Err(error).context("cannot read the token status"),
+            Err(error) if error.counts_as_no_token() => (None, Some(error.to_string())),
+            Err(error) => return Err(error).context("cannot read the token status"),
+        },
     };
     let now = Utc::now();
     let state = tokens.as_ref().map(|tokens| tokens.state(base_url, now, TimeDelta::zero()));

@@ -11,8 +11,8 @@ use crate::exit::Exit;
 pub(crate) fn run(global: &GlobalArgs, args: &WhoamiArgs) -> anyhow::Result<Exit> {
     let credentials = CredentialArgs { username: std::env::var("TAPIS_USERNAME").ok(), password_stdin: false };
     let (session, _) = super::session(global, &credentials, tapis_auth::DEFAULT_MIN_VALID)?;
-    let profile =
-        session.userinfo().with_context(|| format!("cannot get the user's profile from {}", session.base_url()))?;
+    let profile = tapis_auth::blocking::userinfo(&session)
+        .with_context(|| format!("cannot get the user's profile from {}", session.base_url()))?;
 
     let mut stdout = std::io::stdout().lock();
     if args.json {

@@ -230,7 +230,7 @@ fn another_users_file_is_refused_and_left_alone() {
     check(
         "file owned by uid 54321",
         &describe_load(TokenStore::new(&path).load(), &path),
-        "NotOwned: the token file <path> belongs to another user (uid 54321); refusing to use it — remove it or choose another file with --token-file",
+        "NotOwned: the token file <path> belongs to another user (uid 54321); refusing to use it — remove it or choose another token file",
     );
     check("mode of the other user's file", &format!("{:o}", mode(&path)), "644");
     check("contents of the other user's file", &fs::read_to_string(&path).expect("read"), &bytes);

@@ -29,7 +29,7 @@ fn a_held_lock_makes_others_time_out_until_it_is_dropped() {
     check("the path LockTimeout names", &reported.display().to_string(), &lock_path.display().to_string());
     let shown = error.to_string();
     let lock_path_text = lock_path.display().to_string();
-    let expected_start = format!("another tapis process has held {lock_path_text} for more than ");
+    let expected_start = format!("another process has held {lock_path_text} for more than ");
     assert!(shown.starts_with(&expected_start), "LockTimeout shows {shown:?}");
     assert!(!error.counts_as_no_token(), "a held lock is not a missing token");
     // It waited the whole time it was given, and not for ever.

@@ -104,7 +104,7 @@ fn a_symbolic_link_is_never_written_through() {
         check(
             case,
             &describe_error(&error, &path),
-            "Symlink: the token file <path> is a symbolic link; tapis does not write tokens through links — point --token-file at the real file or remove the link",
+            "Symlink: the token file <path> is a symbolic link; tokens are not written through links — use the real file or remove the link",
         );
         let link = fs::read_link(&path).expect("the link is still there");
         check(&format!("{case}: link target"), &link.display().to_string(), &target.display().to_string());

@@ -63,7 +63,8 @@ pub(super) fn peak_rss(world: &World) -> Result<Option<(Stats, Stats)>, String> 
 /// only this run's benchmarks are read) and adds its benchmarks to the report.
 pub(super) fn micro_benchmarks(folder: &Path, package: &str, bench: &str, report: &mut Report) -> Result<(), String> {
     let criterion_home = folder.join(format!("criterion-{bench}"));
-    let args = ["bench", "-p", package, "--bench", bench, "--", "--warm-up-time", "1", "--measurement-time", "2"];
+    let spec = crate::layering::package_spec(package);
+    let args = ["bench", "-p", &spec, "--bench", bench, "--", "--warm-up-time", "1", "--measurement-time", "2"];
     crate::run_cargo(&args, &[("CRITERION_HOME", &criterion_home.to_string_lossy())])?;
     let mut found = Vec::new();
     collect_estimates(&criterion_home, &mut found)?;

@@ -1,0 +1,221 @@
+//! The async API and the provider inside a multi-threaded tokio runtime, and the blocking API
+//! called from inside one (where a blocking HTTP client would panic).
+
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use mockito::Matcher;
+use serde_json::json;
+use tapis_auth::{ApiRequest, NoPrompt, Origin, TokenProvider, blocking};
+use tokio::runtime::Runtime;
+
+use crate::support::*;
+
+const CLIENT_ID: &str = "tapis-cli-jdoe";
+const CLIENT_KEY: &str = "client-secret-key";
+
+fn multi_threaded_runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().expect("a runtime")
+}
+
+#[test]
+fn the_async_api_logs_in_inside_a_multi_threaded_runtime() {
+    let mut tapis = Tapis::new();
+    let (login, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+
+    let runtime = multi_threaded_runtime();
+    // Spawned, so the future must be `Send` (it holds the `&mut dyn Prompter`).
+    let first = runtime
+        .block_on(async {
+            let options = options.clone();
+            tokio::spawn(async move { tapis_auth::connect(&options, &mut NoPrompt).await }).await
+        })
+        .expect("the task ran")
+        .expect("logged in");
+    let second = runtime.block_on(tapis_auth::connect(&options, &mut NoPrompt)).expect("the saved token");
+
+    assert_eq!((first.origin(), second.origin()), (Origin::LoggedIn, Origin::Saved));
+    assert_eq!(first.access_token().expose_secret(), fresh);
+    assert_eq!(second.access_token().expose_secret(), fresh);
+    assert_saved_access(&options.token_file, &fresh);
+    login.assert();
+    tapis.assert_no_strays();
+}
+
+#[test]
+fn the_blocking_api_works_when_called_inside_a_runtime() {
+    let mut tapis = Tapis::new();
+    let (login, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);
+    let userinfo = tapis
+        .server
+        .mock("GET", USERINFO_PATH)
+        .match_header("x-tapis-token", fresh.as_str())
+        .with_header("content-type", "application/json")
+        .with_body(json!({"message": "ok", "result": {"username": USERNAME}, "status": "success"}).to_string())
+        .expect(2)
+        .create();
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+
+    let runtime = multi_threaded_runtime();
+    let (status, profile) = runtime.block_on(async {
+        // Inside the runtime: a login (which needs HTTP), a call, and a userinfo, all blocking.
+        let mut session = blocking::connect(&options, &mut NoPrompt).expect("logged in");
+        let answer = blocking::call(&mut session, &ApiRequest::get(USERINFO_PATH)).expect("answered");
+        let profile = blocking::userinfo(&session).expect("the profile");
+        (answer.status, profile)
+    });
+
+    assert_eq!(status, 200);
+    assert_eq!(profile["username"], USERNAME);
+    assert_saved_access(&options.token_file, &fresh);
+    login.assert();
+    userinfo.assert();
+    tapis.assert_no_strays();
+}
+
+/// Saves a token with `minutes_left`, renewable with its refresh token and client, and mocks
+/// the refresh grant answering a new token, `hits` times. Returns the old and new tokens.
+fn renewable_saved_token(
+    tapis: &mut Tapis,
+    token_file: &std::path::Path,
+    minutes_left: i64,
+    hits: usize,
+) -> (String, String, mockito::Mock) {
+    let old_exp = tapis_testkit::now_unix() + minutes_left * 60;
+    let old = tapis.jwt(old_exp);
+    let refresh_exp = tapis_testkit::now_unix() + 365 * 24 * 3600;
+    let refresh = tapis_testkit::jwt(&tapis_testkit::refresh_claims(USERNAME, refresh_exp, &tapis.url()));
+    let mut fields = token_file_fields(&old, old_exp, Some(&tapis.url()));
+    fields["refresh_token"] = json!(refresh);
+    fields["client_id"] = json!(CLIENT_ID);
+    fields["client_key"] = json!(CLIENT_KEY);
+    write_token_file(token_file, &fields);
+    let new_exp = valid_exp();
+    let new = tapis.jwt(new_exp);
+    let renewal = tapis
+        .server
+        .mock("POST", TOKENS_PATH)
+        .match_header("authorization", tapis_testkit::basic_auth(CLIENT_ID, CLIENT_KEY).as_str())
+        .match_body(Matcher::Json(json!({"grant_type": "refresh_token", "refresh_token": refresh})))
+        .with_header("content-type", "application/json")
+        .with_body(tapis_testkit::token_response_with_refresh(&new, new_exp, &refresh, refresh_exp))
+        .expect(hits)
+        .create();
+    (old, new, renewal)
+}
+
+fn check_call(first_answer: (usize, &str), expect_renewal: bool, expected_status: u16) {
+    let mut tapis = Tapis::new();
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = options(&tapis, folder.path());
+    let (old, new, renewal) = renewable_saved_token(&mut tapis, &options.token_file, 30, usize::from(expect_renewal));
+    let with_old = tapis
+        .server
+        .mock("GET", "/v3/jobs/list")
+        .match_header("x-tapis-token", old.as_str())
+        .with_status(first_answer.0)
+        .with_body(first_answer.1)
+        .expect(1)
+        .create();
+    let with_new = tapis
+        .server
+        .mock("GET", "/v3/jobs/list")
+        .match_header("x-tapis-token", new.as_str())
+        .with_body(r#"{"status": "success", "result": []}"#)
+        .expect(usize::from(expect_renewal))
+        .create();
+
+    let runtime = multi_threaded_runtime();
+    let (answer, origin) = runtime.block_on(async {
+        let mut session = tapis_auth::connect(&options, &mut NoPrompt).await.expect("the saved token");
+        let answer = session.call(&ApiRequest::get("/v3/jobs/list")).await.expect("answered");
+        (answer, session.origin())
+    });
+
+    let context = format!("first answer {first_answer:?}");
+    assert_eq!(answer.status, expected_status, "{context}");
+    assert_eq!(origin, if expect_renewal { Origin::Renewed } else { Origin::Saved }, "{context}");
+    renewal.assert();
+    with_old.assert();
+    with_new.assert();
+    tapis.assert_no_strays();
+}
+
+#[test]
+fn a_call_renews_once_and_retries_once_when_the_server_says_the_token_expired() {
+    check_call((401, "TAPIS_SECURITY_JWT_EXPIRED Exception message: JWT expired at 2025-03-04T20:15:31Z"), true, 200);
+    check_call((401, "TAPIS_SECURITY_MISSING_JWT_INFO no token"), false, 401);
+    check_call((403, "TAPIS_SECURITY_JWT_EXPIRED but not a 401"), false, 403);
+    check_call((200, r#"{"status": "success", "result": []}"#), false, 200);
+}
+
+#[test]
+fn a_hundred_concurrent_callers_cause_one_renewal() {
+    let mut tapis = Tapis::new();
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = options(&tapis, folder.path());
+    // A saved token with 30 minutes left, renewable with its refresh token and client.
+    let (old, new, renewal) = renewable_saved_token(&mut tapis, &options.token_file, 30, 1);
+
+    let provider = TokenProvider::new(options.clone());
+    let runtime = multi_threaded_runtime();
+    let tokens: Vec<String> = runtime.block_on(async {
+        // 30 minutes left is more than a minute: the saved token, no request.
+        let before = provider.token(TimeDelta::minutes(1)).await.expect("the saved token");
+        assert_eq!(before.expose_secret(), old);
+        // Asking for an hour crosses its expiry: every caller needs a renewal, one is made.
+        hundred_concurrent_tokens(&provider, TimeDelta::hours(1)).await
+    });
+
+    assert_eq!(tokens.len(), 100);
+    assert!(tokens.iter().all(|token| *token == new), "every caller got the renewed token");
+    assert_saved_access(&options.token_file, &new);
+    renewal.assert();
+    tapis.assert_no_strays();
+}
+
+/// The in-process half of single-flight, apart from the file lock: with a token file that
+/// can be neither read nor saved, every renewal would be a new login, so only the provider's
+/// own lock keeps 100 callers to one.
+#[test]
+fn a_hundred_concurrent_callers_log_in_once_even_when_nothing_can_be_saved() {
+    let mut tapis = Tapis::new();
+    let (login, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+    std::fs::create_dir(&options.token_file).expect("a folder where the token file should be");
+
+    let provider = TokenProvider::new(options);
+    let runtime = multi_threaded_runtime();
+    let tokens = runtime.block_on(hundred_concurrent_tokens(&provider, TimeDelta::minutes(1)));
+
+    assert!(tokens.iter().all(|token| *token == fresh), "every caller got the one token");
+    login.assert();
+    tapis.assert_no_strays();
+}
+
+/// 100 tasks, released together, each asking `provider` for a token; their tokens.
+async fn hundred_concurrent_tokens(provider: &TokenProvider, min_valid: TimeDelta) -> Vec<String> {
+    let start = Arc::new(tokio::sync::Barrier::new(100));
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (provider, start) = (provider.clone(), Arc::clone(&start));
+            tokio::spawn(async move {
+                start.wait().await;
+                provider.token(min_valid).await.map(|token| token.expose_secret().to_owned())
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.expect("the task ran").expect("a token"));
+    }
+    tokens
+}
+
+fn assert_saved_access(token_file: &std::path::Path, access: &str) {
+    assert_eq!(saved(token_file)["access_token"], access);
+}

@@ -1,0 +1,151 @@
+//! Tidy checks on the library crates' source, run as plain tests: their messages are
+//! neutral, naming no CLI flag (`--token-file`), no environment variable (`TAPIS_LOCK_TIMEOUT`)
+//! and no `tapis` command. The CLI adds such hints where it maps errors to exit codes.
+
+/// The library crates whose messages must not name the CLI.
+const LIBRARY_SOURCES: [&str; 3] = ["tapis-core/src", "tapis-store/src", "tapis-auth/src"];
+
+/// Wire text that looks like a variable name but is what the Tapis services send.
+const WIRE_PREFIXES: [&str; 1] = ["TAPIS_SECURITY_"];
+
+/// The string literals of Rust source, outside comments and outside the test module at the
+/// end of a file (`#[cfg(test)]` at the start of a line and everything after it). Each with
+/// its line number.
+fn string_literals(source: &str) -> Vec<(usize, String)> {
+    let code = source.split("\n#[cfg(test)]").next().unwrap_or(source);
+    let bytes = code.as_bytes();
+    let mut literals = Vec::new();
+    let (mut index, mut line) = (0, 1);
+    while index < bytes.len() {
+        match bytes[index] {
+            b'\n' => line += 1,
+            b'/' if bytes.get(index + 1) == Some(&b'/') => {
+                while index < bytes.len() && bytes[index] != b'\n' {
+                    index += 1;
+                }
+                continue;
+            }
+            b'\'' => {
+                // A char literal ('"', '\'') or a lifetime: skip a char literal whole.
+                if bytes.get(index + 2) == Some(&b'\'') {
+                    index += 3;
+                    continue;
+                }
+                if bytes.get(index + 1) == Some(&b'\\') {
+                    let end = code[index + 2..].find('\'').map_or(bytes.len(), |offset| index + 2 + offset + 1);
+                    index = end;
+                    continue;
+                }
+            }
+            b'r' if matches!(bytes.get(index + 1), Some(b'"' | b'#')) && !is_identifier(bytes, index) => {
+                let hashes = bytes[index + 1..].iter().take_while(|byte| **byte == b'#').count();
+                let start = index + 1 + hashes;
+                if bytes.get(start) == Some(&b'"') {
+                    let closing = format!("\"{}", "#".repeat(hashes));
+                    let end = code[start + 1..].find(&closing).map_or(bytes.len(), |offset| start + 1 + offset);
+                    let text = &code[start + 1..end];
+                    literals.push((line, text.to_owned()));
+                    line += text.matches('\n').count();
+                    index = end + closing.len();
+                    continue;
+                }
+            }
+            b'"' => {
+                let mut end = index + 1;
+                while end < bytes.len() && bytes[end] != b'"' {
+                    end += if bytes[end] == b'\\' { 2 } else { 1 };
+                }
+                let text = &code[index + 1..end.min(bytes.len())];
+                literals.push((line, text.to_owned()));
+                line += text.matches('\n').count();
+                index = end + 1;
+                continue;
+            }
+            _ => {}
+        }
+        index += 1;
+    }
+    literals
+}
+
+fn is_identifier(bytes: &[u8], index: usize) -> bool {
+    index > 0 && (bytes[index - 1].is_ascii_alphanumeric() || bytes[index - 1] == b'_')
+}
+
+/// What is wrong with one literal, if anything.
+fn problem(literal: &str) -> Option<&'static str> {
+    let names_flag = literal.match_indices("--").any(|(at, _)| {
+        literal[at + 2..].starts_with(|character: char| character.is_ascii_lowercase())
+            && !literal[..at].ends_with(|character: char| character.is_ascii_alphanumeric())
+    });
+    if names_flag {
+        return Some("names a command-line flag");
+    }
+    let names_variable = literal.match_indices("TAPIS_").any(|(at, _)| {
+        !WIRE_PREFIXES.iter().any(|prefix| literal[at..].starts_with(prefix))
+            && literal[at + 6..].starts_with(|character: char| character.is_ascii_uppercase())
+    });
+    if names_variable {
+        return Some("names an environment variable");
+    }
+    if literal.contains("`tapis ") || literal.contains("tapis login") || literal.contains("tapis logout") {
+        return Some("names a tapis command");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn library_messages_name_no_cli_flag_variable_or_command() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root");
+        let mut problems = Vec::new();
+        for folder in LIBRARY_SOURCES {
+            let mut files: Vec<_> = std::fs::read_dir(root.join(folder))
+                .expect("a source folder")
+                .map(|entry| entry.expect("an entry").path())
+                .filter(|path| path.extension().is_some_and(|extension| extension == "rs"))
+                .collect();
+            files.sort();
+            for file in files {
+                let source = std::fs::read_to_string(&file).expect("readable source");
+                for (line, literal) in string_literals(&source) {
+                    if let Some(problem) = problem(&literal) {
+                        let shown = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+                        problems.push(format!("{shown}:{line}: {problem}: {literal:?}"));
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "library messages must stay neutral:\n{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn the_checks_catch_what_they_should() {
+        let source = r####"
+            // "--token-file" in a comment is fine
+            let a = "choose another file with --token-file";
+            let b = r#"or raise TAPIS_LOCK_TIMEOUT"#;
+            let c = "run `tapis login` again";
+            let d = "TAPIS_SECURITY_JWT_EXPIRED is wire text; a -- dash is prose; '\"' too";
+            let e = '"';
+#[cfg(test)]
+mod tests { const T: &str = "--in-tests"; }
+"####;
+        let found: Vec<_> =
+            string_literals(source).into_iter().map(|(line, literal)| (line, problem(&literal))).collect();
+        assert_eq!(
+            found,
+            [
+                (3, Some("names a command-line flag")),
+                (4, Some("names an environment variable")),
+                (5, Some("names a tapis command")),
+                (6, None),
+            ]
+        );
+    }
+}
