@@ -6,11 +6,14 @@
 //! - `stress [KILLS]`: the crash-safety test with KILLS writer kills (default 1000).
 //! - `man`: the manual page, rendered from the clap definition, to target/man/tapis.1.
 //! - `bench [--check]`: benchmarks of the release binary and the parsers; writes BENCHMARKS.md.
+//! - `dist [--profile P]`: the glibc 2.17 tarball and the tapis-connect wheel, checked and tested.
 //!
 //! Cargo is called through `$CARGO`, so the toolchain that runs the xtask runs the checks.
 
 mod bench;
+mod dist;
 mod layering;
+mod python;
 
 use std::env;
 use std::process::{Command, ExitCode};
@@ -27,7 +30,10 @@ tasks:
   man        write the manual page to target/man/tapis.1
   bench [--check]
              time the release binary against same-run floors and run the criterion
-             benchmarks; write BENCHMARKS.md (--check: fail when a budget is missed)";
+             benchmarks; write BENCHMARKS.md (--check: fail when a budget is missed)
+  dist [--profile P]
+             build tapis for glibc 2.17 and the tapis-connect wheel with zig, check them,
+             write target/dist/ and run the Python tests against the wheel";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -39,6 +45,7 @@ fn main() -> ExitCode {
         Some("stress") => number_argument(&args, 1000).and_then(stress),
         Some("bench") => bench::run(&args[1..]),
         Some("man") => man(),
+        Some("dist") => dist::run_task(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -97,6 +104,7 @@ fn ci() -> Result<(), String> {
             problems.join("\n  ")
         )
     })?;
+    dist::run_task(&["--profile".to_owned(), "dist-check".to_owned()])?;
     eprintln!("==> ci passed in {:.0?}", started.elapsed());
     Ok(())
 }
