@@ -2,7 +2,7 @@
 //! package's `tapis_connect.connect_tapis()` calls.
 //!
 //! It converts and nothing else: Python arguments into [`tapis_auth::LoginOptions`], Python's
-//! `input()`/`getpass()` into a [`tapis_auth::Prompter`] (see [`prompt`]), the resulting
+//! `input()`/`getpass()` into a [`tapis_auth::Prompter`] (`prompt.rs`), the resulting
 //! session into a [`Token`], and [`tapis_auth::AuthError`] into one exception class per exit
 //! code of the `tapis` command. The login flow itself (saved token, renewal, bounded prompts,
 //! the lock, the atomic 0600 save) is `tapis-auth`'s. The GIL is released for the whole flow

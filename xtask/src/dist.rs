@@ -56,7 +56,7 @@ pub(crate) fn run_task(args: &[String]) -> Result<(), String> {
     let tarball = write_tarball(&binary, &out)?;
 
     let wheel = build_wheel(&venv, &profile, &binary, &out)?;
-    check_elf(&cargo_output_folder(&profile).join("lib_native.so"))?;
+    check_elf(&wheel_target_folder().join(TARGET).join(&profile).join("lib_native.so"))?;
     venv.test_wheel(&wheel)?;
     eprintln!(
         "==> dist done in {:.0?}:\n  {}\n  {}.sha256\n  {}",
@@ -68,10 +68,16 @@ pub(crate) fn run_task(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Where cargo puts the cross-built artefacts of `profile`.
-fn cargo_output_folder(profile: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
-    target.join(TARGET).join(profile)
+/// The cargo target folder of the binary's build.
+fn binary_target_folder() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
+}
+
+/// The cargo target folder of the wheel's build. It is not the binary's: maturin links through
+/// zig wrappers of its own and resolves features for tapis-py alone, so in one folder each
+/// build would invalidate the other's dependencies and a warm run would rebuild them all.
+fn wheel_target_folder() -> PathBuf {
+    binary_target_folder().join("python/cargo")
 }
 
 fn build_binary(venv: &Venv, profile: &str) -> Result<PathBuf, String> {
@@ -84,7 +90,7 @@ fn build_binary(venv: &Venv, profile: &str) -> Result<PathBuf, String> {
             .current_dir(workspace_root()),
         "the cross build failed; if a C dependency does not build with zig, see README's Install section",
     )?;
-    Ok(cargo_output_folder(profile).join("tapis"))
+    Ok(binary_target_folder().join(TARGET).join(profile).join("tapis"))
 }
 
 fn build_wheel(venv: &Venv, profile: &str, binary: &Path, out: &Path) -> Result<PathBuf, String> {
@@ -106,6 +112,7 @@ fn build_wheel(venv: &Venv, profile: &str, binary: &Path, out: &Path) -> Result<
             .arg("--out")
             .arg(out)
             .env("PATH", venv.path_variable())
+            .env("CARGO_TARGET_DIR", wheel_target_folder())
             .current_dir(workspace_root()),
         "the wheel build failed",
     )?;
