@@ -1,7 +1,8 @@
 //! The dependency-direction rule, checked mechanically (as rust-analyzer does):
 //!
-//! - `tapis-core` ← `tapis-store` ← `tapis-auth` ← `tapis-cli`: no crate depends on one to
-//!   its right.
+//! - `tapis-core` ← `tapis-store` ← `tapis-auth` ← `tapis-cli`, and `tapis-auth` ←
+//!   `tapis-py` (the Python binding, a front door beside the CLI): no crate depends on one to
+//!   its right, and nothing depends on `tapis-py` or `tapis-cli`.
 //! - `tapis-core` depends on no HTTP, async, TLS or file-system crate, does not enable
 //!   chrono's `clock`, and its source names no file system, network, environment, process or
 //!   clock API.
@@ -39,15 +40,17 @@ struct Rule {
 }
 
 fn rules() -> Vec<Rule> {
-    let mut core_forbidden = vec!["tapis-store", "tapis-auth", "tapis-cli"];
+    let mut core_forbidden = vec!["tapis-store", "tapis-auth", "tapis-cli", "tapis-py"];
     core_forbidden.extend(NETWORK_CRATES);
     core_forbidden.extend(FILESYSTEM_CRATES);
-    let mut store_forbidden = vec!["tapis-auth", "tapis-cli"];
+    let mut store_forbidden = vec!["tapis-auth", "tapis-cli", "tapis-py"];
     store_forbidden.extend(NETWORK_CRATES);
     vec![
         Rule { package: "tapis-core", forbidden: core_forbidden },
         Rule { package: "tapis-store", forbidden: store_forbidden },
-        Rule { package: "tapis-auth", forbidden: vec!["tapis-cli", "clap", "rpassword"] },
+        Rule { package: "tapis-auth", forbidden: vec!["tapis-cli", "tapis-py", "clap", "rpassword", "pyo3"] },
+        Rule { package: "tapis-cli", forbidden: vec!["tapis-py", "pyo3"] },
+        Rule { package: "tapis-py", forbidden: vec!["tapis-cli", "clap", "rpassword"] },
     ]
 }
 
@@ -177,5 +180,10 @@ mod tests {
         assert!(core.forbidden.contains(&"tapis-store") && core.forbidden.contains(&"reqwest"));
         let auth = rules.iter().find(|rule| rule.package == "tapis-auth").expect("auth rule");
         assert!(auth.forbidden.contains(&"tapis-cli"));
+        // The Python binding sits beside the CLI: neither depends on the other.
+        let python = rules.iter().find(|rule| rule.package == "tapis-py").expect("tapis-py rule");
+        assert!(python.forbidden.contains(&"tapis-cli"));
+        let cli = rules.iter().find(|rule| rule.package == "tapis-cli").expect("tapis-cli rule");
+        assert!(cli.forbidden.contains(&"tapis-py"));
     }
 }

@@ -7,11 +7,14 @@
 //! - `stress [KILLS]`: the crash-safety test with KILLS writer kills (default 1000).
 //! - `man`: the manual page, rendered from the clap definition, to target/man/tapis.1.
 //! - `bench [--check]`: benchmarks of the release binary and the parsers; writes BENCHMARKS.md.
+//! - `dist [--profile P]`: the glibc 2.17 tarball and the tapis-connect wheel, checked and tested.
 //!
 //! Cargo is called through `$CARGO`, so the toolchain that runs the xtask runs the checks.
 
 mod bench;
+mod dist;
 mod layering;
+mod python;
 #[cfg(test)]
 mod tidy;
 mod unused;
@@ -33,7 +36,10 @@ tasks:
   man        write the manual page to target/man/tapis.1
   bench [--check]
              time the release binary against same-run floors and run the criterion
-             benchmarks; write BENCHMARKS.md (--check: fail when a budget is missed)";
+             benchmarks; write BENCHMARKS.md (--check: fail when a budget is missed)
+  dist [--profile P]
+             build tapis for glibc 2.17 and the tapis-connect wheel with zig, check them,
+             write target/dist/ and run the Python tests against the wheel";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -46,6 +52,7 @@ fn main() -> ExitCode {
         Some("stress") => number_argument(&args, 1000).and_then(stress),
         Some("bench") => bench::run(&args[1..]),
         Some("man") => man(),
+        Some("dist") => dist::run_task(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -67,7 +74,7 @@ fn cargo() -> String {
 }
 
 /// The workspace root: the folder above this crate's.
-fn workspace_root() -> &'static std::path::Path {
+pub(crate) fn workspace_root() -> &'static std::path::Path {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or_else(|| std::path::Path::new("."))
 }
 
@@ -107,6 +114,7 @@ fn ci() -> Result<(), String> {
     fmt_and_clippy.iter().try_for_each(run_step)?;
     unused_dependencies()?;
     rest.iter().try_for_each(run_step)?;
+    dist::run_task(&["--profile".to_owned(), "dist-check".to_owned()])?;
     eprintln!("==> ci passed in {:.0?}", started.elapsed());
     Ok(())
 }

@@ -1,0 +1,222 @@
+//! The Python binding of `tapis-auth`: the native module `tapis_connect._native`, which the
+//! package's `tapis_connect.connect_tapis()` calls.
+//!
+//! It converts and nothing else: Python arguments into [`tapis_auth::LoginOptions`], Python's
+//! `input()`/`getpass()` into a [`tapis_auth::Prompter`] (`prompt.rs`), the resulting
+//! session into a [`Token`], and [`tapis_auth::AuthError`] into one exception class per exit
+//! code of the `tapis` command. The login flow itself (saved token, renewal, bounded prompts,
+//! the lock, the atomic 0600 save) is `tapis-auth`'s. The GIL is released for the whole flow
+//! and taken again only to prompt or print.
+//!
+//! ```python
+//! from tapis_connect import connect_tapis
+//! t = connect_tapis()                      # a tapipy client, or a Token without tapipy
+//! ```
+
+mod errors;
+mod prompt;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use pyo3::prelude::*;
+use tapis_auth::{AuthError, Credentials, LoginOptions, Origin, Prompter, Session};
+use tapis_core::duration::format_duration;
+use tapis_core::{BaseUrl, ExposeSecret as _, SecretString};
+
+use crate::prompt::PythonPrompter;
+
+/// The one call into the login flow, kept alone so that a change of its path is one edit.
+fn sign_in(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
+    tapis_auth::blocking::connect(options, prompter)
+}
+
+/// A signed-in token, as Python sees it: what `connect_tapis()` returns when tapipy is not
+/// installed, and what the package builds a tapipy client from. Its `repr` shows no secret.
+#[pyclass(frozen, module = "tapis_connect._native")]
+pub struct Token {
+    access_token: SecretString,
+    expires_at: DateTime<Utc>,
+    base_url: String,
+    username: Option<String>,
+    token_file: PathBuf,
+    refresh_token: Option<SecretString>,
+    client_id: Option<String>,
+    client_key: Option<SecretString>,
+    message: String,
+}
+
+#[pymethods]
+impl Token {
+    /// The access token (a JWT).
+    #[getter]
+    fn access_token(&self) -> &str {
+        self.access_token.expose_secret()
+    }
+
+    /// When the access token expires (an aware `datetime` in UTC).
+    #[getter]
+    fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
+    }
+
+    /// The tenant's base URL.
+    #[getter]
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The user the token is for (from its claims).
+    #[getter]
+    fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    /// The token file.
+    #[getter]
+    fn token_file(&self) -> PathBuf {
+        self.token_file.clone()
+    }
+
+    /// The headers that authenticate a request: `{"X-Tapis-Token": ...}`.
+    #[getter]
+    fn headers(&self) -> HashMap<&'static str, &str> {
+        HashMap::from([("X-Tapis-Token", self.access_token.expose_secret())])
+    }
+
+    /// The refresh token, when the login went through an OAuth client.
+    #[getter]
+    fn refresh_token(&self) -> Option<&str> {
+        self.refresh_token.as_ref().map(|token| token.expose_secret())
+    }
+
+    /// The OAuth client's id, when there is one.
+    #[getter]
+    fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// The OAuth client's key, when there is one.
+    #[getter]
+    fn client_key(&self) -> Option<&str> {
+        self.client_key.as_ref().map(|key| key.expose_secret())
+    }
+
+    /// What happened, in one sentence: reused or logged in, where saved, expiry, time left.
+    #[getter]
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Token(base_url={:?}, username={:?}, expires_at={:?}, access_token='[REDACTED]')",
+            self.base_url,
+            self.username.as_deref().unwrap_or(""),
+            instant(self.expires_at)
+        )
+    }
+}
+
+/// Signs in as `tapis login` does and returns the [`Token`]: the saved token with no request
+/// when it has more than `min_valid_seconds` left, else a renewal, else a password login
+/// (the arguments, else `TAPIS_USERNAME`/`TAPIS_PASSWORD`, else prompts through `input()` and
+/// `getpass.getpass()`, at most 3 times).
+#[pyfunction]
+#[pyo3(signature = (token_file_path, base_url, username, password, force, min_valid_seconds))]
+fn connect(
+    py: Python<'_>,
+    token_file_path: PathBuf,
+    base_url: &str,
+    username: &str,
+    password: &str,
+    force: bool,
+    min_valid_seconds: i64,
+) -> PyResult<Token> {
+    let base_url = BaseUrl::parse(base_url).map_err(|error| {
+        pyo3::exceptions::PyValueError::new_err(format!("the base URL `{base_url}` cannot be used: {error}"))
+    })?;
+    let mut options = LoginOptions::new(base_url, token_file_path);
+    options.force = force;
+    options.min_valid = TimeDelta::seconds(min_valid_seconds.max(0));
+    options.credentials = Credentials::default();
+    options.credentials.username = given(username, "TAPIS_USERNAME").map(|name| name.trim().to_owned());
+    options.credentials.password = given(password, "TAPIS_PASSWORD").map(SecretString::from);
+    options.client_description = format!("tapis-connect on {}", tapis_store::host_name());
+    let mut prompter = PythonPrompter::new(py);
+    let outcome = py.detach(|| sign_in(&options, &mut prompter));
+    match outcome {
+        Ok(session) => Ok(token(&session)),
+        Err(error) => Err(prompter.take_interrupt().unwrap_or_else(|| errors::to_python(&error, &options.base_url))),
+    }
+}
+
+/// An argument when given (not empty), else the environment variable when set and not empty.
+fn given(argument: &str, variable: &str) -> Option<String> {
+    Some(argument.to_owned())
+        .filter(|value| !value.is_empty())
+        .or_else(|| std::env::var(variable).ok().filter(|value| !value.is_empty()))
+}
+
+fn token(session: &Session) -> Token {
+    let tokens = session.tokens();
+    Token {
+        access_token: SecretString::from(session.access_token().expose_secret().to_owned()),
+        expires_at: session.expires_at(),
+        base_url: session.base_url().as_str().to_owned(),
+        username: session.username().map(str::to_owned),
+        token_file: session.token_file().to_path_buf(),
+        refresh_token: tokens.refresh.as_ref().map(|refresh| SecretString::from(refresh.expose_secret().to_owned())),
+        client_id: tokens.client.as_ref().map(|client| client.client_id.clone()),
+        client_key: tokens.client.as_ref().map(|client| client.client_key.clone()),
+        message: report(session, Utc::now()),
+    }
+}
+
+/// The sentence `connect_tapis()` prints, as `tapis login` words it.
+fn report(session: &Session, now: DateTime<Utc>) -> String {
+    let user = session.username().unwrap_or("an unknown user");
+    let expires_at = session.expires_at();
+    let left = expires_at - now;
+    let left = if left > TimeDelta::zero() {
+        format!("{} left", format_duration(left))
+    } else {
+        format!("expired {} ago", format_duration(left))
+    };
+    let expiry = format!("expires at {} ({left})", instant(expires_at));
+    let file = session.token_file().display();
+    let base_url = session.base_url();
+    match session.origin() {
+        Origin::Saved | Origin::Given => {
+            format!("Reusing the saved token for {base_url} as {user}; the token in {file} {expiry}.")
+        }
+        Origin::SavedByAnotherProcess => {
+            format!("Logged in to {base_url} as {user} by another process; the token in {file} {expiry}.")
+        }
+        Origin::Renewed if session.is_saved() => {
+            format!(
+                "Renewed the token for {base_url} as {user} without a password. Token saved to {file}; it {expiry}."
+            )
+        }
+        Origin::LoggedIn if session.is_saved() => {
+            format!("Logged in to {base_url} as {user}. Token saved to {file}; it {expiry}.")
+        }
+        _ => format!("Logged in to {base_url} as {user}, but the token was not saved; it {expiry}."),
+    }
+}
+
+/// An instant as people read it: RFC 3339 in UTC, whole seconds.
+fn instant(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The module `tapis_connect._native`.
+#[pymodule]
+fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_function(wrap_pyfunction!(connect, module)?)?;
+    module.add_class::<Token>()?;
+    errors::register(module)?;
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,298 @@
+//! `cargo xtask dist [--profile NAME]`: what people without a Rust toolchain install.
+//!
+//! 1. The cached Python environment (`python.rs`) supplies zig, cargo-zigbuild and maturin.
+//! 2. `tapis` is built for `x86_64-unknown-linux-gnu.2.17` with zig as the linker, and
+//!    checked: no `GLIBC_` symbol version above 2.17, no shared library outside the C
+//!    runtime's, and it runs `--version`.
+//! 3. `target/dist/tapis-<version>-x86_64-unknown-linux-gnu.tar.gz` (binary, README, licence
+//!    texts) and its `.sha256` are written.
+//! 4. The wheel `tapis_connect-<version>-cp39-abi3-manylinux2014_x86_64…whl` is built by
+//!    maturin the same way, with that binary among its scripts (pip puts it in `bin/`), and
+//!    its extension module passes the same checks.
+//! 5. The wheel is installed into the cached environment and the Python tests run against it.
+//!
+//! The shipping build uses the `release` profile (fat LTO). `cargo xtask ci` passes
+//! `--profile dist-check`, which inherits it without LTO, and writes to
+//! `target/dist-check/` instead.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::python::Venv;
+use crate::workspace_root;
+
+/// Rust's target triple of the binaries, and the glibc version zig links them against.
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+const GLIBC_TARGET: &str = "x86_64-unknown-linux-gnu.2.17";
+
+/// The newest `GLIBC_x.y` symbol version a binary may require (manylinux2014).
+const MAX_GLIBC: (u32, u32) = (2, 17);
+
+/// The shared libraries a binary may need: the C runtime's, present on every glibc system.
+const ALLOWED_LIBRARIES: &[&str] =
+    &["libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libgcc_s.so.1", "ld-linux-x86-64.so.2"];
+
+/// The workspace version, which the binary and the wheel carry.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The licence texts shipped in the tarball, at the workspace root.
+const LICENCE_FILES: &[&str] = &["LICENSE-MIT", "LICENSE-APACHE"];
+
+pub(crate) fn run_task(args: &[String]) -> Result<(), String> {
+    let profile = match args {
+        [] => "release".to_owned(),
+        [flag, name] if flag == "--profile" => name.clone(),
+        _ => return Err("usage: cargo xtask dist [--profile NAME]".to_owned()),
+    };
+    let started = std::time::Instant::now();
+    let venv = Venv::ensure()?;
+    let out =
+        workspace_root().join("target").join(if profile == "release" { "dist".to_owned() } else { profile.clone() });
+    std::fs::create_dir_all(&out).map_err(|error| format!("cannot create {}: {error}", out.display()))?;
+
+    let binary = build_binary(&venv, &profile)?;
+    check_elf(&binary)?;
+    check_runs(&binary)?;
+    let tarball = write_tarball(&binary, &out)?;
+
+    let wheel = build_wheel(&venv, &profile, &binary, &out)?;
+    check_elf(&wheel_target_folder().join(TARGET).join(&profile).join("lib_native.so"))?;
+    venv.test_wheel(&wheel)?;
+    eprintln!(
+        "==> dist done in {:.0?}:\n  {}\n  {}.sha256\n  {}",
+        started.elapsed(),
+        tarball.display(),
+        tarball.display(),
+        wheel.display()
+    );
+    Ok(())
+}
+
+/// The cargo target folder of the binary's build.
+fn binary_target_folder() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
+}
+
+/// The cargo target folder of the wheel's build. It is not the binary's: maturin links through
+/// zig wrappers of its own and resolves features for tapis-py alone, so in one folder each
+/// build would invalidate the other's dependencies and a warm run would rebuild them all.
+fn wheel_target_folder() -> PathBuf {
+    binary_target_folder().join("python/cargo")
+}
+
+fn build_binary(venv: &Venv, profile: &str) -> Result<PathBuf, String> {
+    eprintln!("==> cargo zigbuild --profile {profile} -p tapis-cli --target {GLIBC_TARGET}");
+    run(
+        Command::new(venv.bin("cargo-zigbuild"))
+            .args(["zigbuild", "--locked", "--profile", profile, "-p", "tapis-cli", "--bin", "tapis", "--target"])
+            .arg(GLIBC_TARGET)
+            .env("PATH", venv.path_variable())
+            .current_dir(workspace_root()),
+        "the cross build failed; if a C dependency does not build with zig, see README's Install section",
+    )?;
+    Ok(binary_target_folder().join(TARGET).join(profile).join("tapis"))
+}
+
+fn build_wheel(venv: &Venv, profile: &str, binary: &Path, out: &Path) -> Result<PathBuf, String> {
+    // pyproject.toml's `data` folder: maturin copies its scripts/ into the wheel's scripts.
+    let scripts = workspace_root().join("target/python/wheel-data/scripts");
+    std::fs::create_dir_all(&scripts).map_err(|error| format!("cannot create {}: {error}", scripts.display()))?;
+    std::fs::copy(binary, scripts.join("tapis"))
+        .map_err(|error| format!("cannot copy {} into {}: {error}", binary.display(), scripts.display()))?;
+    for old in wheels(out)? {
+        std::fs::remove_file(&old).map_err(|error| format!("cannot remove {}: {error}", old.display()))?;
+    }
+    eprintln!("==> maturin build --profile {profile} --zig --compatibility manylinux2014");
+    run(
+        Command::new(venv.bin("maturin"))
+            .args(["build", "--locked", "--profile", profile, "--zig", "--compatibility", "manylinux2014", "--target"])
+            .arg(TARGET)
+            .arg("--manifest-path")
+            .arg(workspace_root().join("tapis-py/Cargo.toml"))
+            .arg("--out")
+            .arg(out)
+            .env("PATH", venv.path_variable())
+            .env("CARGO_TARGET_DIR", wheel_target_folder())
+            .current_dir(workspace_root()),
+        "the wheel build failed",
+    )?;
+    match wheels(out)?.as_slice() {
+        [wheel] => Ok(wheel.clone()),
+        found => Err(format!("expected one tapis_connect wheel in {}, found {found:?}", out.display())),
+    }
+}
+
+/// The tapis_connect wheels in `folder`.
+fn wheels(folder: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(folder).map_err(|error| format!("cannot read {}: {error}", folder.display()))?;
+    Ok(entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with("tapis_connect-") && name.ends_with(".whl"))
+        })
+        .collect())
+}
+
+/// The glibc and shared-library checks of an ELF file, through `readelf`.
+fn check_elf(file: &Path) -> Result<(), String> {
+    let symbols = readelf(&["--dyn-syms", "--wide"], file)?;
+    let highest = highest_glibc_version(&symbols);
+    if let Some(version) = highest
+        && version > MAX_GLIBC
+    {
+        return Err(format!(
+            "{} needs GLIBC_{}.{}, newer than {}.{}: it would not run on older systems",
+            file.display(),
+            version.0,
+            version.1,
+            MAX_GLIBC.0,
+            MAX_GLIBC.1
+        ));
+    }
+    let dynamic = readelf(&["--dynamic", "--wide"], file)?;
+    let needed = needed_libraries(&dynamic);
+    let unexpected: Vec<&String> =
+        needed.iter().filter(|library| !ALLOWED_LIBRARIES.contains(&library.as_str())).collect();
+    if !unexpected.is_empty() {
+        return Err(format!("{} needs shared libraries outside the C runtime: {unexpected:?}", file.display()));
+    }
+    let highest = highest.map_or_else(|| "none".to_owned(), |(major, minor)| format!("GLIBC_{major}.{minor}"));
+    eprintln!("==> {}: highest glibc symbol {highest}; needs {}", file.display(), needed.join(", "));
+    Ok(())
+}
+
+fn readelf(options: &[&str], file: &Path) -> Result<String, String> {
+    let output = Command::new("readelf")
+        .args(options)
+        .arg(file)
+        .output()
+        .map_err(|error| format!("cannot run readelf ({error}); install binutils"))?;
+    if !output.status.success() {
+        return Err(format!("readelf {} failed: {}", file.display(), String::from_utf8_lossy(&output.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The highest `GLIBC_x.y[.z]` version named in `readelf --dyn-syms` output, as (x, y).
+fn highest_glibc_version(symbols: &str) -> Option<(u32, u32)> {
+    symbols
+        .split(|character: char| character.is_whitespace() || character == '@' || character == '(' || character == ')')
+        .filter_map(|word| word.strip_prefix("GLIBC_"))
+        .filter_map(|version| {
+            let mut parts = version.split('.');
+            let major = parts.next()?.parse().ok()?;
+            let minor = parts.next().map_or(Some(0), |minor| minor.parse().ok())?;
+            Some((major, minor))
+        })
+        .max()
+}
+
+/// The `NEEDED` entries of `readelf --dynamic` output.
+fn needed_libraries(dynamic: &str) -> Vec<String> {
+    dynamic
+        .lines()
+        .filter(|line| line.contains("(NEEDED)"))
+        .filter_map(|line| Some(line.split_once('[')?.1.split_once(']')?.0.to_owned()))
+        .collect()
+}
+
+/// The binary runs here and says the workspace version.
+fn check_runs(binary: &Path) -> Result<(), String> {
+    let output = Command::new(binary)
+        .arg("--version")
+        .output()
+        .map_err(|error| format!("cannot run {}: {error}", binary.display()))?;
+    let said = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() || said.trim() != format!("tapis {VERSION}") {
+        return Err(format!(
+            "`{} --version` said {:?} ({}), expected `tapis {VERSION}`",
+            binary.display(),
+            said.trim(),
+            output.status
+        ));
+    }
+    Ok(())
+}
+
+/// `tapis-<version>-<target>.tar.gz` with the binary, the README and the licence texts, in a
+/// folder of the same name, and its `.sha256` (in `sha256sum -c` form).
+fn write_tarball(binary: &Path, out: &Path) -> Result<PathBuf, String> {
+    let name = format!("tapis-{VERSION}-{TARGET}");
+    let staging = out.join(&name);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|error| format!("cannot remove {}: {error}", staging.display()))?;
+    }
+    std::fs::create_dir_all(&staging).map_err(|error| format!("cannot create {}: {error}", staging.display()))?;
+    let mut files = vec![(binary.to_path_buf(), "tapis")];
+    files.push((workspace_root().join("README.md"), "README.md"));
+    files.extend(LICENCE_FILES.iter().map(|file| (workspace_root().join(file), *file)));
+    for (source, file_name) in files {
+        std::fs::copy(&source, staging.join(file_name))
+            .map_err(|error| format!("cannot copy {} into {}: {error}", source.display(), staging.display()))?;
+    }
+    let tarball_name = format!("{name}.tar.gz");
+    run(
+        Command::new("tar")
+            .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-czf", &tarball_name, &name])
+            .current_dir(out),
+        "install GNU tar",
+    )?;
+    std::fs::remove_dir_all(&staging).map_err(|error| format!("cannot remove {}: {error}", staging.display()))?;
+    let output = Command::new("sha256sum")
+        .arg(&tarball_name)
+        .current_dir(out)
+        .output()
+        .map_err(|error| format!("cannot run sha256sum: {error}"))?;
+    if !output.status.success() {
+        return Err(format!("sha256sum failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let checksum = out.join(format!("{tarball_name}.sha256"));
+    std::fs::write(&checksum, &output.stdout)
+        .map_err(|error| format!("cannot write {}: {error}", checksum.display()))?;
+    Ok(out.join(tarball_name))
+}
+
+/// Runs a command to completion; on failure, says which and what to do.
+pub(crate) fn run(command: &mut Command, fix: &str) -> Result<(), String> {
+    let status = command.status().map_err(|error| format!("cannot run {:?}: {error}", command.get_program()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        let program = Path::new(command.get_program()).file_name().unwrap_or_default().to_string_lossy().into_owned();
+        Err(format!("`{program}` failed ({status})\nfix: {fix}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_glibc(readelf_output: &str, expected: Option<(u32, u32)>) {
+        assert_eq!(highest_glibc_version(readelf_output), expected, "{readelf_output}");
+    }
+
+    #[test]
+    fn the_highest_glibc_version_is_found() {
+        check_glibc("", None);
+        check_glibc("     1: 0000000000000000     0 FUNC    GLOBAL DEFAULT  UND memcpy@GLIBC_2.14 (3)", Some((2, 14)));
+        check_glibc(
+            "  2: 0 FUNC GLOBAL DEFAULT UND getrandom@GLIBC_2.25 (4)\n  3: 0 FUNC GLOBAL DEFAULT UND free@GLIBC_2.2.5 (2)\n",
+            Some((2, 25)),
+        );
+        // Versions compare as numbers, not text: 2.17 is newer than 2.9.
+        check_glibc("a@GLIBC_2.9 (2)\nb@GLIBC_2.17 (3)", Some((2, 17)));
+        check_glibc("x@GLIBC_PRIVATE (5)\ny@@GLIBC_2.3 (6)", Some((2, 3)));
+    }
+
+    #[test]
+    fn needed_libraries_are_read() {
+        let dynamic = " 0x0000000000000001 (NEEDED)             Shared library: [libc.so.6]\n \
+                       0x0000000000000001 (NEEDED)             Shared library: [libssl.so.3]\n \
+                       0x000000000000000c (INIT)               0x1000\n";
+        assert_eq!(needed_libraries(dynamic), ["libc.so.6", "libssl.so.3"]);
+        assert!(!ALLOWED_LIBRARIES.contains(&"libssl.so.3") && ALLOWED_LIBRARIES.contains(&"libc.so.6"));
+    }
+}
