@@ -8,9 +8,8 @@
 //! - `tapis-store` depends on no HTTP crate.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::workspace_root;
+use crate::{files_under, output_of, workspace_root};
 
 /// Crates that mean network I/O.
 const NETWORK_CRATES: &[&str] = &["reqwest", "hyper", "hyper-util", "h2", "tokio", "rustls", "mio", "socket2"];
@@ -32,103 +31,55 @@ const FORBIDDEN_IN_CORE_SOURCE: &[&str] = &[
     "Local::now",
 ];
 
-/// One crate's rule: the crates (direct or not) it must not depend on.
-struct Rule {
-    package: &'static str,
-    forbidden: Vec<&'static str>,
-}
-
-fn rules() -> Vec<Rule> {
-    let mut core_forbidden = vec!["tapis-store", "tapis-auth", "tapis-cli"];
-    core_forbidden.extend(NETWORK_CRATES);
-    core_forbidden.extend(FILESYSTEM_CRATES);
-    let mut store_forbidden = vec!["tapis-auth", "tapis-cli"];
-    store_forbidden.extend(NETWORK_CRATES);
-    vec![
-        Rule { package: "tapis-core", forbidden: core_forbidden },
-        Rule { package: "tapis-store", forbidden: store_forbidden },
-        Rule { package: "tapis-auth", forbidden: vec!["tapis-cli", "clap", "rpassword"] },
+/// Each crate's rule: the crates (direct or not) it must not depend on.
+fn rules() -> [(&'static str, Vec<&'static str>); 3] {
+    [
+        ("tapis-core", [&["tapis-store", "tapis-auth", "tapis-cli"], NETWORK_CRATES, FILESYSTEM_CRATES].concat()),
+        ("tapis-store", [&["tapis-auth", "tapis-cli"], NETWORK_CRATES].concat()),
+        ("tapis-auth", vec!["tapis-cli", "clap", "rpassword"]),
     ]
 }
 
 /// Checks every rule; returns the violations, each a sentence.
-pub(crate) fn check_workspace(cargo: &str) -> Result<(), Vec<String>> {
+pub(crate) fn check_workspace() -> Result<(), Vec<String>> {
+    let cargo_tree = |args: &[&str]| output_of(&crate::cargo(), &[&["tree"], args].concat());
     let mut problems = Vec::new();
-    for rule in rules() {
-        match dependencies(cargo, rule.package) {
-            Ok(dependencies) => {
-                for forbidden in &rule.forbidden {
-                    if dependencies.iter().any(|name| name == forbidden) {
-                        problems.push(format!("{} depends on {forbidden}", rule.package));
-                    }
-                }
+    for (package, forbidden) in rules() {
+        // Every crate `package` depends on through normal and build edges, one a line.
+        match cargo_tree(&["-p", package, "-e", "normal,build", "--prefix", "none", "-f", "{p}"]) {
+            Ok(tree) => {
+                let names: Vec<&str> = tree.lines().filter_map(|line| line.split_whitespace().next()).collect();
+                let found = forbidden.into_iter().filter(|name| names.contains(name));
+                problems.extend(found.map(|name| format!("{package} depends on {name}")));
             }
             Err(error) => problems.push(error),
         }
     }
-    match chrono_features_of_core(cargo) {
+    match cargo_tree(&["-p", "tapis-core", "-e", "features", "-i", "chrono"]) {
         Ok(tree) if tree.contains("chrono feature \"clock\"") => {
             problems.push("tapis-core enables chrono's `clock` feature (core must not read the clock)".to_owned());
         }
         Ok(_) => {}
         Err(error) => problems.push(error),
     }
-    let core_source = workspace_root().join("tapis-core/src");
-    problems.extend(forbidden_source_text(&core_source));
+    problems.extend(forbidden_source_text(&workspace_root().join("tapis-core/src")));
     if problems.is_empty() { Ok(()) } else { Err(problems) }
-}
-
-/// The names of every crate `package` depends on through normal and build edges.
-fn dependencies(cargo: &str, package: &str) -> Result<Vec<String>, String> {
-    let output = cargo_tree(cargo, &["-p", package, "-e", "normal,build", "--prefix", "none", "-f", "{p}"])?;
-    Ok(output
-        .lines()
-        .filter_map(|line| line.split_whitespace().next())
-        .filter(|name| *name != package)
-        .map(str::to_owned)
-        .collect())
-}
-
-fn chrono_features_of_core(cargo: &str) -> Result<String, String> {
-    cargo_tree(cargo, &["-p", "tapis-core", "-e", "features", "-i", "chrono"])
-}
-
-fn cargo_tree(cargo: &str, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(cargo)
-        .arg("tree")
-        .args(args)
-        .current_dir(workspace_root())
-        .output()
-        .map_err(|error| format!("cannot run `cargo tree`: {error}"))?;
-    if !output.status.success() {
-        return Err(format!("`cargo tree {}` failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr)));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Lines of `.rs` files under `folder` that name a forbidden API.
 fn forbidden_source_text(folder: &Path) -> Vec<String> {
+    let sources: Vec<_> =
+        files_under(folder).into_iter().filter(|path| path.extension() == Some("rs".as_ref())).collect();
+    if sources.is_empty() {
+        return vec![format!("found no Rust source under {}", folder.display())];
+    }
     let mut problems = Vec::new();
-    let entries = match std::fs::read_dir(folder) {
-        Ok(entries) => entries,
-        Err(error) => return vec![format!("cannot read {}: {error}", folder.display())],
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            problems.extend(forbidden_source_text(&path));
-            continue;
-        }
-        if path.extension().is_none_or(|extension| extension != "rs") {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+    for path in sources {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
         for (number, line) in text.lines().enumerate() {
-            for forbidden in FORBIDDEN_IN_CORE_SOURCE {
-                if line.contains(forbidden) {
-                    problems.push(format!("{}:{}: tapis-core must not use {forbidden}", path.display(), number + 1));
-                }
-            }
+            let found = FORBIDDEN_IN_CORE_SOURCE.iter().filter(|forbidden| line.contains(*forbidden));
+            let at = format!("{}:{}", path.display(), number + 1);
+            problems.extend(found.map(|forbidden| format!("{at}: tapis-core must not use {forbidden}")));
         }
     }
     problems
@@ -141,8 +92,7 @@ mod tests {
     /// The rule itself. `cargo xtask ci` runs it here, through `cargo test`, and only here.
     #[test]
     fn workspace_follows_the_layering_rule() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        if let Err(problems) = check_workspace(&cargo) {
+        if let Err(problems) = check_workspace() {
             panic!(
                 "layering violations:\n  {}\nfix: tapis-core must stay pure and every crate may depend only downward (core <- store <- auth <- cli)",
                 problems.join("\n  ")
@@ -165,9 +115,8 @@ mod tests {
     #[test]
     fn the_rules_name_the_upward_crates() {
         let rules = rules();
-        let core = rules.iter().find(|rule| rule.package == "tapis-core").expect("core rule");
-        assert!(core.forbidden.contains(&"tapis-store") && core.forbidden.contains(&"reqwest"));
-        let auth = rules.iter().find(|rule| rule.package == "tapis-auth").expect("auth rule");
-        assert!(auth.forbidden.contains(&"tapis-cli"));
+        let forbidden = |package| rules.iter().find(|(name, _)| *name == package).map(|(_, forbidden)| forbidden);
+        assert!(forbidden("tapis-core").is_some_and(|core| core.contains(&"tapis-store") && core.contains(&"reqwest")));
+        assert!(forbidden("tapis-auth").is_some_and(|auth| auth.contains(&"tapis-cli")));
     }
 }
