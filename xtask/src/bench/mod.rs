@@ -52,11 +52,10 @@ const MICRO_BENCHES: [(&str, &str); 2] = [("tapis-core", "parsers"), ("tapis-sto
 
 /// The `bench` task. `args` are the words after `bench`.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let check = match args {
-        [] => false,
-        [flag] if flag == "--check" => true,
-        _ => return Err("usage: cargo xtask bench [--check]".to_owned()),
-    };
+    let check = args.first().is_some();
+    if args.len() > 1 || args.first().is_some_and(|flag| flag != "--check") {
+        return Err("usage: cargo xtask bench [--check]".to_owned());
+    }
     let (root, mut report) = (crate::workspace_root(), Report::new()); // before the build: the commit built
     crate::run_cargo(&["build", "--release", "-p", "tapis-cli"], &[])?;
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
@@ -84,11 +83,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     eprintln!("==> peak RSS of the cached path and the binary's size");
     let (tapis, cat) = timing::peak_rss(&world)?;
-    let cells = format!(
-        "peak RSS of cached `tapis token` ({N_RSS_RUNS} runs, GNU time `%M`) | {} | {CAT} | {}",
-        tapis.show(2),
-        cat.show(2)
-    );
+    let (rss, cat, name) = (tapis.show(2), cat.show(2), "peak RSS of cached `tapis token`");
+    let cells = format!("{name} ({N_RSS_RUNS} runs, GNU time `%M`) | {rss} | {CAT} | {cat}");
     report.row(2, cells, Some((format!("≤ {RSS_BUDGET_MIB:.0} MiB (max)"), tapis.max <= RSS_BUDGET_MIB)));
     let bytes = std::fs::metadata(&binary).map_err(|error| format!("cannot read {}: {error}", binary.display()))?.len();
     let mib = bytes as f64 / 1024.0 / 1024.0;
