@@ -52,7 +52,7 @@ const MICRO_BENCHES: [(&str, &str); 2] = [("tapis-core", "parsers"), ("tapis-sto
 
 /// The `bench` task. `args` are the words after `bench`.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let check = args.first().is_some();
+    let check = !args.is_empty();
     if args.len() > 1 || args.first().is_some_and(|flag| flag != "--check") {
         return Err("usage: cargo xtask bench [--check]".to_owned());
     }
