@@ -68,8 +68,7 @@ pub(crate) fn check_workspace() -> Result<(), Vec<String>> {
 
 /// Lines of `.rs` files under `folder` that name a forbidden API.
 fn forbidden_source_text(folder: &Path) -> Vec<String> {
-    let sources: Vec<_> =
-        files_under(folder).into_iter().filter(|path| path.extension() == Some("rs".as_ref())).collect();
+    let sources = files_under(folder, "rs");
     if sources.is_empty() {
         return vec![format!("found no Rust source under {}", folder.display())];
     }

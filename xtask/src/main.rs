@@ -69,10 +69,11 @@ fn workspace_root() -> &'static std::path::Path {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or_else(|| std::path::Path::new("."))
 }
 
-/// Every file under `folder` and its subfolders (none where a folder cannot be read).
-fn files_under(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
+/// Every `.EXTENSION` file under `folder` and its subfolders (none where a folder cannot be read).
+fn files_under(folder: &std::path::Path, extension: &str) -> Vec<std::path::PathBuf> {
     let entries = std::fs::read_dir(folder).into_iter().flatten().flatten().map(|entry| entry.path());
-    entries.flat_map(|path| if path.is_dir() { files_under(&path) } else { vec![path] }).collect()
+    let files = entries.flat_map(|path| if path.is_dir() { files_under(&path, extension) } else { vec![path] });
+    files.filter(|path| path.extension().is_some_and(|found| found == extension)).collect()
 }
 
 /// The trimmed stdout of `program ARGS` run at the workspace root, or what went wrong.

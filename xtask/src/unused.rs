@@ -32,8 +32,10 @@ fn unused_in_package(package: &Value) -> Vec<String> {
         let kinds = target["kind"].as_array().into_iter().flatten().filter_map(Value::as_str);
         let is_product = kinds.into_iter().any(|kind| matches!(kind, "lib" | "bin" | "proc-macro" | "custom-build"));
         let Some(folder) = Path::new(target["src_path"].as_str().unwrap_or_default()).parent() else { continue };
-        let sources = crate::files_under(folder).into_iter().filter(|path| path.extension() == Some("rs".as_ref()));
-        let text: String = sources.map(|path| std::fs::read_to_string(path).unwrap_or_default() + "\n").collect();
+        let text: String = crate::files_under(folder, "rs")
+            .into_iter()
+            .map(|path| std::fs::read_to_string(path).unwrap_or_default() + "\n")
+            .collect();
         all_sources += &text;
         if is_product {
             product_sources += &text;

@@ -58,7 +58,8 @@ pub(super) fn micro_benchmarks(folder: &Path) -> Result<Vec<Micro>, String> {
         crate::run_cargo(&args, &[("CRITERION_HOME", &criterion_home.to_string_lossy())])?;
     }
     // Each benchmark's `new/` folder holds its statistics (`estimates.json`) and id (`benchmark.json`).
-    let estimates = crate::files_under(&criterion_home).into_iter().filter(|file| file.ends_with("new/estimates.json"));
+    let estimates =
+        crate::files_under(&criterion_home, "json").into_iter().filter(|file| file.ends_with("new/estimates.json"));
     let found = estimates.map(|file| {
         let read = |name: &str| serde_json::from_slice(&std::fs::read(file.with_file_name(name)).ok()?).ok();
         let micro =
