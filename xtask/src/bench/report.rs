@@ -60,13 +60,10 @@ impl Report {
     }
 
     pub(super) fn markdown(&self) -> String {
-        let fill = |text: &str| {
-            let text = text.replace("{N_WARM_UP_RUNS}", &N_WARM_UP_RUNS.to_string());
-            text.replace("{N_HERD_RUNS}", &N_HERD_RUNS.to_string())
-        };
-        let mut out = format!("# Benchmarks\n\n{}\n\n{}\n", fill(INTRO), self.head);
+        let intro = INTRO.replace("{N_WARM_UP_RUNS}", &N_WARM_UP_RUNS.to_string());
+        let mut out = format!("# Benchmarks\n\n{intro}\n\n{}\n", self.head);
         for ((title, paragraph, columns), rows) in TABLES.iter().zip(&self.rows) {
-            let title = fill(title);
+            let title = title.replace("{N_HERD_RUNS}", &N_HERD_RUNS.to_string());
             out += &format!("\n## {title}\n\n{paragraph}{}", if paragraph.is_empty() { "" } else { "\n\n" });
             let rule = vec!["---"; columns.split(" | ").count()].join(" | ");
             for row in [*columns, &rule].into_iter().chain(rows.iter().map(String::as_str)) {

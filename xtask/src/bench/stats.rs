@@ -1,6 +1,5 @@
 //! Min, median and max of some runs.
 
-/// Min, median and max of some runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Stats {
     pub(super) min: f64,

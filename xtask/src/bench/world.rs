@@ -76,8 +76,10 @@ impl World {
         Ok(world)
     }
 
-    fn n_requests(&self) -> usize {
-        self.n_requests.load(Ordering::SeqCst)
+    /// What `f` returns, and how many requests the mock answered meanwhile.
+    fn counting<T>(&self, f: impl FnOnce() -> Result<T, String>) -> Result<(T, usize), String> {
+        let before = self.n_requests.load(Ordering::SeqCst);
+        Ok((f()?, self.n_requests.load(Ordering::SeqCst) - before))
     }
 
     /// The process of `probe` (not [`Probe::Raw`]), with a clean environment (this world's HOME
@@ -130,10 +132,9 @@ impl World {
     /// One run of `probe`, timed (ms); an error unless it made the requests it should: one for
     /// a login and its floors, none on the cached path.
     pub(super) fn run(&self, probe: Probe) -> Result<f64, String> {
-        let before = self.n_requests();
-        let milliseconds = if probe == Probe::Raw { self.raw_password_grant()? } else { self.processes(probe, 1)? };
-        let (made, expected) =
-            (self.n_requests() - before, usize::from(matches!(probe, Probe::Login | Probe::Curl | Probe::Raw)));
+        let run = || if probe == Probe::Raw { self.raw_password_grant() } else { self.processes(probe, 1) };
+        let (milliseconds, made) = self.counting(run)?;
+        let expected = usize::from(matches!(probe, Probe::Login | Probe::Curl | Probe::Raw));
         if made == expected {
             Ok(milliseconds)
         } else {
@@ -186,12 +187,11 @@ impl World {
         let written = std::fs::write(herd_file, saved.to_string())
             .and_then(|()| std::fs::set_permissions(herd_file, std::fs::Permissions::from_mode(0o600)));
         written.map_err(|error| format!("cannot write {}: {error}", herd_file.display()))?;
-        let before = self.n_requests();
-        let milliseconds = self.processes(Probe::Herd, n)?;
+        let (milliseconds, made) = self.counting(|| self.processes(Probe::Herd, n))?;
         if !std::fs::read_to_string(herd_file).unwrap_or_default().contains(&self.issued_jwt) {
             return Err(format!("after a herd of {n}, {} does not hold the new token", herd_file.display()));
         }
-        Ok((milliseconds, (self.n_requests() - before) as f64))
+        Ok((milliseconds, made as f64))
     }
 }
 
