@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("layering") => layering::check_workspace(&cargo())
+        Some("layering") => layering::check_workspace()
             .map_err(|problems| format!("layering check failed:\n  {}", problems.join("\n  "))),
         Some("unused") => unused_dependencies(),
         Some("fuzz") => number_argument(&args, 60).and_then(fuzz),
@@ -76,6 +76,23 @@ fn cargo() -> String {
 /// The workspace root: the folder above this crate's.
 pub(crate) fn workspace_root() -> &'static std::path::Path {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or_else(|| std::path::Path::new("."))
+}
+
+/// Every `.EXTENSION` file under `folder` and its subfolders (none where a folder cannot be read).
+fn files_under(folder: &std::path::Path, extension: &str) -> Vec<std::path::PathBuf> {
+    let entries = std::fs::read_dir(folder).into_iter().flatten().flatten().map(|entry| entry.path());
+    let files = entries.flat_map(|path| if path.is_dir() { files_under(&path, extension) } else { vec![path] });
+    files.filter(|path| path.extension().is_some_and(|found| found == extension)).collect()
+}
+
+/// The trimmed stdout of `program ARGS` run at the workspace root, or what went wrong.
+fn output_of(program: &str, args: &[&str]) -> Result<String, String> {
+    let output = Command::new(program).args(args).current_dir(workspace_root()).output();
+    let output = output.map_err(|error| format!("cannot run `{program}`: {error}"))?;
+    match output.status.success() {
+        true => Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned()),
+        false => Err(format!("`{program} {}` failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr))),
+    }
 }
 
 /// One step of `ci`: a cargo command, and what to do when it fails.
@@ -121,7 +138,7 @@ fn ci() -> Result<(), String> {
 
 fn unused_dependencies() -> Result<(), String> {
     eprintln!("==> unused dependencies");
-    unused::check_workspace(&cargo()).map_err(|problems| {
+    unused::check_workspace().map_err(|problems| {
         format!(
             "unused dependencies:\n  {}\nfix: remove them from the Cargo.toml named (or, if one is used without being named, add it to `ALLOWED` in xtask/src/unused.rs with the reason)",
             problems.join("\n  ")
@@ -156,12 +173,8 @@ const FUZZ_TARGETS: [&str; 4] = ["expiry", "jwt_claims", "token_file", "token_re
 
 fn fuzz(seconds: u64) -> Result<(), String> {
     let cargo = cargo();
-    let fuzz_folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
-    let nightly = Command::new("rustc")
-        .arg("--version")
-        .output()
-        .map(|output| String::from_utf8_lossy(&output.stdout).contains("nightly"))
-        .unwrap_or(false);
+    let fuzz_folder = workspace_root().join("fuzz");
+    let nightly = output_of("rustc", &["--version"]).is_ok_and(|version| version.contains("nightly"));
     let mut report = Vec::new();
     for target in FUZZ_TARGETS {
         eprintln!("==> cargo fuzz run {target} -- -max_total_time={seconds}");
@@ -195,30 +208,20 @@ fn fuzz(seconds: u64) -> Result<(), String> {
 }
 
 fn stress(kills: u64) -> Result<(), String> {
-    let cargo = cargo();
     eprintln!("==> crash-safety stress: {kills} kills");
-    let status = Command::new(&cargo)
-        .args(["test", "--release", "-p", "tapis-store", "--test", "crash"])
-        .env("TAPIS_STRESS_KILLS", kills.to_string())
-        .status()
-        .map_err(|error| format!("cannot run {cargo}: {error}"))?;
-    if status.success() { Ok(()) } else { Err(format!("the crash-safety stress run failed ({status})")) }
+    let args = ["test", "--release", "-p", "tapis-store", "--test", "crash"];
+    run_cargo(&args, &[("TAPIS_STRESS_KILLS", &kills.to_string())])
+        .map_err(|error| format!("the crash-safety stress run failed: {error}"))
 }
 
 /// Renders the manual page with the binary's hidden `manpage` verb (clap_mangen).
 fn man() -> Result<(), String> {
-    let cargo = cargo();
-    let output = Command::new(&cargo)
-        .args(["run", "--quiet", "--package", "tapis-cli", "--", "manpage"])
-        .output()
-        .map_err(|error| format!("cannot run {cargo}: {error}"))?;
-    if !output.status.success() {
-        return Err(format!("rendering the manual page failed: {}", String::from_utf8_lossy(&output.stderr)));
-    }
-    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/man");
+    let page = output_of(&cargo(), &["run", "--quiet", "--package", "tapis-cli", "--", "manpage"])
+        .map_err(|error| format!("rendering the manual page failed: {error}"))?;
+    let folder = workspace_root().join("target/man");
     std::fs::create_dir_all(&folder).map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
     let path = folder.join("tapis.1");
-    std::fs::write(&path, &output.stdout).map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    std::fs::write(&path, page + "\n").map_err(|error| format!("cannot write {}: {error}", path.display()))?;
     eprintln!("==> wrote {} (read it with `man -l {}`)", path.display(), path.display());
     Ok(())
 }

@@ -4,8 +4,7 @@
 //! script; `[dev-dependencies]` in any target (tests, benches, examples too). Reads
 //! `cargo metadata`, so targets outside a crate's folder (the `tests/e2e` suite) count too.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -13,44 +12,35 @@ use serde_json::Value;
 const ALLOWED: &[(&str, &str, &str)] = &[];
 
 /// Checks every workspace crate; returns each unused dependency as a sentence.
-pub(crate) fn check_workspace(cargo: &str) -> Result<(), Vec<String>> {
-    let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
-        .output()
-        .map_err(|error| vec![format!("cannot run `cargo metadata`: {error}")])?;
-    if !output.status.success() {
-        return Err(vec![format!("`cargo metadata` failed: {}", String::from_utf8_lossy(&output.stderr))]);
-    }
-    let metadata: Value = serde_json::from_slice(&output.stdout)
+pub(crate) fn check_workspace() -> Result<(), Vec<String>> {
+    let metadata = crate::output_of(&crate::cargo(), &["metadata", "--format-version", "1", "--no-deps", "--locked"])
+        .map_err(|error| vec![error])?;
+    let metadata: Value = serde_json::from_str(&metadata)
         .map_err(|error| vec![format!("cannot read `cargo metadata`'s answer: {error}")])?;
-    let mut problems = Vec::new();
-    for package in metadata["packages"].as_array().into_iter().flatten() {
-        problems.extend(unused_in_package(package));
-    }
+    let problems: Vec<String> =
+        metadata["packages"].as_array().into_iter().flatten().flat_map(unused_in_package).collect();
     if problems.is_empty() { Ok(()) } else { Err(problems) }
 }
 
 /// The unused dependencies of one package from `cargo metadata`.
 fn unused_in_package(package: &Value) -> Vec<String> {
     let name = package["name"].as_str().unwrap_or_default();
-    let targets: Vec<(bool, PathBuf)> = package["targets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|target| {
-            let kinds: Vec<&str> = target["kind"].as_array()?.iter().filter_map(Value::as_str).collect();
-            let is_product = kinds.iter().any(|kind| matches!(*kind, "lib" | "bin" | "proc-macro" | "custom-build"));
-            Some((is_product, Path::new(target["src_path"].as_str()?).parent()?.to_path_buf()))
-        })
-        .collect();
-    let read = |products_only: bool| -> String {
-        let mut text = String::new();
-        for (_, folder) in targets.iter().filter(|(is_product, _)| *is_product || !products_only) {
-            read_sources(folder, &mut text);
+    // The text of every `.rs` file in the folders of its products (library, binaries, build
+    // script), then of all its targets (tests, benches, examples too).
+    let [mut product_sources, mut all_sources] = [String::new(), String::new()];
+    for target in package["targets"].as_array().into_iter().flatten() {
+        let kinds = target["kind"].as_array().into_iter().flatten().filter_map(Value::as_str);
+        let is_product = kinds.into_iter().any(|kind| matches!(kind, "lib" | "bin" | "proc-macro" | "custom-build"));
+        let Some(folder) = Path::new(target["src_path"].as_str().unwrap_or_default()).parent() else { continue };
+        let text: String = crate::files_under(folder, "rs")
+            .into_iter()
+            .map(|path| std::fs::read_to_string(path).unwrap_or_default() + "\n")
+            .collect();
+        all_sources += &text;
+        if is_product {
+            product_sources += &text;
         }
-        text
-    };
-    let (product_sources, all_sources) = (read(true), read(false));
+    }
     let mut problems = Vec::new();
     for dependency in package["dependencies"].as_array().into_iter().flatten() {
         let declared = dependency["rename"].as_str().or(dependency["name"].as_str()).unwrap_or_default();
@@ -63,19 +53,6 @@ fn unused_in_package(package: &Value) -> Vec<String> {
         }
     }
     problems
-}
-
-/// Appends the text of every `.rs` file under `folder`.
-fn read_sources(folder: &Path, text: &mut String) {
-    for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            read_sources(&path, text);
-        } else if path.extension().is_some_and(|extension| extension == "rs") {
-            text.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
-            text.push('\n');
-        }
-    }
 }
 
 /// Whether `text` names the crate `name` in code, as a whole word.

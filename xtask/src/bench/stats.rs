@@ -1,6 +1,5 @@
 //! Min, median and max of some runs.
 
-/// Min, median and max of some runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Stats {
     pub(super) min: f64,
@@ -11,16 +10,15 @@ pub(super) struct Stats {
 impl Stats {
     pub(super) fn new(mut values: Vec<f64>) -> Self {
         values.sort_by(f64::total_cmp);
-        let n = values.len();
-        if n == 0 {
-            return Self { min: f64::NAN, median: f64::NAN, max: f64::NAN };
-        }
-        let median = if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 };
-        Self { min: values[0], median, max: values[n - 1] }
+        let (n, at) = (values.len(), |index: usize| values.get(index).copied().unwrap_or(f64::NAN));
+        // The middle value, or the mean of the two middle values when `n` is even.
+        Self { min: at(0), median: (at(n.saturating_sub(1) / 2) + at(n / 2)) / 2.0, max: at(n.saturating_sub(1)) }
     }
 
-    pub(super) fn scaled(self, factor: f64) -> Self {
-        Self { min: self.min * factor, median: self.median * factor, max: self.max * factor }
+    /// Runs of a command and of its floor, shown with 3 decimals, and the ratio of the medians.
+    pub(super) fn against(it: Vec<f64>, floor: Vec<f64>) -> (String, String, f64) {
+        let (it, floor) = (Self::new(it), Self::new(floor));
+        (it.show(3), floor.show(3), it.median / floor.median)
     }
 
     /// `min / median / max` with `decimals` decimals.
