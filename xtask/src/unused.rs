@@ -30,7 +30,7 @@ fn unused_in_package(package: &Value) -> Vec<String> {
     let [mut product_sources, mut all_sources] = [String::new(), String::new()];
     for target in package["targets"].as_array().into_iter().flatten() {
         let kinds = target["kind"].as_array().into_iter().flatten().filter_map(Value::as_str);
-        let is_product = kinds.into_iter().any(|kind| matches!(kind, "lib" | "bin" | "proc-macro" | "custom-build"));
+        let is_product = kinds.into_iter().any(is_product_kind);
         let Some(folder) = Path::new(target["src_path"].as_str().unwrap_or_default()).parent() else { continue };
         let text: String = crate::files_under(folder, "rs")
             .into_iter()
@@ -55,6 +55,13 @@ fn unused_in_package(package: &Value) -> Vec<String> {
     problems
 }
 
+/// Whether a target kind from `cargo metadata` is something the crate ships (its library in
+/// any of its forms, such as a Python extension's `cdylib`, its binaries, its build script),
+/// as opposed to a test, bench or example.
+fn is_product_kind(kind: &str) -> bool {
+    matches!(kind, "lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro" | "bin" | "custom-build")
+}
+
 /// Whether `text` names the crate `name` in code, as a whole word.
 fn names_crate(text: &str, name: &str) -> bool {
     let patterns = [format!("{name}::"), format!("use {name}"), format!("extern crate {name}"), format!("#[{name}(")];
@@ -72,7 +79,22 @@ fn names_crate(text: &str, name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::names_crate;
+    use super::{is_product_kind, names_crate};
+
+    #[test]
+    fn every_library_form_is_a_product() {
+        for (kind, expected) in [
+            ("lib", true),
+            ("cdylib", true),
+            ("staticlib", true),
+            ("bin", true),
+            ("test", false),
+            ("example", false),
+            ("bench", false),
+        ] {
+            assert_eq!(is_product_kind(kind), expected, "{kind}");
+        }
+    }
 
     #[test]
     fn a_crate_is_named_only_as_a_whole_word() {
