@@ -158,6 +158,14 @@ impl World {
         fs::set_permissions(self.token_file(), fs::Permissions::from_mode(0o600)).expect("chmod");
     }
 
+    /// Records in the token file that tapis created its OAuth client, as a login that made
+    /// the client does.
+    pub(crate) fn mark_client_created(&self) {
+        let mut file = self.saved();
+        file["created_client_id"] = CLIENT_ID.into();
+        fs::write(self.token_file(), file.to_string()).expect("write token file");
+    }
+
     /// Mocks any request to the token endpoint, expected `hits` times (0: "no request").
     pub(crate) fn mock_token_endpoint(&mut self, hits: usize) -> Mock {
         self.server.token_endpoint().expect(hits)

@@ -381,8 +381,7 @@ fn revoke_reports_the_servers_refusal() {
 fn requests_carry_the_token_in_x_tapis_token() {
     let mut tapis = Tapis::new();
     let access = tapis.jwt(valid_exp());
-    let mock =
-        tapis.server.userinfo().with_tapis_token(&access).without_client().answer_userinfo(USERNAME).expect(1);
+    let mock = tapis.server.userinfo().with_tapis_token(&access).without_client().answer_userinfo(USERNAME).expect(1);
 
     let mut session = given_session(&tapis, &access);
     let answer = blocking::call(&mut session, &ApiRequest::get(USERINFO_PATH)).expect("sent");
