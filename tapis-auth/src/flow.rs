@@ -621,8 +621,7 @@ pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -
         let left = TimeDelta::try_seconds(i64::try_from(code.expires_in_seconds?).ok()?)?;
         started.checked_add_signed(left)
     });
-    let give_up_at =
-        expires_at.and_then(|at| at.checked_add_signed(TimeDelta::seconds(30))).unwrap_or(started + MAX_DEVICE_WAIT);
+    let give_up_at = device_give_up_at(started, expires_at);
     let interval = options.device_poll_interval.max(MIN_DEVICE_POLL_INTERVAL);
     prompter.notice(&Notice::DeviceCode {
         verification_uri: code.verification_uri.clone(),
@@ -654,6 +653,13 @@ pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -
     let _lock = lock(&store, options.lock_timeout).await?;
     let saved = save_or_tell(&store, &tokens, prompter);
     Ok(Session::new(options, tokens, Origin::LoggedIn, saved, Some(client)))
+}
+
+/// When a device login that started at `started` stops waiting: 30 s after the code's
+/// expiry (the server may lag), or [`MAX_DEVICE_WAIT`] after the start when the expiry is
+/// unknown or past the calendar's end.
+fn device_give_up_at(started: DateTime<Utc>, expires_at: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    expires_at.and_then(|at| at.checked_add_signed(TimeDelta::seconds(30))).unwrap_or(started + MAX_DEVICE_WAIT)
 }
 
 /// The OAuth client of a device login (see [`device_login`]), and the id of the client this
@@ -780,5 +786,25 @@ async fn log_out_on_server(options: &LoginOptions, tokens: &TokenSet, report: &m
         }
     } else {
         report.not_revoked_because = Some("the saved token had already expired".to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(expires_at: Option<DateTime<Utc>>, expected: Option<DateTime<Utc>>) {
+        let started = DateTime::from_timestamp(1_741_119_331, 0).expect("valid");
+        let expected = expected.unwrap_or(started + TimeDelta::minutes(15));
+        assert_eq!(device_give_up_at(started, expires_at), expected, "expiry {expires_at:?}");
+    }
+
+    #[test]
+    fn a_device_wait_is_always_bounded() {
+        let at = |seconds| DateTime::from_timestamp(seconds, 0);
+        check(None, None);
+        check(at(1_741_119_931), at(1_741_119_961));
+        check(Some(DateTime::<Utc>::MAX_UTC), None);
+        check(Some(DateTime::<Utc>::MAX_UTC - TimeDelta::seconds(10)), None);
     }
 }

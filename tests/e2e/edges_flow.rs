@@ -246,3 +246,11 @@ fn a_file_whose_base_url_and_issuer_disagree_is_sent_nowhere() {
     token_endpoint.assert();
     world.server.assert_no_strays();
 }
+
+#[test]
+fn the_readme_states_the_api_answer_cap_of_the_code() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).expect("README.md");
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let cap = format!("`tapis api` reads answers of up to {} MiB", tapis_auth::DEFAULT_MAX_ANSWER_BYTES >> 20);
+    assert!(readme.contains(&cap), "README.md should say: {cap}");
+}

@@ -254,3 +254,46 @@ fn a_device_code_with_an_absurd_lifetime_and_a_zero_interval_is_handled() {
     poll.assert();
     tapis.assert_no_strays();
 }
+
+/// An answer over `ApiRequest::max_answer_bytes` is an error, never cut silently: with a
+/// `Content-Length` (refused before reading) and chunked (refused while reading).
+#[test]
+fn an_api_answer_over_its_cap_is_an_error() {
+    let mut tapis = Tapis::new();
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = options(&tapis, folder.path());
+    let token = tapis.jwt(valid_exp());
+    let mut session =
+        tapis_auth::session_from_token(&options, tapis_auth::SecretString::from(token.clone())).expect("usable");
+    let sized = tapis.server.on("GET", "/v3/sized").answer(200, "application/json", vec![b' '; 11]).expect(1);
+    let chunked = tapis
+        .server
+        .mock("GET", "/v3/chunked")
+        .with_chunked_body(|writer| {
+            for _ in 0..11 {
+                writer.write_all(b" ")?;
+                writer.flush()?;
+            }
+            Ok(())
+        })
+        .expect(1)
+        .create();
+    let fits = tapis.server.on("GET", "/v3/fits").answer(200, "application/json", vec![b' '; 10]).expect(1);
+
+    for path in ["/v3/sized", "/v3/chunked"] {
+        let mut request = tapis_auth::ApiRequest::get(path);
+        request.max_answer_bytes = 10;
+        let outcome = blocking::call(&mut session, &request);
+        assert!(
+            matches!(&outcome, Err(AuthError::InvalidResponse { reason, .. }) if reason.contains("larger than 10 bytes")),
+            "{path}: {outcome:?}"
+        );
+    }
+    let mut request = tapis_auth::ApiRequest::get("/v3/fits");
+    request.max_answer_bytes = 10;
+    assert_eq!(blocking::call(&mut session, &request).expect("fits").body.len(), 10);
+    for mock in [&sized, &chunked, &fits] {
+        mock.assert();
+    }
+    tapis.assert_no_strays();
+}
