@@ -139,7 +139,8 @@ pub fn render_token_file(tokens: &TokenSet) -> Vec<u8> {
     let mut object = Map::new();
     object.insert("access_token".into(), tokens.access.expose_secret().into());
     object.insert("expires_at".into(), format_expires_at(tokens.access.expires_at()).into());
-    if let Some(base_url) = tokens.server() {
+    // The record as it is (a contradicted one stays contradicted), else the issuer's server.
+    if let Some(base_url) = tokens.base_url.clone().or_else(|| tokens.server()) {
         object.insert("base_url".into(), base_url.as_str().into());
     }
     if let Some(username) = tokens.access.username() {
