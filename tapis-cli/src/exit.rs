@@ -140,6 +140,10 @@ pub(crate) fn cli_message(cause: &(dyn std::error::Error + 'static)) -> Option<S
             "the token file {} belongs to another user (uid {owner}); refusing to use it — remove it or choose another file with --token-file",
             path.display()
         )),
+        StoreError::LockNotOwned { path, owner } => Some(format!(
+            "the lock file {} belongs to another user (uid {owner}); refusing to wait on it — remove it or choose another file with --token-file",
+            path.display()
+        )),
         StoreError::Symlink { path } => Some(format!(
             "the token file {} is a symbolic link; tapis does not write tokens through links — point --token-file at the real file or remove the link",
             path.display()

@@ -123,7 +123,7 @@ pub enum StoreError {
     },
     /// The lock file belongs to another user (a shared folder); it is not waited on.
     #[error(
-        "the lock file {path} belongs to another user (uid {owner}); refusing to wait on it — remove it or choose another file with --token-file"
+        "the lock file {path} belongs to another user (uid {owner}); refusing to wait on it — remove it or use another token file"
     )]
     LockNotOwned {
         /// The lock file.

@@ -164,7 +164,7 @@ fn another_users_lock_file_is_refused_not_waited_on() {
             &format!("another user's {mode:o} lock file"),
             &describe_error(&error, &path),
             &format!(
-                "LockNotOwned: the lock file <path>.lock belongs to another user (uid {OTHER_UID}); refusing to wait on it — remove it or choose another file with --token-file"
+                "LockNotOwned: the lock file <path>.lock belongs to another user (uid {OTHER_UID}); refusing to wait on it — remove it or use another token file"
             ),
         );
         drop(held);
