@@ -198,20 +198,12 @@ fn logout_waits_for_the_lock_and_leaves_the_file_on_a_timeout() {
 fn a_herd_asking_for_more_than_a_token_lives_renews_once() {
     const HERD_SIZE: usize = 16;
     let (world, refresh, fresh) = renewable_world(4 * 3600, 1);
-    let children: Vec<_> = (0..HERD_SIZE)
-        .map(|_| {
-            world
-                .tapis()
-                .args(["token", "--min-valid", "5h"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn tapis token")
-        })
-        .collect();
-    for child in children {
-        let output = child.wait_with_output().expect("wait");
+    let herd = run_together((0..HERD_SIZE).map(|_| {
+        let mut command = world.tapis();
+        command.args(["token", "--min-valid", "5h"]);
+        command
+    }));
+    for output in herd {
         assert_exit(&output, 0);
         assert_eq!(stdout(&output), format!("{fresh}\n"), "every process prints the one renewed token");
         assert!(stderr(&output).contains("less than the 5h 00m asked for"), "{}", stderr(&output));

@@ -222,6 +222,19 @@ pub(crate) fn run(command: &mut Command) -> Output {
     command.stdin(std::process::Stdio::null()).output().expect("run tapis")
 }
 
+/// Starts every command before waiting for any, so that they race (a herd), and returns
+/// their outputs in order.
+pub(crate) fn run_together(commands: impl IntoIterator<Item = Command>) -> Vec<Output> {
+    let children: Vec<_> = commands
+        .into_iter()
+        .map(|mut command| {
+            let (piped, null) = (std::process::Stdio::piped, std::process::Stdio::null);
+            command.stdin(null()).stdout(piped()).stderr(piped()).spawn().expect("spawn tapis")
+        })
+        .collect();
+    children.into_iter().map(|child| child.wait_with_output().expect("wait")).collect()
+}
+
 pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
