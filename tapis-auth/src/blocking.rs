@@ -66,7 +66,7 @@ fn run<T: Send>(future: impl Future<Output = Result<T, AuthError>> + Send) -> Re
 pub fn connect(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
     match flow::start(options, prompter)? {
         Start::Ready(session) => Ok(*session),
-        Start::NeedsServer => run(flow::log_in_or_renew(options, prompter)),
+        Start::NeedsServer(first_read) => run(flow::log_in_or_renew(options, prompter, first_read)),
     }
 }
 

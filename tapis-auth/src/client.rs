@@ -88,6 +88,19 @@ impl Default for ClientConfig {
     }
 }
 
+/// Whether a request may be sent again after a failure that leaves open whether the server
+/// acted on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// Reads, deletes, revocations, the password grant (a repeat costs at most an unused
+    /// access token on the server).
+    Safe,
+    /// Client creation (a repeat leaves a second client, holding a secret, on the server)
+    /// and the refresh grant (the server may rotate the refresh token): sent again only when
+    /// the server surely did not act on it.
+    Once,
+}
+
 /// An HTTP client for one Tapis base URL. Never follows redirects, so nothing it sends
 /// (credentials, tokens) can be led to another host.
 #[derive(Debug, Clone)]
@@ -100,8 +113,11 @@ pub struct TapisClient {
 /// What one attempt came to, before retries are decided.
 enum Attempt<T> {
     Done(T),
-    /// Worth another try; the text says what happened, the duration is a `Retry-After`.
-    Transient(String, Option<Duration>),
+    /// Worth another try; the text says what happened, the duration is a `Retry-After`, and
+    /// the flag whether the server surely did not act on the request (no connection was
+    /// made, or it answered 429 or 503), so that even a request that must not be repeated
+    /// may be sent again.
+    Transient(String, Option<Duration>, bool),
     Fatal(AuthError),
 }
 
@@ -150,29 +166,37 @@ impl TapisClient {
         let url = self.base_url.join(TOKENS_PATH);
         let body = json!({"grant_type": "refresh_token", "refresh_token": refresh.expose_secret()});
         let answer =
-            self.send_with_retries(&url, || with_client(self.http.post(&url).json(&body), Some(client))).await?;
+            self.send(&url, Repeat::Once, || with_client(self.http.post(&url).json(&body), Some(client))).await?;
         self.tokens_from(&url, &answer, Some(client))
     }
 
     /// Creates an OAuth client for the user the access token belongs to
-    /// (`POST /v3/oauth2/clients`); the server chooses its id and key.
+    /// (`POST /v3/oauth2/clients`); the server chooses its id and key. Sent once: after a
+    /// failure that leaves open whether the client was made, the error is
+    /// [`AuthError::Unconfirmed`] (look for it with [`TapisClient::find_client`]).
     pub async fn create_client(&self, access_token: &str, description: &str) -> Result<OAuthClient, AuthError> {
         let url = self.base_url.join(CLIENTS_PATH);
         let body = json!({"description": description, "display_name": description, "callback_url": ""});
         let answer = self
-            .send_with_retries(&url, || self.http.post(&url).header(TOKEN_HEADER, access_token).json(&body))
+            .send(&url, Repeat::Once, || self.http.post(&url).header(TOKEN_HEADER, access_token).json(&body))
             .await?;
-        let result = answer.get("result");
-        let field = |name: &str| result.and_then(|result| result.get(name)).and_then(Value::as_str);
-        match (field("client_id"), field("client_key")) {
-            (Some(client_id), Some(client_key)) if !client_id.is_empty() && !client_key.is_empty() => Ok(OAuthClient {
-                client_id: client_id.to_owned(),
-                client_key: SecretString::from(client_key.to_owned()),
-            }),
-            _ => {
-                Err(AuthError::InvalidResponse { url, reason: "the new client has no client_id or client_key".into() })
-            }
-        }
+        client_from(answer.get("result")).ok_or_else(|| AuthError::InvalidResponse {
+            url,
+            reason: "the new client has no client_id or client_key".into(),
+        })
+    }
+
+    /// The user's OAuth client whose description is exactly `description`, from
+    /// `GET /v3/oauth2/clients`; `None` when there is none, or when the list does not give
+    /// its key.
+    pub async fn find_client(&self, access_token: &str, description: &str) -> Result<Option<OAuthClient>, AuthError> {
+        let url = self.base_url.join(CLIENTS_PATH);
+        let answer = self.send(&url, Repeat::Safe, || self.http.get(&url).header(TOKEN_HEADER, access_token)).await?;
+        let clients = answer.get("result").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        Ok(clients
+            .iter()
+            .filter(|client| client.get("description").and_then(Value::as_str) == Some(description))
+            .find_map(|client| client_from(Some(client))))
     }
 
     /// Deletes an OAuth client (`DELETE /v3/oauth2/clients/{client_id}`).
@@ -245,6 +269,7 @@ impl TapisClient {
             .map_err(|reason| AuthError::InvalidResponse { url: url.to_owned(), reason: reason.to_string() })?;
         tokens.base_url = Some(self.base_url.clone());
         tokens.client = client.cloned();
+        tokens.obtained_at = Some(chrono::Utc::now());
         Ok(tokens)
     }
 
@@ -300,16 +325,25 @@ impl TapisClient {
         }
     }
 
-    /// Sends a request built by `build` up to `retry.n_attempts` times, retrying transient
-    /// failures with backoff. Returns the body of a 2xx answer, already checked to be JSON.
+    /// Sends a request that may be repeated; see [`TapisClient::send`].
     async fn send_with_retries(&self, url: &str, build: impl Fn() -> RequestBuilder) -> Result<Value, AuthError> {
+        self.send(url, Repeat::Safe, build).await
+    }
+
+    /// Sends a request built by `build` up to `retry.n_attempts` times, retrying transient
+    /// failures with backoff; a [`Repeat::Once`] request only while the server surely did not
+    /// act on it. Returns the body of a 2xx answer, already checked to be JSON.
+    async fn send(&self, url: &str, repeat: Repeat, build: impl Fn() -> RequestBuilder) -> Result<Value, AuthError> {
         let n_attempts = self.config.retry.n_attempts.max(1);
         let mut last = String::new();
         for attempt in 1..=n_attempts {
             match self.attempt(url, build()).await {
                 Attempt::Done(value) => return Ok(value),
                 Attempt::Fatal(error) => return Err(error),
-                Attempt::Transient(what, retry_after) => {
+                Attempt::Transient(what, _, false) if repeat == Repeat::Once => {
+                    return Err(AuthError::Unconfirmed { url: url.to_owned(), last: what });
+                }
+                Attempt::Transient(what, retry_after, _) => {
                     last = what;
                     if attempt < n_attempts {
                         tokio::time::sleep(self.config.retry.delay_before(attempt + 1, retry_after)).await;
@@ -323,7 +357,7 @@ impl TapisClient {
     async fn attempt(&self, url: &str, request: RequestBuilder) -> Attempt<Value> {
         let response = match request.send().await {
             Ok(response) => response,
-            Err(error) => return Attempt::Transient(describe_transport_error(&error), None),
+            Err(error) => return Attempt::Transient(describe_transport_error(&error), None, error.is_connect()),
         };
         let status = response.status();
         let retry_after = retry_after(&response);
@@ -341,7 +375,7 @@ impl TapisClient {
                     reason: format!("the answer is larger than {MAX_RESPONSE_BYTES} bytes"),
                 });
             }
-            Err(ReadError::Transport(what)) => return Attempt::Transient(what, None),
+            Err(ReadError::Transport(what)) => return Attempt::Transient(what, None, false),
         };
         let json = serde_json::from_slice::<Value>(&body).ok().filter(Value::is_object);
         let message = json.as_ref().and_then(envelope_message).unwrap_or_else(|| excerpt(&body));
@@ -350,7 +384,7 @@ impl TapisClient {
             return match json {
                 Some(value) => Attempt::Done(value),
                 // An HTML page or a cut-off answer with a 2xx: a proxy or gateway in the way.
-                None => Attempt::Transient(format!("HTTP {status} but the answer is not JSON: {message}"), None),
+                None => Attempt::Transient(format!("HTTP {status} but the answer is not JSON: {message}"), None, false),
             };
         }
         if status.is_redirection() {
@@ -361,7 +395,8 @@ impl TapisClient {
             });
         }
         if is_transient_status(status) {
-            return Attempt::Transient(format!("HTTP {status}: {message}"), retry_after);
+            let not_acted_on = matches!(status.as_u16(), 429 | 503);
+            return Attempt::Transient(format!("HTTP {status}: {message}"), retry_after, not_acted_on);
         }
         if status == StatusCode::BAD_REQUEST && REJECTED_PREFIXES.iter().any(|prefix| message.starts_with(prefix)) {
             return Attempt::Fatal(AuthError::CredentialsRejected { message, n_attempts: 1 });
@@ -495,6 +530,15 @@ pub enum DevicePoll {
     Expired,
     /// Approved: the tokens.
     Approved(Box<TokenSet>),
+}
+
+/// An OAuth client from a client object of the clients endpoint, when it has an id and a key.
+fn client_from(result: Option<&Value>) -> Option<OAuthClient> {
+    let field = |name: &str| result?.get(name)?.as_str().filter(|text| !text.is_empty());
+    Some(OAuthClient {
+        client_id: field("client_id")?.to_owned(),
+        client_key: SecretString::from(field("client_key")?.to_owned()),
+    })
 }
 
 /// Adds HTTP Basic client credentials when there is a client.

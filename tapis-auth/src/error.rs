@@ -38,6 +38,16 @@ pub enum AuthError {
         /// What the last attempt ran into.
         last: String,
     },
+    /// A request that must not be sent twice (it creates something, or rotates a token) may
+    /// have reached the server, but no usable answer came back (a timeout after sending, an
+    /// answer cut off, a gateway error). It was not sent again.
+    #[error("{url} may have acted on the request, but its answer was lost ({last}); it was not sent again")]
+    Unconfirmed {
+        /// The URL requested.
+        url: String,
+        /// What the attempt ran into.
+        last: String,
+    },
     /// The server said success but its answer cannot be used.
     #[error("{url} sent an answer that cannot be used: {reason}")]
     InvalidResponse {
@@ -76,6 +86,12 @@ pub enum AuthError {
     UnusableGivenToken {
         /// Why.
         reason: String,
+    },
+    /// The given token expires within the margin asked for (or has expired).
+    #[error("the given token is valid until {expires_at}, less than the margin asked for")]
+    GivenTokenExpiring {
+        /// When the given token expires.
+        expires_at: chrono::DateTime<chrono::Utc>,
     },
     /// The device code expired before the user approved it.
     #[error("the device code expired before the login was approved; start a new device login")]

@@ -95,6 +95,18 @@ pub struct LoginOptions {
 /// How often a device login polls by default.
 pub const DEFAULT_DEVICE_POLL_INTERVAL: Duration = Duration::from_secs(5);
 
+/// The shortest wait between two device-login polls: a shorter `device_poll_interval` is
+/// raised to it.
+pub const MIN_DEVICE_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long a device login waits for approval when the server does not say (or says
+/// nonsense about) when its code expires.
+pub const MAX_DEVICE_WAIT: TimeDelta = TimeDelta::minutes(15);
+
+/// How long after a token came from the server it counts as the best one to be had: a
+/// renewal within this time would gain less than this much validity.
+const RECENTLY_OBTAINED: TimeDelta = TimeDelta::seconds(60);
+
 impl LoginOptions {
     /// Options with the defaults: 60 s margin, 3 prompt attempts, 2 min lock wait, renewal on.
     pub fn new(base_url: BaseUrl, token_file: impl Into<PathBuf>) -> Self {
@@ -281,7 +293,7 @@ impl Session {
 pub async fn connect(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
     match start(options, prompter)? {
         Start::Ready(session) => Ok(*session),
-        Start::NeedsServer => log_in_or_renew(options, prompter).await,
+        Start::NeedsServer(first_read) => log_in_or_renew(options, prompter, first_read).await,
     }
 }
 
@@ -289,8 +301,9 @@ pub async fn connect(options: &LoginOptions, prompter: &mut dyn Prompter) -> Res
 pub(crate) enum Start {
     /// The saved token is valid: the session, made with no request and no HTTP client.
     Ready(Box<Session>),
-    /// The server is needed (a renewal or a login).
-    NeedsServer,
+    /// The server is needed (a renewal or a login); the expiry of the token read first, if
+    /// any, so that a newer one found under the lock is taken.
+    NeedsServer(Option<DateTime<Utc>>),
 }
 
 /// Steps 1 and 2 of [`connect`]: read the token file and judge it, synchronously, before any
@@ -298,9 +311,12 @@ pub(crate) enum Start {
 pub(crate) fn start(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Start, AuthError> {
     let store = TokenStore::new(&options.token_file);
     let saved = read_saved(&store, options, prompter, true)?;
+    let now = Utc::now();
     if !options.force
-        && let Some(tokens) = saved.as_ref().filter(|tokens| is_valid(tokens, options))
+        && let Some(tokens) =
+            saved.as_ref().filter(|tokens| is_valid(tokens, options) || is_best_to_be_had(tokens, options, now))
     {
+        tell_if_short(&tokens.access, options, now, prompter);
         return Ok(Start::Ready(Box::new(Session::new(options, tokens.clone(), Origin::Saved, true, None))));
     }
 
@@ -311,7 +327,7 @@ pub(crate) fn start(options: &LoginOptions, prompter: &mut dyn Prompter) -> Resu
     if !has_password_way && !can_renew {
         return Err(AuthError::NoCredentials { base_url: options.base_url.to_string() });
     }
-    Ok(Start::NeedsServer)
+    Ok(Start::NeedsServer(saved.map(|tokens| tokens.access.expires_at())))
 }
 
 /// Takes the token file's lock without blocking the async runtime's worker thread: at once
@@ -329,26 +345,47 @@ async fn lock(store: &TokenStore, timeout: Duration) -> Result<StoreLock, AuthEr
     }
 }
 
-/// Steps 3 to 6 of [`connect`]: under the lock, renew or log in, and save.
-pub(crate) async fn log_in_or_renew(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
+/// Steps 3 to 6 of [`connect`]: under the lock, renew or log in, and save. `first_read` is
+/// the expiry of the token read before the lock was taken.
+pub(crate) async fn log_in_or_renew(
+    options: &LoginOptions,
+    prompter: &mut dyn Prompter,
+    first_read: Option<DateTime<Utc>>,
+) -> Result<Session, AuthError> {
     let store = TokenStore::new(&options.token_file);
     let supplied = &options.credentials;
     let has_password_way = (supplied.username.is_some() && supplied.password.is_some()) || prompter.can_prompt();
 
     let _lock = lock(&store, options.lock_timeout).await?;
     let saved = read_saved(&store, options, prompter, false)?;
+    let now = Utc::now();
+    // Another process renewed or logged in while this one waited: its token is the one to
+    // use, even if it falls short of `min_valid` (no request of ours would do better).
+    let renewed_meanwhile = |tokens: &TokenSet| {
+        tokens.access.time_left(now) > TimeDelta::zero()
+            && first_read.is_none_or(|first| tokens.access.expires_at() > first)
+    };
     if !options.force
-        && let Some(tokens) = saved.as_ref().filter(|tokens| is_valid(tokens, options))
+        && let Some(tokens) = saved.as_ref().filter(|tokens| {
+            is_valid(tokens, options) || renewed_meanwhile(tokens) || is_best_to_be_had(tokens, options, now)
+        })
     {
         prompter.notice(&Notice::LoggedInByAnotherProcess);
+        tell_if_short(&tokens.access, options, now, prompter);
         return Ok(Session::new(options, tokens.clone(), Origin::SavedByAnotherProcess, true, None));
     }
 
     let client = TapisClient::new(options.base_url.clone(), options.client.clone())?;
-    let renewal = if options.force { None } else { saved.as_ref().and_then(|tokens| tokens.renewal(Utc::now())) };
-    let (tokens, origin) = match renewal {
+    let renewal = if options.force { None } else { saved.as_ref().and_then(|tokens| tokens.renewal(now)) };
+    let (mut tokens, origin) = match renewal {
         Some((refresh, oauth)) => match client.refresh_grant(refresh, oauth).await {
-            Ok(tokens) => (tokens, Origin::Renewed),
+            Ok(mut tokens) => {
+                // An answer without a refresh token leaves the saved one in force.
+                if tokens.refresh.is_none() {
+                    tokens.refresh = Some(refresh.clone());
+                }
+                (tokens, Origin::Renewed)
+            }
             Err(AuthError::Server { status: 400..=499, message, .. }) => {
                 if !has_password_way {
                     return Err(AuthError::RenewalRejected { base_url: options.base_url.to_string(), message });
@@ -360,6 +397,10 @@ pub(crate) async fn log_in_or_renew(options: &LoginOptions, prompter: &mut dyn P
         },
         None => (log_in_with_password(&client, options, prompter, saved.as_ref()).await?, Origin::LoggedIn),
     };
+    if origin == Origin::Renewed {
+        tokens.created_client_id = saved.as_ref().and_then(|saved| saved.created_client_id.clone());
+    }
+    tell_if_short(&tokens.access, options, Utc::now(), prompter);
     let saved = save_or_tell(&store, &tokens, prompter);
     Ok(Session::new(options, tokens, origin, saved, Some(client)))
 }
@@ -378,10 +419,12 @@ fn save_or_tell(store: &TokenStore, tokens: &TokenSet, prompter: &mut dyn Prompt
 
 /// A session for a token given by the caller (say, one a CI job was handed): used as it is,
 /// with nothing read from or written to disk, and never renewed. Of `options`, only the base
-/// URL and the HTTP settings are used.
+/// URL, `min_valid` and the HTTP settings are used.
 ///
 /// The token must be a Tapis JWT (its claims give the expiry and user). If its `iss` names a
-/// server other than the base URL, it is refused: a token is only sent to its own server.
+/// server other than the base URL, it is refused: a token is only sent to its own server. A
+/// token with no more than `min_valid` left is refused with [`AuthError::GivenTokenExpiring`]
+/// (a caller may then fall back to [`connect`], as if no token had been given).
 pub fn session_from_token(options: &LoginOptions, token: SecretString) -> Result<Session, AuthError> {
     let base_url = options.base_url.clone();
     use tapis_core::ExposeSecret as _;
@@ -394,12 +437,34 @@ pub fn session_from_token(options: &LoginOptions, token: SecretString) -> Result
     {
         return Err(unusable(format!("it was issued by {server}, not {base_url}; use the base URL of its server")));
     }
+    if !tokens.access.is_fresh(Utc::now(), options.min_valid) {
+        return Err(AuthError::GivenTokenExpiring { expires_at: tokens.access.expires_at() });
+    }
     Ok(Session::new(options, TokenSet { base_url: Some(base_url), ..tokens }, Origin::Given, false, None))
 }
 
 /// Whether saved tokens are good for this request as they are.
 fn is_valid(tokens: &TokenSet, options: &LoginOptions) -> bool {
     tokens.state(&options.base_url, Utc::now(), options.min_valid) == TokenState::Valid
+}
+
+/// Whether saved tokens, though short of `min_valid`, are as good as a request would give:
+/// they came from the server moments ago, and `min_valid` is longer than the lifetime the
+/// server gave them, so a renewal now could not meet it either.
+fn is_best_to_be_had(tokens: &TokenSet, options: &LoginOptions, now: DateTime<Utc>) -> bool {
+    let Some(obtained_at) = tokens.obtained_at else { return false };
+    let age = now - obtained_at;
+    tokens.access.time_left(now) > TimeDelta::zero()
+        && age >= TimeDelta::zero()
+        && age < RECENTLY_OBTAINED
+        && options.min_valid >= tokens.access.expires_at() - obtained_at
+}
+
+/// Tells the prompter when the token handed out is valid for less than `min_valid`.
+fn tell_if_short(access: &AccessToken, options: &LoginOptions, now: DateTime<Utc>, prompter: &mut dyn Prompter) {
+    if !access.is_fresh(now, options.min_valid) {
+        prompter.notice(&Notice::ShorterThanAsked { valid_for: access.time_left(now), min_valid: options.min_valid });
+    }
 }
 
 /// Reads the token file and returns its tokens if they belong to this server (fresh or not:
@@ -481,30 +546,52 @@ async fn log_in_with_password(
             Err(error) => return Err(error),
         }
     };
+    let saved_created = saved.and_then(|tokens| tokens.created_client_id.clone());
     if options.no_refresh {
-        // Keep a known client in the file, so that `logout` can still delete it.
+        // Keep a known client in the file, so that a logout can still delete it.
         tokens.client = saved.and_then(|tokens| tokens.client.clone());
+        tokens.created_client_id = saved_created;
         return Ok(tokens);
     }
-    if tokens.refresh.is_some() {
+    if let Some(oauth) = &oauth {
+        // The saved client took part and is usable: never make another one.
+        tokens.created_client_id = saved_created;
+        if tokens.refresh.is_none() {
+            let reason = format!("the server gave no refresh token through the client {}", oauth.client_id);
+            prompter.notice(&Notice::RenewalOff { reason });
+        }
         return Ok(tokens);
     }
     // No client yet: make a personal one with the new access token, then log in through it to
-    // get a refresh token as well.
-    match client.create_client(tokens.access.expose_secret(), &options.client_description).await {
-        Ok(new_client) => {
-            prompter.notice(&Notice::ClientCreated { client_id: new_client.client_id.clone() });
-            match client.password_grant_via(&username, &password, Some(&new_client)).await {
-                Ok(with_refresh) => Ok(with_refresh),
-                Err(error) => {
-                    prompter.notice(&Notice::RenewalOff { reason: error.to_string() });
-                    tokens.client = Some(new_client);
-                    Ok(tokens)
-                }
+    // get a refresh token as well. The description is unique to this login, so that a client
+    // whose creation went unanswered can be found again instead of being made twice.
+    let access_token = tokens.access.expose_secret().to_owned();
+    let description = format!("{} ({:08x})", options.client_description, rand::random::<u32>());
+    let new_client = match client.create_client(&access_token, &description).await {
+        Ok(new_client) => new_client,
+        Err(AuthError::Unconfirmed { .. }) => match client.find_client(&access_token, &description).await {
+            Ok(Some(found)) => found,
+            Ok(None) | Err(_) => {
+                let reason = format!(
+                    "the answer to creating an OAuth client was lost, and no client described as `{description}` was found"
+                );
+                prompter.notice(&Notice::RenewalOff { reason });
+                return Ok(tokens);
             }
-        }
+        },
         Err(error) => {
             prompter.notice(&Notice::RenewalOff { reason: error.to_string() });
+            return Ok(tokens);
+        }
+    };
+    prompter.notice(&Notice::ClientCreated { client_id: new_client.client_id.clone() });
+    let created_client_id = Some(new_client.client_id.clone());
+    match client.password_grant_via(&username, &password, Some(&new_client)).await {
+        Ok(with_refresh) => Ok(TokenSet { created_client_id, ..with_refresh }),
+        Err(error) => {
+            prompter.notice(&Notice::RenewalOff { reason: error.to_string() });
+            tokens.client = Some(new_client);
+            tokens.created_client_id = created_client_id;
             Ok(tokens)
         }
     }
@@ -523,28 +610,32 @@ fn non_empty(answer: String, what: &'static str) -> Result<String, PromptError> 
 /// with neither, [`AuthError::NoClient`]. Without the client's key the login works but the
 /// tokens cannot be renewed ([`Notice::RenewalOff`]).
 pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
-    let oauth = choose_device_client(options)?;
+    let (oauth, created_client_id) = choose_device_client(options)?;
     let client_id = oauth.client_id.as_str();
     let store = TokenStore::new(&options.token_file);
     let client = TapisClient::new(options.base_url.clone(), options.client.clone())?;
     let code = client.device_code(client_id).await?;
+    let started = Utc::now();
+    // Server-supplied times, in checked arithmetic: an absurd one counts as unknown.
     let expires_at = code.expires_at.or_else(|| {
-        code.expires_in_seconds
-            .and_then(|seconds| TimeDelta::try_seconds(i64::try_from(seconds).ok()?))
-            .map(|left| Utc::now() + left)
+        let left = TimeDelta::try_seconds(i64::try_from(code.expires_in_seconds?).ok()?)?;
+        started.checked_add_signed(left)
     });
+    let give_up_at = device_give_up_at(started, expires_at);
+    let interval = options.device_poll_interval.max(MIN_DEVICE_POLL_INTERVAL);
     prompter.notice(&Notice::DeviceCode {
         verification_uri: code.verification_uri.clone(),
         user_code: code.user_code.clone(),
         expires_at,
     });
     let mut tokens = loop {
-        wait_for_next_poll(options.device_poll_interval, expires_at, prompter).await;
+        wait_for_next_poll(interval, expires_at, prompter).await;
         match client.poll_device_token(client_id, &code.device_code).await? {
             DevicePoll::Approved(tokens) => break *tokens,
             DevicePoll::Expired => return Err(AuthError::DeviceCodeExpired),
-            DevicePoll::Pending if expires_at.is_some_and(|at| Utc::now() > at + TimeDelta::seconds(30)) => {
-                // The server keeps saying "not ready" long after the code's expiry.
+            DevicePoll::Pending if Utc::now() > give_up_at => {
+                // The server keeps saying "not ready" long after the code's expiry, or for
+                // longer than any device login lasts when it gave no expiry.
                 return Err(AuthError::DeviceCodeExpired);
             }
             DevicePoll::Pending => {}
@@ -555,6 +646,8 @@ pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -
     if tokens.client.is_none() {
         prompter.notice(&Notice::RenewalOff { reason: format!("the key of the client {client_id} is not known") });
     }
+    // A client made earlier for this user stays recorded, so that a logout still deletes it.
+    tokens.created_client_id = created_client_id;
     // Only the save needs the lock: the wait above may take minutes, and other processes
     // must not time out on the lock meanwhile.
     let _lock = lock(&store, options.lock_timeout).await?;
@@ -562,22 +655,31 @@ pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -
     Ok(Session::new(options, tokens, Origin::LoggedIn, saved, Some(client)))
 }
 
-/// The OAuth client of a device login (see [`device_login`]).
-fn choose_device_client(options: &LoginOptions) -> Result<DeviceClient, AuthError> {
+/// When a device login that started at `started` stops waiting: 30 s after the code's
+/// expiry (the server may lag), or [`MAX_DEVICE_WAIT`] after the start when the expiry is
+/// unknown or past the calendar's end.
+fn device_give_up_at(started: DateTime<Utc>, expires_at: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    expires_at.and_then(|at| at.checked_add_signed(TimeDelta::seconds(30))).unwrap_or(started + MAX_DEVICE_WAIT)
+}
+
+/// The OAuth client of a device login (see [`device_login`]), and the id of the client this
+/// tool created, as the token file records it.
+fn choose_device_client(options: &LoginOptions) -> Result<(DeviceClient, Option<String>), AuthError> {
     let saved = TokenStore::new(&options.token_file)
         .load()
         .ok()
         .and_then(|loaded| loaded.tokens)
-        .filter(|tokens| tokens.belongs_to(&options.base_url))
-        .and_then(|tokens| tokens.client);
-    match (&options.device_client, saved) {
+        .filter(|tokens| tokens.belongs_to(&options.base_url));
+    let created_client_id = saved.as_ref().and_then(|tokens| tokens.created_client_id.clone());
+    let chosen = match (&options.device_client, saved.and_then(|tokens| tokens.client)) {
         (Some(given), Some(saved)) if given.client_key.is_none() && saved.client_id == given.client_id => {
             Ok(DeviceClient { client_id: saved.client_id, client_key: Some(saved.client_key) })
         }
         (Some(given), _) => Ok(given.clone()),
         (None, Some(saved)) => Ok(DeviceClient { client_id: saved.client_id, client_key: Some(saved.client_key) }),
         (None, None) => Err(AuthError::NoClient { base_url: options.base_url.to_string() }),
-    }
+    };
+    Ok((chosen?, created_client_id))
 }
 
 /// Waits until the next device poll, telling the prompter about once a second.
@@ -603,6 +705,9 @@ pub struct LogoutReport {
     pub revoked_refresh: bool,
     /// The personal OAuth client deleted on the server, if one was.
     pub deleted_client: Option<String>,
+    /// The OAuth client of the saved tokens that was kept because this tool did not create it
+    /// (one the user named, or one recorded by a version that did not mark its own clients).
+    pub kept_client: Option<String>,
     /// Why the access token was not revoked, when it was not (none saved, expired, another
     /// server, or the server's error).
     pub not_revoked_because: Option<String>,
@@ -610,12 +715,19 @@ pub struct LogoutReport {
     pub warnings: Vec<String>,
 }
 
-/// Logs out: deletes the personal OAuth client (unless `options.keep_client`), revokes the
-/// refresh and access tokens (best effort) and deletes the token file. A missing file is not
-/// an error. Tokens are only ever sent to the base URL, and only if they belong to it.
+/// Logs out: deletes the OAuth client this tool created at login (unless
+/// `options.keep_client`; a client the user named, or one the token file does not record as
+/// created here, is never deleted), revokes the refresh and access tokens (best effort) and
+/// deletes the token file. A missing file is not an error. Tokens are only ever sent to the
+/// base URL, and only if they belong to it.
+///
+/// It holds the token file's lock throughout, as every writer does, so that a renewal running
+/// at the same moment can neither be deleted half-way nor bring the file back; when the lock
+/// is not had within `options.lock_timeout`, nothing is changed.
 pub async fn logout(options: &LoginOptions) -> Result<LogoutReport, AuthError> {
     let base_url = &options.base_url;
     let store = TokenStore::new(&options.token_file);
+    let _lock = lock(&store, options.lock_timeout).await?;
     let tokens = match store.load() {
         Ok(loaded) => loaded.tokens,
         Err(error) if error.counts_as_no_token() => None,
@@ -643,20 +755,23 @@ async fn log_out_on_server(options: &LoginOptions, tokens: &TokenSet, report: &m
     };
     let now = Utc::now();
     let access_is_live = tokens.access.time_left(now) > TimeDelta::zero();
-    if let Some(oauth) = tokens.client.as_ref().filter(|_| !options.keep_client) {
+    if let Some(client_id) = tokens.created_client_id.as_ref().filter(|_| !options.keep_client) {
         if access_is_live {
-            match client.delete_client(tokens.access.expose_secret(), &oauth.client_id).await {
-                Ok(()) => report.deleted_client = Some(oauth.client_id.clone()),
-                Err(error) => {
-                    report.warnings.push(format!("the OAuth client {} was not deleted: {error}", oauth.client_id))
-                }
+            match client.delete_client(tokens.access.expose_secret(), client_id).await {
+                Ok(()) => report.deleted_client = Some(client_id.clone()),
+                Err(error) => report.warnings.push(format!("the OAuth client {client_id} was not deleted: {error}")),
             }
         } else {
             report.warnings.push(format!(
-                "the OAuth client {} was not deleted: the access token has expired (log in again, then log out, to delete it)",
-                oauth.client_id
+                "the OAuth client {client_id} was not deleted: the access token has expired (log in again, then log out, to delete it)"
             ));
         }
+    }
+    if let Some(oauth) =
+        tokens.client.as_ref().filter(|oauth| tokens.created_client_id.as_ref() != Some(&oauth.client_id))
+        && !options.keep_client
+    {
+        report.kept_client = Some(oauth.client_id.clone());
     }
     if let Some(refresh) = tokens.refresh.as_ref().filter(|refresh| refresh.is_live(now)) {
         match client.revoke(refresh.expose_secret()).await {
@@ -671,5 +786,25 @@ async fn log_out_on_server(options: &LoginOptions, tokens: &TokenSet, report: &m
         }
     } else {
         report.not_revoked_because = Some("the saved token had already expired".to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(expires_at: Option<DateTime<Utc>>, expected: Option<DateTime<Utc>>) {
+        let started = DateTime::from_timestamp(1_741_119_331, 0).expect("valid");
+        let expected = expected.unwrap_or(started + TimeDelta::minutes(15));
+        assert_eq!(device_give_up_at(started, expires_at), expected, "expiry {expires_at:?}");
+    }
+
+    #[test]
+    fn a_device_wait_is_always_bounded() {
+        let at = |seconds| DateTime::from_timestamp(seconds, 0);
+        check(None, None);
+        check(at(1_741_119_931), at(1_741_119_961));
+        check(Some(DateTime::<Utc>::MAX_UTC), None);
+        check(Some(DateTime::<Utc>::MAX_UTC - TimeDelta::seconds(10)), None);
     }
 }

@@ -45,7 +45,8 @@ pub use client::{
 pub use error::AuthError;
 pub use flow::{
     Credentials, DEFAULT_DEVICE_POLL_INTERVAL, DEFAULT_MIN_VALID, DEFAULT_N_PROMPT_ATTEMPTS, DeviceClient,
-    LoginOptions, LogoutReport, Origin, Session, connect, device_login, logout, session_from_token,
+    LoginOptions, LogoutReport, MAX_DEVICE_WAIT, MIN_DEVICE_POLL_INTERVAL, Origin, Session, connect, device_login,
+    logout, session_from_token,
 };
 pub use prompt::{NoPrompt, Notice, PromptError, Prompter};
 pub use provider::TokenProvider;

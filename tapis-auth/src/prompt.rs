@@ -55,6 +55,14 @@ pub enum Notice {
     NotSaved(StoreError),
     /// Another process logged in while this one waited for the lock; its token is used.
     LoggedInByAnotherProcess,
+    /// The token handed out is valid for less than the asked-for margin: the server issues
+    /// no longer-lived tokens, so no renewal now would meet it.
+    ShorterThanAsked {
+        /// How long the token is valid.
+        valid_for: chrono::TimeDelta,
+        /// The margin asked for.
+        min_valid: chrono::TimeDelta,
+    },
     /// A personal OAuth client was created, so that tokens can be renewed without the
     /// password. Said once, when it is created.
     ClientCreated {

@@ -50,7 +50,7 @@ pub fn parse_token_response(value: &Value) -> Result<TokenSet, ResponseError> {
         let expires_at = refresh.get("expires_at").and_then(Value::as_str).and_then(|text| parse_expires_at(text).ok());
         RefreshToken::new(SecretString::from(secret.to_owned()), expires_at).ok()
     });
-    Ok(TokenSet { access, refresh, base_url: None, client: None })
+    Ok(TokenSet { refresh, ..TokenSet::new(access) })
 }
 
 #[cfg(test)]

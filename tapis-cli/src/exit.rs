@@ -81,9 +81,10 @@ pub(crate) fn exit_code_for(error: &anyhow::Error) -> Exit {
         if let Some(auth) = cause.downcast_ref::<AuthError>() {
             return match auth {
                 AuthError::CredentialsRejected { .. } => Exit::CredentialsRejected,
-                AuthError::Server { .. } | AuthError::Unavailable { .. } | AuthError::InvalidResponse { .. } => {
-                    Exit::ServerOrNetwork
-                }
+                AuthError::Server { .. }
+                | AuthError::Unavailable { .. }
+                | AuthError::Unconfirmed { .. }
+                | AuthError::InvalidResponse { .. } => Exit::ServerOrNetwork,
                 AuthError::NoCredentials { .. } | AuthError::RenewalRejected { .. } | AuthError::DeviceCodeExpired => {
                     Exit::NotLoggedIn
                 }

@@ -190,6 +190,11 @@ pub(crate) fn tell(notice: &Notice) {
         Notice::RenewalRejected { message } => {
             output::warn(&format!("renewing the token was refused ({message}); logging in with a password"));
         }
+        Notice::ShorterThanAsked { valid_for, min_valid } => output::warn(&format!(
+            "the token has {}, less than the {} asked for: the server issues no longer-lived tokens",
+            output::time_left(*valid_for),
+            tapis_core::duration::format_duration(*min_valid)
+        )),
         Notice::DeviceCode { verification_uri, user_code, expires_at } => {
             let until = expires_at.map(|at| format!(" before {}", output::instant(at))).unwrap_or_default();
             // Two lines of tapis's own: the server's page and code are escaped whole first.

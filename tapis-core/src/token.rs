@@ -115,6 +115,7 @@ impl fmt::Debug for AccessToken {
 pub struct RefreshToken {
     secret: SecretString,
     expires_at: Option<DateTime<Utc>>,
+    server: Option<BaseUrl>,
 }
 
 impl RefreshToken {
@@ -124,8 +125,14 @@ impl RefreshToken {
         if text.is_empty() {
             return Err(TokenError::Empty);
         }
-        let exp = read_claims(text).ok().and_then(|claims| claims.expires_at());
-        Ok(Self { expires_at: earliest(expires_at, exp), secret })
+        let claims = read_claims(text).unwrap_or_default();
+        let server = claims.iss.as_deref().and_then(BaseUrl::from_issuer);
+        Ok(Self { expires_at: earliest(expires_at, claims.expires_at()), server, secret })
+    }
+
+    /// The server whose token service issued this refresh token (its JWT `iss`), if known.
+    pub fn server(&self) -> Option<&BaseUrl> {
+        self.server.as_ref()
     }
 
     /// The token string. Do not log it.
@@ -188,12 +195,18 @@ pub struct TokenSet {
     pub base_url: Option<BaseUrl>,
     /// The OAuth client the tokens were issued through (renewal needs it), if any.
     pub client: Option<OAuthClient>,
+    /// The id of the OAuth client this tool created for the user (at a password login), if
+    /// any: the only client a logout deletes. A client the user named is never recorded here.
+    pub created_client_id: Option<String>,
+    /// When these tokens came from the server, as recorded at login or renewal (`None` in
+    /// files written by the notebooks or by older versions).
+    pub obtained_at: Option<DateTime<Utc>>,
 }
 
 impl TokenSet {
     /// A token set with only an access token.
     pub fn new(access: AccessToken) -> Self {
-        Self { access, refresh: None, base_url: None, client: None }
+        Self { access, refresh: None, base_url: None, client: None, created_client_id: None, obtained_at: None }
     }
 
     /// The refresh token and its client, when both are known and the refresh token has not
@@ -203,10 +216,21 @@ impl TokenSet {
         Some((refresh, self.client.as_ref()?))
     }
 
-    /// The server these tokens belong to: the recorded base URL, else the one the access
-    /// token's `iss` claim names. `None` when neither is known.
+    /// The server these tokens belong to: the recorded base URL and the one the access
+    /// token's `iss` claim names, which must agree when both are known. `None` when neither
+    /// is known, or when any two of the recorded base URL, the access token's issuer and the
+    /// refresh token's issuer disagree: such tokens belong to no server.
     pub fn server(&self) -> Option<BaseUrl> {
-        self.base_url.clone().or_else(|| self.access.claims().iss.as_deref().and_then(BaseUrl::from_issuer))
+        let issuer = self.access.claims().iss.as_deref().and_then(BaseUrl::from_issuer);
+        let server = match (&self.base_url, issuer) {
+            (Some(recorded), Some(issuer)) if *recorded != issuer => return None,
+            (Some(recorded), _) => recorded.clone(),
+            (None, issuer) => issuer?,
+        };
+        match self.refresh.as_ref().and_then(RefreshToken::server) {
+            Some(refresh_issuer) if *refresh_issuer != server => None,
+            _ => Some(server),
+        }
     }
 
     /// Whether these tokens may be sent to `base_url`. Tokens of unknown origin may not.
@@ -297,7 +321,7 @@ mod tests {
         let refresh = RefreshToken::new(SecretString::from("refresh-secret-value"), None).expect("usable");
         let client =
             OAuthClient { client_id: "tapis-cli-x".into(), client_key: SecretString::from("client-key-value") };
-        let set = TokenSet { access: access.clone(), refresh: Some(refresh), base_url: None, client: Some(client) };
+        let set = TokenSet { refresh: Some(refresh), client: Some(client), ..TokenSet::new(access.clone()) };
         let shown = format!("{set:?} {access:?}");
         assert!(!shown.contains(access.expose_secret()), "{shown}");
         assert!(!shown.contains("refresh-secret-value"), "{shown}");
@@ -350,8 +374,27 @@ mod tests {
         // The notebook's file: no recorded base URL, the iss decides.
         assert_eq!(set(&from_iss, None).state(&designsafe, now, TimeDelta::zero()), TokenState::Valid);
         assert_eq!(set(&from_iss, None).state(&tacc, now, TimeDelta::zero()), TokenState::OtherServer);
-        // A recorded base URL wins over the iss.
-        assert_eq!(set(&from_iss, Some(&tacc)).state(&tacc, now, TimeDelta::zero()), TokenState::Valid);
+        // A recorded base URL and an iss that disagree: the token belongs to neither.
+        assert_eq!(set(&from_iss, Some(&tacc)).state(&tacc, now, TimeDelta::zero()), TokenState::OtherServer);
+        assert_eq!(set(&from_iss, Some(&tacc)).state(&designsafe, now, TimeDelta::zero()), TokenState::OtherServer);
+        assert_eq!(set(&from_iss, Some(&designsafe)).state(&designsafe, now, TimeDelta::zero()), TokenState::Valid);
+        // A recorded base URL with a token that names no issuer: the record decides.
+        assert_eq!(set(&no_iss, Some(&tacc)).state(&tacc, now, TimeDelta::zero()), TokenState::Valid);
+        // The refresh token's issuer must agree too.
+        let refresh = |iss: &str| {
+            let payload = format!(r#"{{"exp":1741119331,"iss":"{iss}/v3/tokens","tapis/token_type":"refresh"}}"#);
+            RefreshToken::new(jwt(&payload), None).expect("usable")
+        };
+        let with_refresh = |iss: &str| TokenSet { refresh: Some(refresh(iss)), ..set(&from_iss, Some(&designsafe)) };
+        assert_eq!(
+            with_refresh("https://designsafe.tapis.io").state(&designsafe, now, TimeDelta::zero()),
+            TokenState::Valid
+        );
+        assert_eq!(
+            with_refresh("https://tacc.tapis.io").state(&designsafe, now, TimeDelta::zero()),
+            TokenState::OtherServer
+        );
+        assert_eq!(with_refresh("https://tacc.tapis.io").state(&tacc, now, TimeDelta::zero()), TokenState::OtherServer);
         // Unknown origin: never sent.
         assert_eq!(set(&no_iss, None).state(&designsafe, now, TimeDelta::zero()), TokenState::OtherServer);
     }

@@ -7,7 +7,9 @@
 //! ```
 //!
 //! This crate writes those two, in that format, plus its own fields (`base_url`, `username`,
-//! and for renewal `refresh_token`, `refresh_expires_at`, `client_id` and `client_key`).
+//! and for renewal `refresh_token`, `refresh_expires_at`, `client_id` and `client_key`, and
+//! `created_client_id`: the OAuth client this tool created, the only one a logout deletes;
+//! `obtained_at`: when the tokens came from the server).
 //! Unknown fields are ignored on read.
 
 use serde_json::{Map, Value};
@@ -112,7 +114,14 @@ pub fn parse_token_file(bytes: &[u8]) -> Result<TokenSet, FormatError> {
         _ => None,
     };
 
-    Ok(TokenSet { access, refresh, base_url, client })
+    let created_client_id = match object.get("created_client_id") {
+        Some(Value::String(client_id)) if !client_id.is_empty() => Some(client_id.clone()),
+        _ => None,
+    };
+
+    let obtained_at = optional_instant(&object, "obtained_at");
+
+    Ok(TokenSet { access, refresh, base_url, client, created_client_id, obtained_at })
 }
 
 /// Writes a token file's bytes: the notebook's two fields (`access_token`, `expires_at`)
@@ -130,7 +139,8 @@ pub fn render_token_file(tokens: &TokenSet) -> Vec<u8> {
     let mut object = Map::new();
     object.insert("access_token".into(), tokens.access.expose_secret().into());
     object.insert("expires_at".into(), format_expires_at(tokens.access.expires_at()).into());
-    if let Some(base_url) = tokens.server() {
+    // The record as it is (a contradicted one stays contradicted), else the issuer's server.
+    if let Some(base_url) = tokens.base_url.clone().or_else(|| tokens.server()) {
         object.insert("base_url".into(), base_url.as_str().into());
     }
     if let Some(username) = tokens.access.username() {
@@ -145,6 +155,12 @@ pub fn render_token_file(tokens: &TokenSet) -> Vec<u8> {
     if let Some(client) = &tokens.client {
         object.insert("client_id".into(), client.client_id.as_str().into());
         object.insert("client_key".into(), client.client_key.expose_secret().into());
+    }
+    if let Some(obtained_at) = tokens.obtained_at {
+        object.insert("obtained_at".into(), format_expires_at(obtained_at).into());
+    }
+    if let Some(client_id) = &tokens.created_client_id {
+        object.insert("created_client_id".into(), client_id.as_str().into());
     }
     let mut bytes = serde_json::to_vec_pretty(&Value::Object(object)).unwrap_or_default();
     bytes.push(b'\n');
@@ -232,7 +248,12 @@ mod tests {
         let access = AccessToken::new(SecretString::from(jwt.clone()), None).expect("usable");
         let refresh = RefreshToken::new(SecretString::from(refresh), None).expect("usable");
         let client = OAuthClient { client_id: "tapis-cli-host".into(), client_key: SecretString::from("key-123") };
-        let tokens = TokenSet { refresh: Some(refresh), client: Some(client), ..TokenSet::new(access) };
+        let tokens = TokenSet {
+            refresh: Some(refresh),
+            client: Some(client),
+            created_client_id: Some("tapis-cli-host".into()),
+            ..TokenSet::new(access)
+        };
         let bytes = render_token_file(&tokens);
         let text = String::from_utf8(bytes.clone()).expect("utf-8");
         // The notebook's own reader: two fields, its timestamp format.
@@ -246,7 +267,9 @@ mod tests {
             (&value["client_id"], &value["client_key"]),
             (&Value::from("tapis-cli-host"), &Value::from("key-123"))
         );
+        assert_eq!(value["created_client_id"], "tapis-cli-host");
         let again = parse_token_file(&bytes).expect("own output parses");
+        assert_eq!(again.created_client_id.as_deref(), Some("tapis-cli-host"));
         assert_eq!(again.access.expose_secret(), jwt);
         assert_eq!(again.access.expires_at(), tokens.access.expires_at());
         assert_eq!(again.refresh.map(|r| r.expires_at()), Some(tokens.refresh.and_then(|r| r.expires_at())));

@@ -1,6 +1,6 @@
 //! Many processes, one login: the lock on `<token file>.lock` and the re-read under it.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use rexpect::process::Signal;
 
@@ -15,20 +15,12 @@ fn a_herd_of_token_processes_logs_in_exactly_once() {
     let (login, jwt) = world.mock_login(1);
 
     // Start them all before waiting for any, so they race for the expired token together.
-    let children: Vec<_> = (0..HERD_SIZE)
-        .map(|_| {
-            world
-                .tapis_with_credentials()
-                .arg("token")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn tapis token")
-        })
-        .collect();
-    for child in children {
-        let output = child.wait_with_output().expect("wait");
+    let herd = run_together((0..HERD_SIZE).map(|_| {
+        let mut command = world.tapis_with_credentials();
+        command.arg("token");
+        command
+    }));
+    for output in herd {
         assert_exit(&output, 0);
         assert_eq!(stdout(&output), format!("{jwt}\n"), "every process prints the one new token");
     }

@@ -5,6 +5,7 @@
 
 mod concurrency;
 mod edges;
+mod edges_flow;
 mod hostile;
 mod login;
 mod logout;

@@ -256,6 +256,7 @@ fn logout_revokes_both_tokens_and_deletes_the_client() {
     let mut world = World::new();
     let (access, refresh) = (world.jwt(3600), world.refresh_jwt("r1"));
     world.write_renewable_file(&access, 3600, &refresh);
+    world.mark_client_created();
     let revoke_access = mock_revoke(&mut world, &access, 1);
     let revoke_refresh = mock_revoke(&mut world, &refresh, 1);
     let delete_client = world

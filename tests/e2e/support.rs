@@ -158,6 +158,14 @@ impl World {
         fs::set_permissions(self.token_file(), fs::Permissions::from_mode(0o600)).expect("chmod");
     }
 
+    /// Records in the token file that tapis created its OAuth client, as a login that made
+    /// the client does.
+    pub(crate) fn mark_client_created(&self) {
+        let mut file = self.saved();
+        file["created_client_id"] = CLIENT_ID.into();
+        fs::write(self.token_file(), file.to_string()).expect("write token file");
+    }
+
     /// Mocks any request to the token endpoint, expected `hits` times (0: "no request").
     pub(crate) fn mock_token_endpoint(&mut self, hits: usize) -> Mock {
         self.server.token_endpoint().expect(hits)
@@ -212,6 +220,19 @@ fn regex_escape(text: &str) -> String {
 /// Runs a command and returns its output (it never waits for input: stdin is null).
 pub(crate) fn run(command: &mut Command) -> Output {
     command.stdin(std::process::Stdio::null()).output().expect("run tapis")
+}
+
+/// Starts every command before waiting for any, so that they race (a herd), and returns
+/// their outputs in order.
+pub(crate) fn run_together(commands: impl IntoIterator<Item = Command>) -> Vec<Output> {
+    let children: Vec<_> = commands
+        .into_iter()
+        .map(|mut command| {
+            let (piped, null) = (std::process::Stdio::piped, std::process::Stdio::null);
+            command.stdin(null()).stdout(piped()).stderr(piped()).spawn().expect("spawn tapis")
+        })
+        .collect();
+    children.into_iter().map(|child| child.wait_with_output().expect("wait")).collect()
 }
 
 pub(crate) fn stdout(output: &Output) -> String {

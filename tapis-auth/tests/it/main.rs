@@ -8,5 +8,6 @@
 
 mod client;
 mod flow;
+mod flow_edges;
 mod runtime;
 mod support;

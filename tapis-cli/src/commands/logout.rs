@@ -18,6 +18,12 @@ pub(crate) fn run(global: &GlobalArgs, args: &LogoutArgs) -> anyhow::Result<Exit
     if let Some(client_id) = &report.deleted_client {
         output::say(&format!("Deleted the OAuth client {client_id}."));
     }
+    if let Some(client_id) = &report.kept_client {
+        output::note(&format!(
+            "kept the OAuth client {}: tapis did not create it (delete it on the server if it is yours and unused)",
+            output::escape_controls(client_id)
+        ));
+    }
     if let Some(reason) = &report.not_revoked_because
         && report.removed_file
     {

@@ -17,7 +17,9 @@ use std::os::fd::AsFd as _;
 use anyhow::{Context as _, bail};
 use chrono::TimeDelta;
 use secrecy::zeroize::{Zeroize as _, Zeroizing};
-use tapis_auth::{ClientConfig, LoginOptions, RetryPolicy, SecretString, Session, blocking, session_from_token};
+use tapis_auth::{
+    AuthError, ClientConfig, LoginOptions, RetryPolicy, SecretString, Session, blocking, session_from_token,
+};
 
 use crate::cli::{CredentialArgs, GlobalArgs};
 use crate::profile::{self, Target};
@@ -101,23 +103,42 @@ pub(crate) fn login_options(
     Ok(options)
 }
 
-/// A valid session for `token`, `exec`, `api` and `whoami`: `TAPIS_TOKEN` as it is when set,
-/// else the saved token, renewed or logged in for as `login` would.
+/// A valid session for `token`, `exec`, `api` and `whoami`: `TAPIS_TOKEN` as it is when set
+/// and valid for more than `min_valid`, else the saved token, renewed or logged in for as
+/// `login` would (a stale `TAPIS_TOKEN` is passed over with a note).
 pub(crate) fn session(
     global: &GlobalArgs,
     credentials: &CredentialArgs,
     min_valid: TimeDelta,
 ) -> anyhow::Result<(Session, Target)> {
     let target = profile::resolve(global)?;
+    let mut stale_given = None;
     if let Some(token) = given_token() {
-        let session = session_from_token(&target_options(global, &target), token)
-            .with_context(|| format!("cannot use {TOKEN_VARIABLE}"))?;
-        return Ok((session, target));
+        let mut options = target_options(global, &target);
+        options.min_valid = min_valid;
+        match session_from_token(&options, token) {
+            Ok(session) => return Ok((session, target)),
+            Err(AuthError::GivenTokenExpiring { expires_at }) => stale_given = Some(expires_at),
+            Err(error) => return Err(error).with_context(|| format!("cannot use {TOKEN_VARIABLE}")),
+        }
     }
+    let stale = |expires_at| {
+        format!(
+            "{TOKEN_VARIABLE} is valid until {}, not for the {} asked for",
+            crate::output::instant(expires_at),
+            tapis_core::duration::format_duration(min_valid)
+        )
+    };
     let mut options = login_options(global, &target, credentials)?;
     options.min_valid = min_valid;
-    let session = blocking::connect(&options, &mut TerminalPrompter::new())
-        .with_context(|| format!("cannot get a token for {}", options.base_url))?;
+    let session = blocking::connect(&options, &mut TerminalPrompter::new()).with_context(|| match stale_given {
+        Some(expires_at) => format!("{}, and cannot get a token for {} instead", stale(expires_at), options.base_url),
+        None => format!("cannot get a token for {}", options.base_url),
+    })?;
+    if let Some(expires_at) = stale_given {
+        let file = options.token_file.display();
+        crate::output::note(&format!("{}; using the token file {file} instead", stale(expires_at)));
+    }
     if session.origin() == tapis_auth::Origin::LoggedIn {
         remember_profile(&target, session.username());
     }

@@ -112,13 +112,14 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
         }
         let state_line = match (name, &problem) {
             ("unreadable", Some(problem)) => format!("unreadable ({problem})"),
-            ("other-server", _) => {
-                let server = tokens
-                    .as_ref()
-                    .and_then(TokenSet::server)
-                    .map_or_else(|| "an unknown server".to_owned(), |url| url.to_string());
-                format!("other-server (the token belongs to {server})")
-            }
+            ("other-server", _) => match tokens.as_ref().map(|tokens| (tokens.server(), &tokens.base_url)) {
+                Some((None, Some(recorded))) => format!(
+                    "other-server (the recorded base URL {} and the tokens' issuers disagree)",
+                    output::escape_controls(recorded.as_str())
+                ),
+                Some((Some(server), _)) => format!("other-server (the token belongs to {server})"),
+                _ => "other-server (the token belongs to an unknown server)".to_owned(),
+            },
             (name, _) => name.to_owned(),
         };
         lines.push(("State", state_line));

@@ -59,6 +59,8 @@ fn full_set(token: &str, refresh: &str, base_url: &str) -> TokenSet {
             client_id: "tapis-cli-test".to_owned(),
             client_key: SecretString::from("client-key-1".to_owned()),
         }),
+        created_client_id: Some("tapis-cli-test".to_owned()),
+        obtained_at: None,
     }
 }
 

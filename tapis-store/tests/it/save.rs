@@ -33,8 +33,14 @@ fn what_is_saved_loads_back_the_same() {
         ),
         (
             "refresh token and a recorded base URL",
+            full_set(&token, &refresh, "https://designsafe.tapis.io/"),
+            "ok secret=<jwt> expires=2100-01-01T00:00:00+00:00 server=https://designsafe.tapis.io refresh=<refresh> refresh_expires=2100-01-02T00:00:00+00:00 client=tapis-cli-test:client-key-1",
+        ),
+        (
+            // The record is kept as it is, so the tokens still belong to no server when read.
+            "a recorded base URL that the issuer contradicts",
             full_set(&token, &refresh, "https://tacc.tapis.io/"),
-            "ok secret=<jwt> expires=2100-01-01T00:00:00+00:00 server=https://tacc.tapis.io refresh=<refresh> refresh_expires=2100-01-02T00:00:00+00:00 client=tapis-cli-test:client-key-1",
+            "ok secret=<jwt> expires=2100-01-01T00:00:00+00:00 server=- refresh=<refresh> refresh_expires=2100-01-02T00:00:00+00:00 client=tapis-cli-test:client-key-1",
         ),
     ];
     for (case, tokens, expected) in table {
