@@ -46,7 +46,7 @@ fn rules() -> [(&'static str, Vec<&'static str>); 5] {
 
 /// Checks every rule; returns the violations, each a sentence.
 pub(crate) fn check_workspace() -> Result<(), Vec<String>> {
-    let cargo_tree = |args: &[&str]| output_of(&crate::cargo(), &[&["tree"], args].concat());
+    let cargo_tree = |args: &[&str]| output_of(&mut crate::cargo(&[&["tree"], args].concat()));
     let mut problems = Vec::new();
     for (package, forbidden) in rules() {
         // Every crate `package` depends on through normal and build edges, one a line.

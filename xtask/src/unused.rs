@@ -13,7 +13,7 @@ const ALLOWED: &[(&str, &str, &str)] = &[];
 
 /// Checks every workspace crate; returns each unused dependency as a sentence.
 pub(crate) fn check_workspace() -> Result<(), Vec<String>> {
-    let metadata = crate::output_of(&crate::cargo(), &["metadata", "--format-version", "1", "--no-deps", "--locked"])
+    let metadata = crate::output_of(&mut crate::cargo(&["metadata", "--format-version", "1", "--no-deps", "--locked"]))
         .map_err(|error| vec![error])?;
     let metadata: Value = serde_json::from_str(&metadata)
         .map_err(|error| vec![format!("cannot read `cargo metadata`'s answer: {error}")])?;

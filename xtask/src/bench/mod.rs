@@ -13,8 +13,6 @@ mod stats;
 mod timing;
 mod world;
 
-use std::path::PathBuf;
-
 use report::{BINARY_BUDGET_MIB, LOGIN_RATIO_BUDGET, RSS_BUDGET_MIB, Report, TOKEN_RATIO_BUDGET};
 use stats::Stats;
 use timing::interleaved;
@@ -57,9 +55,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         return Err("usage: cargo xtask bench [--check]".to_owned());
     }
     let (root, mut report) = (crate::workspace_root(), Report::new()); // before the build: the commit built
-    crate::run_cargo(&["build", "--release", "-p", "tapis-cli"], &[])?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let binary = target.join("release/tapis");
+    crate::run_cargo(&["build", "--release", "-p", "tapis-cli"], &[], "fix the build errors above")?;
+    let binary = crate::target_folder().join("release/tapis");
     let world = World::new(&binary)?; // logs in once, and checks the cached path
 
     for (name, probe, n_runs, floor_name, floor, budget) in TIMINGS {

@@ -56,7 +56,8 @@ pub(super) fn micro_benchmarks(folder: &Path) -> Result<Vec<Micro>, String> {
     for (package, bench) in MICRO_BENCHES {
         let spec = crate::layering::package_spec(package);
         let args = ["bench", "-p", &spec, "--bench", bench, "--", "--warm-up-time", "1", "--measurement-time", "2"];
-        crate::run_cargo(&args, &[("CRITERION_HOME", &criterion_home.to_string_lossy())])?;
+        let fix = "fix the criterion benchmark above";
+        crate::run_cargo(&args, &[("CRITERION_HOME", &criterion_home.to_string_lossy())], fix)?;
     }
     // Each benchmark's `new/` folder holds its statistics (`estimates.json`) and id (`benchmark.json`).
     let estimates =
