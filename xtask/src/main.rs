@@ -1,15 +1,7 @@
-//! Project automation, run as `cargo xtask <task>` (matklad's cargo-xtask pattern).
-//!
-//! - `ci`: everything CI checks, in order, stopping at the first failure with a fix-it hint.
-//! - `layering`: the dependency-direction rule alone (in `ci` it runs as a test).
-//! - `unused`: the unused-dependency check alone.
-//! - `fuzz [SECONDS]`: each cargo-fuzz target for SECONDS (default 60), with a report.
-//! - `stress [KILLS]`: the crash-safety test with KILLS writer kills (default 1000).
-//! - `man`: the manual page, rendered from the clap definition, to target/man/tapis.1.
-//! - `bench [--check]`: benchmarks of the release binary and the parsers; writes BENCHMARKS.md.
-//! - `dist [--profile P]`: the glibc 2.17 tarball and the tapis-connect wheel, checked and tested.
-//!
-//! Cargo is called through `$CARGO`, so the toolchain that runs the xtask runs the checks.
+//! Project automation, run as `cargo xtask <task>` (matklad's cargo-xtask pattern). The tasks
+//! are listed once, in [`USAGE`] (`cargo xtask help`); `ci` stops at the first failure with a
+//! fix-it hint. Cargo is called through `$CARGO`, so the toolchain that runs the xtask runs
+//! the checks.
 
 mod bench;
 mod dist;
@@ -29,7 +21,8 @@ usage: cargo xtask <task>
 
 tasks:
   ci         fmt check, clippy -D warnings, unused dependencies, tests (the layering check
-             among them), docs with warnings denied, the fuzz targets type-checked
+             among them), docs with warnings denied, the fuzz targets type-checked, then
+             `dist --profile dist-check`
   layering   check that tapis-core does no I/O and that no crate depends upward
   unused     check that every declared dependency is named in its crate's sources
   fuzz [S]   run each fuzz target for S seconds (default 60; needs `cargo install cargo-fuzz`)
@@ -184,16 +177,12 @@ fn fuzz(seconds: u64) -> Result<(), String> {
             // cargo fuzz passes -Z flags for the sanitizer; this lets a stable toolchain take them.
             command.env("RUSTC_BOOTSTRAP", "1");
         }
-        let output = command
-            .output()
-            .map_err(|error| format!("cannot run cargo fuzz ({error}); install it with `cargo install cargo-fuzz`"))?;
+        let install = "install it with `cargo install cargo-fuzz`";
+        let output = command.output().map_err(|error| format!("cannot run cargo fuzz ({error}); {install}"))?;
         let log = String::from_utf8_lossy(&output.stderr);
-        let runs = log
-            .lines()
-            .filter_map(|line| line.strip_prefix("Done ").and_then(|rest| rest.split_whitespace().next()))
-            .next_back()
-            .unwrap_or("?")
-            .to_owned();
+        // libFuzzer's last line: `Done 123456 runs in 60 second(s)`.
+        let runs = log.lines().rev().find_map(|line| line.strip_prefix("Done ")?.split_whitespace().next());
+        let runs = runs.unwrap_or("?");
         if !output.status.success() {
             let lines: Vec<&str> = log.lines().collect();
             let tail = lines[lines.len().saturating_sub(30)..].join("\n");

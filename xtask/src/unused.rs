@@ -29,8 +29,8 @@ fn unused_in_package(package: &Value) -> Vec<String> {
     // script), then of all its targets (tests, benches, examples too).
     let [mut product_sources, mut all_sources] = [String::new(), String::new()];
     for target in package["targets"].as_array().into_iter().flatten() {
-        let kinds = target["kind"].as_array().into_iter().flatten().filter_map(Value::as_str);
-        let is_product = kinds.into_iter().any(is_product_kind);
+        let mut kinds = target["kind"].as_array().into_iter().flatten().filter_map(Value::as_str);
+        let is_product = kinds.any(is_product_kind);
         let Some(folder) = Path::new(target["src_path"].as_str().unwrap_or_default()).parent() else { continue };
         let text: String = crate::files_under(folder, "rs")
             .into_iter()
