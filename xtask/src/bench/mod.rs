@@ -6,16 +6,14 @@
 //! against `cat` of the same file; `login --force` against `curl` making the same request
 //! (and one raw request from here, for scale); a herd of N `tapis token` against one. Modules:
 //! `world` (HOME, token files, the counting `MockTapis`, the commands), `timing` (processes,
-//! peak RSS, criterion), `stats` (min / median / max), `report` (budgets, `BENCHMARKS.md`).
+//! min / median / max, peak RSS, criterion), `report` (budgets, `BENCHMARKS.md`).
 
 mod report;
-mod stats;
 mod timing;
 mod world;
 
 use report::{BINARY_BUDGET_MIB, LOGIN_RATIO_BUDGET, RSS_BUDGET_MIB, Report, TOKEN_RATIO_BUDGET};
-use stats::Stats;
-use timing::interleaved;
+use timing::{Stats, interleaved};
 use world::{Probe, World};
 
 /// Warm-up runs (page cache, binary, mock), then measured runs of each cached-path command,
