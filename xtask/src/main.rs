@@ -212,3 +212,14 @@ fn man() -> Result<(), String> {
     eprintln!("==> wrote {} (read it with `man -l {}`)", path.display(), path.display());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_failed_command_is_named_as_typed_with_what_to_do() {
+        let error = super::run(std::process::Command::new("/bin/sh").args(["-c", "exit 3"]), "do this").unwrap_err();
+        assert_eq!(error, "`sh -c exit 3` failed (exit status: 3)\nfix: do this");
+        let error = super::output_of(&mut std::process::Command::new("/nonexistent/tool")).unwrap_err();
+        assert!(error.starts_with("cannot run `tool`: "), "{error}");
+    }
+}
