@@ -39,9 +39,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("layering") => layering::check_workspace()
-            .map_err(|problems| format!("layering check failed:\n  {}", problems.join("\n  "))),
-        Some("unused") => unused_dependencies(),
+        Some("layering") => layering::check_workspace(),
+        Some("unused") => unused::check_workspace(),
         Some("fuzz") => number_argument(&args, 60).and_then(fuzz),
         Some("stress") => number_argument(&args, 1000).and_then(stress),
         Some("bench") => bench::run(&args[1..]),
@@ -102,6 +101,12 @@ pub(crate) fn output_of(command: &mut Command) -> Result<String, String> {
     }
 }
 
+/// `Ok` when a check found no problem; otherwise each problem on its line under `heading`,
+/// then what to do.
+pub(crate) fn no_problems(heading: &str, problems: Vec<String>, fix: &str) -> Result<(), String> {
+    if problems.is_empty() { Ok(()) } else { Err(format!("{heading}:\n  {}\nfix: {fix}", problems.join("\n  "))) }
+}
+
 /// Runs `command` to completion; on failure, says which and what to do (`fix`). Its output
 /// goes to our stderr, so that stdout holds only what a task prints (`bench`'s report).
 pub(crate) fn run(command: &mut Command, fix: &str) -> Result<(), String> {
@@ -135,23 +140,13 @@ fn ci() -> Result<(), String> {
     let started = Instant::now();
     for (index, (args, env, fix)) in CI_STEPS.into_iter().enumerate() {
         if index == 2 {
-            unused_dependencies()?; // after fmt and clippy, before the slow steps
+            unused::check_workspace()?; // after fmt and clippy, before the slow steps
         }
         run_cargo(args, env, fix)?;
     }
     dist::run_task(&["--profile".to_owned(), "dist-check".to_owned()])?;
     eprintln!("==> ci passed in {:.0?}", started.elapsed());
     Ok(())
-}
-
-fn unused_dependencies() -> Result<(), String> {
-    eprintln!("==> unused dependencies");
-    unused::check_workspace().map_err(|problems| {
-        format!(
-            "unused dependencies:\n  {}\nfix: remove them from the Cargo.toml named (or, if one is used without being named, add it to `ALLOWED` in xtask/src/unused.rs with the reason)",
-            problems.join("\n  ")
-        )
-    })
 }
 
 /// The second argument as a number, or `default`.
@@ -221,5 +216,12 @@ mod tests {
         assert_eq!(error, "`sh -c exit 3` failed (exit status: 3)\nfix: do this");
         let error = super::output_of(&mut std::process::Command::new("/nonexistent/tool")).unwrap_err();
         assert!(error.starts_with("cannot run `tool`: "), "{error}");
+    }
+
+    #[test]
+    fn a_check_lists_its_problems_then_what_to_do() {
+        assert_eq!(super::no_problems("bad", Vec::new(), "mend"), Ok(()));
+        let problems = vec!["one".to_owned(), "two".to_owned()];
+        assert_eq!(super::no_problems("bad", problems, "mend"), Err("bad:\n  one\n  two\nfix: mend".to_owned()));
     }
 }
