@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::python::Venv;
-use crate::workspace_root;
+use crate::{files_under, output_of, run, target_folder, workspace_root};
 
 /// Rust's target triple of the binaries, and the glibc version zig links them against.
 const TARGET: &str = "x86_64-unknown-linux-gnu";
@@ -68,16 +68,11 @@ pub(crate) fn run_task(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The cargo target folder of the binary's build.
-fn binary_target_folder() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
-}
-
 /// The cargo target folder of the wheel's build. It is not the binary's: maturin links through
 /// zig wrappers of its own and resolves features for tapis-py alone, so in one folder each
 /// build would invalidate the other's dependencies and a warm run would rebuild them all.
 fn wheel_target_folder() -> PathBuf {
-    binary_target_folder().join("python/cargo")
+    target_folder().join("python/cargo")
 }
 
 fn build_binary(venv: &Venv, profile: &str) -> Result<PathBuf, String> {
@@ -90,7 +85,7 @@ fn build_binary(venv: &Venv, profile: &str) -> Result<PathBuf, String> {
             .current_dir(workspace_root()),
         "the cross build failed; if a C dependency does not build with zig, see README's Install section",
     )?;
-    Ok(binary_target_folder().join(TARGET).join(profile).join("tapis"))
+    Ok(target_folder().join(TARGET).join(profile).join("tapis"))
 }
 
 fn build_wheel(venv: &Venv, profile: &str, binary: &Path, out: &Path) -> Result<PathBuf, String> {
@@ -99,7 +94,7 @@ fn build_wheel(venv: &Venv, profile: &str, binary: &Path, out: &Path) -> Result<
     std::fs::create_dir_all(&scripts).map_err(|error| format!("cannot create {}: {error}", scripts.display()))?;
     std::fs::copy(binary, scripts.join("tapis"))
         .map_err(|error| format!("cannot copy {} into {}: {error}", binary.display(), scripts.display()))?;
-    for old in wheels(out)? {
+    for old in wheels(out) {
         std::fs::remove_file(&old).map_err(|error| format!("cannot remove {}: {error}", old.display()))?;
     }
     eprintln!("==> maturin build --profile {profile} --zig --compatibility manylinux2014");
@@ -116,24 +111,18 @@ fn build_wheel(venv: &Venv, profile: &str, binary: &Path, out: &Path) -> Result<
             .current_dir(workspace_root()),
         "the wheel build failed",
     )?;
-    match wheels(out)?.as_slice() {
+    match wheels(out).as_slice() {
         [wheel] => Ok(wheel.clone()),
         found => Err(format!("expected one tapis_connect wheel in {}, found {found:?}", out.display())),
     }
 }
 
 /// The tapis_connect wheels in `folder`.
-fn wheels(folder: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries = std::fs::read_dir(folder).map_err(|error| format!("cannot read {}: {error}", folder.display()))?;
-    Ok(entries
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with("tapis_connect-") && name.ends_with(".whl"))
-        })
-        .collect())
+fn wheels(folder: &Path) -> Vec<PathBuf> {
+    let wheels = files_under(folder, "whl").into_iter();
+    wheels
+        .filter(|path| path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("tapis_connect-")))
+        .collect()
 }
 
 /// The glibc and shared-library checks of an ELF file, through `readelf`.
@@ -165,15 +154,8 @@ fn check_elf(file: &Path) -> Result<(), String> {
 }
 
 fn readelf(options: &[&str], file: &Path) -> Result<String, String> {
-    let output = Command::new("readelf")
-        .args(options)
-        .arg(file)
-        .output()
-        .map_err(|error| format!("cannot run readelf ({error}); install binutils"))?;
-    if !output.status.success() {
-        return Err(format!("readelf {} failed: {}", file.display(), String::from_utf8_lossy(&output.stderr)));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    output_of(Command::new("readelf").args(options).arg(file))
+        .map_err(|error| format!("{error}\nfix: install binutils"))
 }
 
 /// The highest `GLIBC_x.y[.z]` version named in `readelf --dyn-syms` output, as (x, y).
@@ -201,18 +183,9 @@ fn needed_libraries(dynamic: &str) -> Vec<String> {
 
 /// The binary runs here and says the workspace version.
 fn check_runs(binary: &Path) -> Result<(), String> {
-    let output = Command::new(binary)
-        .arg("--version")
-        .output()
-        .map_err(|error| format!("cannot run {}: {error}", binary.display()))?;
-    let said = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() || said.trim() != format!("tapis {VERSION}") {
-        return Err(format!(
-            "`{} --version` said {:?} ({}), expected `tapis {VERSION}`",
-            binary.display(),
-            said.trim(),
-            output.status
-        ));
+    let said = output_of(Command::new(binary).arg("--version"))?;
+    if said != format!("tapis {VERSION}") {
+        return Err(format!("`{} --version` said {said:?}, expected `tapis {VERSION}`", binary.display()));
     }
     Ok(())
 }
@@ -241,29 +214,10 @@ fn write_tarball(binary: &Path, out: &Path) -> Result<PathBuf, String> {
         "install GNU tar",
     )?;
     std::fs::remove_dir_all(&staging).map_err(|error| format!("cannot remove {}: {error}", staging.display()))?;
-    let output = Command::new("sha256sum")
-        .arg(&tarball_name)
-        .current_dir(out)
-        .output()
-        .map_err(|error| format!("cannot run sha256sum: {error}"))?;
-    if !output.status.success() {
-        return Err(format!("sha256sum failed: {}", String::from_utf8_lossy(&output.stderr)));
-    }
+    let sum = output_of(Command::new("sha256sum").arg(&tarball_name).current_dir(out))?;
     let checksum = out.join(format!("{tarball_name}.sha256"));
-    std::fs::write(&checksum, &output.stdout)
-        .map_err(|error| format!("cannot write {}: {error}", checksum.display()))?;
+    std::fs::write(&checksum, sum + "\n").map_err(|error| format!("cannot write {}: {error}", checksum.display()))?;
     Ok(out.join(tarball_name))
-}
-
-/// Runs a command to completion; on failure, says which and what to do.
-pub(crate) fn run(command: &mut Command, fix: &str) -> Result<(), String> {
-    let status = command.status().map_err(|error| format!("cannot run {:?}: {error}", command.get_program()))?;
-    if status.success() {
-        Ok(())
-    } else {
-        let program = Path::new(command.get_program()).file_name().unwrap_or_default().to_string_lossy().into_owned();
-        Err(format!("`{program}` failed ({status})\nfix: {fix}"))
-    }
 }
 
 #[cfg(test)]

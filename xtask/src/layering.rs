@@ -44,9 +44,12 @@ fn rules() -> [(&'static str, Vec<&'static str>); 5] {
     ]
 }
 
-/// Checks every rule; returns the violations, each a sentence.
-pub(crate) fn check_workspace() -> Result<(), Vec<String>> {
-    let cargo_tree = |args: &[&str]| output_of(&crate::cargo(), &[&["tree"], args].concat());
+/// What to do about a violation.
+const FIX: &str = "tapis-core must stay pure and every crate may depend only downward (core <- store <- auth <- cli)";
+
+/// Checks every rule; an error lists the violations, each a sentence.
+pub(crate) fn check_workspace() -> Result<(), String> {
+    let cargo_tree = |args: &[&str]| output_of(&mut crate::cargo(&[&["tree"], args].concat()));
     let mut problems = Vec::new();
     for (package, forbidden) in rules() {
         // Every crate `package` depends on through normal and build edges, one a line.
@@ -67,7 +70,7 @@ pub(crate) fn check_workspace() -> Result<(), Vec<String>> {
         Err(error) => problems.push(error),
     }
     problems.extend(forbidden_source_text(&workspace_root().join("tapis-core/src")));
-    if problems.is_empty() { Ok(()) } else { Err(problems) }
+    crate::no_problems("layering violations", problems, FIX)
 }
 
 /// A workspace package as a `cargo -p` spec, with its version: the official Tapis SDK has a
@@ -102,11 +105,8 @@ mod tests {
     /// The rule itself. `cargo xtask ci` runs it here, through `cargo test`, and only here.
     #[test]
     fn workspace_follows_the_layering_rule() {
-        if let Err(problems) = check_workspace() {
-            panic!(
-                "layering violations:\n  {}\nfix: tapis-core must stay pure and every crate may depend only downward (core <- store <- auth <- cli)",
-                problems.join("\n  ")
-            );
+        if let Err(message) = check_workspace() {
+            panic!("{message}");
         }
     }
 

@@ -1,15 +1,7 @@
-//! Project automation, run as `cargo xtask <task>` (matklad's cargo-xtask pattern).
-//!
-//! - `ci`: everything CI checks, in order, stopping at the first failure with a fix-it hint.
-//! - `layering`: the dependency-direction rule alone (in `ci` it runs as a test).
-//! - `unused`: the unused-dependency check alone.
-//! - `fuzz [SECONDS]`: each cargo-fuzz target for SECONDS (default 60), with a report.
-//! - `stress [KILLS]`: the crash-safety test with KILLS writer kills (default 1000).
-//! - `man`: the manual page, rendered from the clap definition, to target/man/tapis.1.
-//! - `bench [--check]`: benchmarks of the release binary and the parsers; writes BENCHMARKS.md.
-//! - `dist [--profile P]`: the glibc 2.17 tarball and the tapis-connect wheel, checked and tested.
-//!
-//! Cargo is called through `$CARGO`, so the toolchain that runs the xtask runs the checks.
+//! Project automation, run as `cargo xtask <task>` (matklad's cargo-xtask pattern). The tasks
+//! are listed once, in [`USAGE`] (`cargo xtask help`); `ci` stops at the first failure with a
+//! fix-it hint. Cargo is called through `$CARGO`, so the toolchain that runs the xtask runs
+//! the checks.
 
 mod bench;
 mod dist;
@@ -20,6 +12,7 @@ mod tidy;
 mod unused;
 
 use std::env;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
@@ -28,7 +21,8 @@ usage: cargo xtask <task>
 
 tasks:
   ci         fmt check, clippy -D warnings, unused dependencies, tests (the layering check
-             among them), docs with warnings denied, the fuzz targets type-checked
+             among them), docs with warnings denied, the fuzz targets type-checked, then
+             `dist --profile dist-check`
   layering   check that tapis-core does no I/O and that no crate depends upward
   unused     check that every declared dependency is named in its crate's sources
   fuzz [S]   run each fuzz target for S seconds (default 60; needs `cargo install cargo-fuzz`)
@@ -45,9 +39,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("layering") => layering::check_workspace()
-            .map_err(|problems| format!("layering check failed:\n  {}", problems.join("\n  "))),
-        Some("unused") => unused_dependencies(),
+        Some("layering") => layering::check_workspace(),
+        Some("unused") => unused::check_workspace(),
         Some("fuzz") => number_argument(&args, 60).and_then(fuzz),
         Some("stress") => number_argument(&args, 1000).and_then(stress),
         Some("bench") => bench::run(&args[1..]),
@@ -68,96 +61,92 @@ fn main() -> ExitCode {
     }
 }
 
-/// The cargo that runs us.
-fn cargo() -> String {
-    env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+/// Cargo, the one that runs us (`$CARGO`), with `args`, at the workspace root.
+fn cargo(args: &[&str]) -> Command {
+    let mut command = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.args(args).current_dir(workspace_root());
+    command
 }
 
 /// The workspace root: the folder above this crate's.
-pub(crate) fn workspace_root() -> &'static std::path::Path {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or_else(|| std::path::Path::new("."))
+pub(crate) fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or_else(|| Path::new("."))
+}
+
+/// Cargo's target folder: `$CARGO_TARGET_DIR`, or `target/` at the workspace root.
+pub(crate) fn target_folder() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
 /// Every `.EXTENSION` file under `folder` and its subfolders (none where a folder cannot be read).
-fn files_under(folder: &std::path::Path, extension: &str) -> Vec<std::path::PathBuf> {
+pub(crate) fn files_under(folder: &Path, extension: &str) -> Vec<PathBuf> {
     let entries = std::fs::read_dir(folder).into_iter().flatten().flatten().map(|entry| entry.path());
     let files = entries.flat_map(|path| if path.is_dir() { files_under(&path, extension) } else { vec![path] });
     files.filter(|path| path.extension().is_some_and(|found| found == extension)).collect()
 }
 
-/// The trimmed stdout of `program ARGS` run at the workspace root, or what went wrong.
-fn output_of(program: &str, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(program).args(args).current_dir(workspace_root()).output();
-    let output = output.map_err(|error| format!("cannot run `{program}`: {error}"))?;
+/// A command as one would type it: the program's file name, then the arguments.
+fn shown(command: &Command) -> String {
+    let program = Path::new(command.get_program()).file_name().unwrap_or_default();
+    let words = std::iter::once(program).chain(command.get_args()).map(|word| word.to_string_lossy());
+    words.collect::<Vec<_>>().join(" ")
+}
+
+/// The trimmed stdout of `command`, or what went wrong.
+pub(crate) fn output_of(command: &mut Command) -> Result<String, String> {
+    let output = command.output().map_err(|error| format!("cannot run `{}`: {error}", shown(command)))?;
     match output.status.success() {
         true => Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned()),
-        false => Err(format!("`{program} {}` failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr))),
+        false => Err(format!("`{}` failed: {}", shown(command), String::from_utf8_lossy(&output.stderr))),
     }
 }
 
-/// One step of `ci`: a cargo command, and what to do when it fails.
-struct Step {
-    args: &'static [&'static str],
-    env: &'static [(&'static str, &'static str)],
-    fix: &'static str,
+/// `Ok` when a check found no problem; otherwise each problem on its line under `heading`,
+/// then what to do.
+pub(crate) fn no_problems(heading: &str, problems: Vec<String>, fix: &str) -> Result<(), String> {
+    if problems.is_empty() { Ok(()) } else { Err(format!("{heading}:\n  {}\nfix: {fix}", problems.join("\n  "))) }
 }
 
+/// Runs `command` to completion; on failure, says which and what to do (`fix`). Its output
+/// goes to our stderr, so that stdout holds only what a task prints (`bench`'s report).
+pub(crate) fn run(command: &mut Command, fix: &str) -> Result<(), String> {
+    let status = command.stdout(std::io::stderr()).status();
+    let status = status.map_err(|error| format!("cannot run `{}`: {error}", shown(command)))?;
+    if status.success() { Ok(()) } else { Err(format!("`{}` failed ({status})\nfix: {fix}", shown(command))) }
+}
+
+/// Runs cargo at the workspace root, as [`run`] does.
+pub(crate) fn run_cargo(args: &[&str], env: &[(&str, &str)], fix: &str) -> Result<(), String> {
+    eprintln!("==> cargo {}", args.join(" "));
+    run(cargo(args).envs(env.iter().copied()), fix)
+}
+
+/// The cargo steps of `ci`: arguments, environment, and what to do when the step fails.
+#[rustfmt::skip] // a table
+#[allow(clippy::type_complexity)]
+const CI_STEPS: [(&[&str], &[(&str, &str)], &str); 5] = [
+    (&["fmt", "--all", "--check"], &[], "run `cargo fmt --all`"),
+    (&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &[],
+     "fix the lints above (or `cargo clippy --fix --workspace --all-targets`)"),
+    (&["check", "--manifest-path", "fuzz/Cargo.toml", "--bins", "--locked", "--target-dir", "target/fuzz"], &[],
+     "the fuzz targets (fuzz/fuzz_targets/) no longer compile: update them to the libraries' API"),
+    (&["test", "--workspace", "--locked"], &[],
+     "fix the failing tests; for a changed snapshot, review it with `cargo insta review`"),
+    (&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")],
+     "fix the rustdoc warnings above"),
+];
+
 fn ci() -> Result<(), String> {
-    let steps = [
-        Step { args: &["fmt", "--all", "--check"], env: &[], fix: "run `cargo fmt --all`" },
-        Step {
-            args: &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
-            env: &[],
-            fix: "fix the lints above (or `cargo clippy --fix --workspace --all-targets`)",
-        },
-        Step {
-            args: &["check", "--manifest-path", "fuzz/Cargo.toml", "--bins", "--locked", "--target-dir", "target/fuzz"],
-            env: &[],
-            fix: "the fuzz targets (fuzz/fuzz_targets/) no longer compile: update them to the libraries' API",
-        },
-        Step {
-            args: &["test", "--workspace", "--locked"],
-            env: &[],
-            fix: "fix the failing tests; for a changed snapshot, review it with `cargo insta review`",
-        },
-        Step {
-            args: &["doc", "--workspace", "--no-deps", "--locked"],
-            env: &[("RUSTDOCFLAGS", "-D warnings")],
-            fix: "fix the rustdoc warnings above",
-        },
-    ];
     let started = Instant::now();
-    let (fmt_and_clippy, rest) = steps.split_at(2);
-    fmt_and_clippy.iter().try_for_each(run_step)?;
-    unused_dependencies()?;
-    rest.iter().try_for_each(run_step)?;
+    for (index, (args, env, fix)) in CI_STEPS.into_iter().enumerate() {
+        if index == 2 {
+            unused::check_workspace()?; // after fmt and clippy, before the slow steps
+        }
+        run_cargo(args, env, fix)?;
+    }
     dist::run_task(&["--profile".to_owned(), "dist-check".to_owned()])?;
     eprintln!("==> ci passed in {:.0?}", started.elapsed());
     Ok(())
-}
-
-fn unused_dependencies() -> Result<(), String> {
-    eprintln!("==> unused dependencies");
-    unused::check_workspace().map_err(|problems| {
-        format!(
-            "unused dependencies:\n  {}\nfix: remove them from the Cargo.toml named (or, if one is used without being named, add it to `ALLOWED` in xtask/src/unused.rs with the reason)",
-            problems.join("\n  ")
-        )
-    })
-}
-
-fn run_step(step: &Step) -> Result<(), String> {
-    run_cargo(step.args, step.env).map_err(|error| format!("{error}\nfix: {}", step.fix))
-}
-
-/// Runs cargo at the workspace root. Its output goes to our stderr, so that stdout holds only
-/// what a task prints (`bench`'s report).
-fn run_cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
-    eprintln!("==> cargo {}", args.join(" "));
-    let mut command = Command::new(cargo());
-    command.args(args).envs(env.iter().copied()).current_dir(workspace_root()).stdout(std::io::stderr());
-    let status = command.status().map_err(|error| format!("cannot run {}: {error}", cargo()))?;
-    if status.success() { Ok(()) } else { Err(format!("`cargo {}` failed ({status})", args.join(" "))) }
 }
 
 /// The second argument as a number, or `default`.
@@ -172,34 +161,27 @@ fn number_argument(args: &[String], default: u64) -> Result<u64, String> {
 const FUZZ_TARGETS: [&str; 4] = ["expiry", "jwt_claims", "token_file", "token_response"];
 
 fn fuzz(seconds: u64) -> Result<(), String> {
-    let cargo = cargo();
-    let fuzz_folder = workspace_root().join("fuzz");
-    let nightly = output_of("rustc", &["--version"]).is_ok_and(|version| version.contains("nightly"));
+    let nightly = output_of(Command::new("rustc").arg("--version")).is_ok_and(|version| version.contains("nightly"));
     let mut report = Vec::new();
     for target in FUZZ_TARGETS {
-        eprintln!("==> cargo fuzz run {target} -- -max_total_time={seconds}");
-        let mut command = Command::new(&cargo);
-        command
-            .args(["fuzz", "run", "--release", target, "--"])
-            .arg(format!("-max_total_time={seconds}"))
-            .current_dir(&fuzz_folder);
+        let max_total_time = format!("-max_total_time={seconds}");
+        eprintln!("==> cargo fuzz run {target} -- {max_total_time}");
+        let mut command = cargo(&["fuzz", "run", "--release", target, "--", &max_total_time]);
+        command.current_dir(workspace_root().join("fuzz"));
         if !nightly {
             // cargo fuzz passes -Z flags for the sanitizer; this lets a stable toolchain take them.
             command.env("RUSTC_BOOTSTRAP", "1");
         }
-        let output = command
-            .output()
-            .map_err(|error| format!("cannot run cargo fuzz ({error}); install it with `cargo install cargo-fuzz`"))?;
+        let install = "install it with `cargo install cargo-fuzz`";
+        let output = command.output().map_err(|error| format!("cannot run cargo fuzz ({error}); {install}"))?;
         let log = String::from_utf8_lossy(&output.stderr);
-        let runs = log
-            .lines()
-            .filter_map(|line| line.strip_prefix("Done ").and_then(|rest| rest.split_whitespace().next()))
-            .next_back()
-            .unwrap_or("?")
-            .to_owned();
+        // libFuzzer's last line: `Done 123456 runs in 60 second(s)`.
+        let runs = log.lines().rev().find_map(|line| line.strip_prefix("Done ")?.split_whitespace().next());
+        let runs = runs.unwrap_or("?");
         if !output.status.success() {
-            let tail: Vec<&str> = log.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
-            return Err(format!("fuzz target {target} failed after {runs} runs:\n{}", tail.join("\n")));
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+            return Err(format!("fuzz target {target} failed after {runs} runs:\n{tail}"));
         }
         report.push(format!("{target}: {runs} executions in {seconds}s, no crash"));
     }
@@ -210,13 +192,13 @@ fn fuzz(seconds: u64) -> Result<(), String> {
 fn stress(kills: u64) -> Result<(), String> {
     eprintln!("==> crash-safety stress: {kills} kills");
     let args = ["test", "--release", "-p", "tapis-store", "--test", "crash"];
-    run_cargo(&args, &[("TAPIS_STRESS_KILLS", &kills.to_string())])
-        .map_err(|error| format!("the crash-safety stress run failed: {error}"))
+    let fix = "a token file did not survive a killed writer: see the crash test's output above";
+    run_cargo(&args, &[("TAPIS_STRESS_KILLS", &kills.to_string())], fix)
 }
 
 /// Renders the manual page with the binary's hidden `manpage` verb (clap_mangen).
 fn man() -> Result<(), String> {
-    let page = output_of(&cargo(), &["run", "--quiet", "--package", "tapis-cli", "--", "manpage"])
+    let page = output_of(&mut cargo(&["run", "--quiet", "--package", "tapis-cli", "--", "manpage"]))
         .map_err(|error| format!("rendering the manual page failed: {error}"))?;
     let folder = workspace_root().join("target/man");
     std::fs::create_dir_all(&folder).map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
@@ -224,4 +206,22 @@ fn man() -> Result<(), String> {
     std::fs::write(&path, page + "\n").map_err(|error| format!("cannot write {}: {error}", path.display()))?;
     eprintln!("==> wrote {} (read it with `man -l {}`)", path.display(), path.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_failed_command_is_named_as_typed_with_what_to_do() {
+        let error = super::run(std::process::Command::new("/bin/sh").args(["-c", "exit 3"]), "do this").unwrap_err();
+        assert_eq!(error, "`sh -c exit 3` failed (exit status: 3)\nfix: do this");
+        let error = super::output_of(&mut std::process::Command::new("/nonexistent/tool")).unwrap_err();
+        assert!(error.starts_with("cannot run `tool`: "), "{error}");
+    }
+
+    #[test]
+    fn a_check_lists_its_problems_then_what_to_do() {
+        assert_eq!(super::no_problems("bad", Vec::new(), "mend"), Ok(()));
+        let problems = vec!["one".to_owned(), "two".to_owned()];
+        assert_eq!(super::no_problems("bad", problems, "mend"), Err("bad:\n  one\n  two\nfix: mend".to_owned()));
+    }
 }

@@ -9,8 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::dist::run;
-use crate::workspace_root;
+use crate::{run, workspace_root};
 
 /// The pinned requirements, relative to the workspace root.
 const REQUIREMENTS: &str = "tapis-py/requirements-dist.txt";

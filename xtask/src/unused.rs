@@ -11,15 +11,19 @@ use serde_json::Value;
 /// Dependencies that are used without being named: (package, dependency, why).
 const ALLOWED: &[(&str, &str, &str)] = &[];
 
-/// Checks every workspace crate; returns each unused dependency as a sentence.
-pub(crate) fn check_workspace() -> Result<(), Vec<String>> {
-    let metadata = crate::output_of(&crate::cargo(), &["metadata", "--format-version", "1", "--no-deps", "--locked"])
-        .map_err(|error| vec![error])?;
-    let metadata: Value = serde_json::from_str(&metadata)
-        .map_err(|error| vec![format!("cannot read `cargo metadata`'s answer: {error}")])?;
-    let problems: Vec<String> =
-        metadata["packages"].as_array().into_iter().flatten().flat_map(unused_in_package).collect();
-    if problems.is_empty() { Ok(()) } else { Err(problems) }
+/// What to do about an unused dependency.
+const FIX: &str = "remove them from the Cargo.toml named (or, if one is used without being named, add it to \
+                   `ALLOWED` in xtask/src/unused.rs with the reason)";
+
+/// Checks every workspace crate; an error lists each unused dependency as a sentence.
+pub(crate) fn check_workspace() -> Result<(), String> {
+    eprintln!("==> unused dependencies");
+    let metadata =
+        crate::output_of(&mut crate::cargo(&["metadata", "--format-version", "1", "--no-deps", "--locked"]))?;
+    let metadata: Value =
+        serde_json::from_str(&metadata).map_err(|error| format!("cannot read `cargo metadata`'s answer: {error}"))?;
+    let problems = metadata["packages"].as_array().into_iter().flatten().flat_map(unused_in_package).collect();
+    crate::no_problems("unused dependencies", problems, FIX)
 }
 
 /// The unused dependencies of one package from `cargo metadata`.
@@ -29,8 +33,8 @@ fn unused_in_package(package: &Value) -> Vec<String> {
     // script), then of all its targets (tests, benches, examples too).
     let [mut product_sources, mut all_sources] = [String::new(), String::new()];
     for target in package["targets"].as_array().into_iter().flatten() {
-        let kinds = target["kind"].as_array().into_iter().flatten().filter_map(Value::as_str);
-        let is_product = kinds.into_iter().any(is_product_kind);
+        let mut kinds = target["kind"].as_array().into_iter().flatten().filter_map(Value::as_str);
+        let is_product = kinds.any(is_product_kind);
         let Some(folder) = Path::new(target["src_path"].as_str().unwrap_or_default()).parent() else { continue };
         let text: String = crate::files_under(folder, "rs")
             .into_iter()

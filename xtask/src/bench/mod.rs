@@ -6,18 +6,14 @@
 //! against `cat` of the same file; `login --force` against `curl` making the same request
 //! (and one raw request from here, for scale); a herd of N `tapis token` against one. Modules:
 //! `world` (HOME, token files, the counting `MockTapis`, the commands), `timing` (processes,
-//! peak RSS, criterion), `stats` (min / median / max), `report` (budgets, `BENCHMARKS.md`).
+//! min / median / max, peak RSS, criterion), `report` (budgets, `BENCHMARKS.md`).
 
 mod report;
-mod stats;
 mod timing;
 mod world;
 
-use std::path::PathBuf;
-
 use report::{BINARY_BUDGET_MIB, LOGIN_RATIO_BUDGET, RSS_BUDGET_MIB, Report, TOKEN_RATIO_BUDGET};
-use stats::Stats;
-use timing::interleaved;
+use timing::{Stats, interleaved};
 use world::{Probe, World};
 
 /// Warm-up runs (page cache, binary, mock), then measured runs of each cached-path command,
@@ -57,9 +53,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         return Err("usage: cargo xtask bench [--check]".to_owned());
     }
     let (root, mut report) = (crate::workspace_root(), Report::new()); // before the build: the commit built
-    crate::run_cargo(&["build", "--release", "-p", "tapis-cli"], &[])?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let binary = target.join("release/tapis");
+    crate::run_cargo(&["build", "--release", "-p", "tapis-cli"], &[], "fix the build errors above")?;
+    let binary = crate::target_folder().join("release/tapis");
     let world = World::new(&binary)?; // logs in once, and checks the cached path
 
     for (name, probe, n_runs, floor_name, floor, budget) in TIMINGS {

@@ -1,6 +1,8 @@
 //! The budgets and the report, `BENCHMARKS.md`: each figure becomes a table row as it is
 //! measured, and a missed budget a sentence.
 
+use std::process::Command;
+
 use super::{N_HERD_RUNS, N_WARM_UP_RUNS};
 
 /// The budgets README.md's "Speed" section states: ratios of medians, counts and sizes.
@@ -85,14 +87,17 @@ fn machine() -> String {
     let kib = field("/proc/meminfo", "MemTotal").and_then(|kib| kib.trim_end_matches("kB").trim().parse::<f64>().ok());
     let memory =
         kib.map_or_else(|| "unknown memory".to_owned(), |kib| format!("{:.1} GiB memory", kib / 1024.0 / 1024.0));
-    let rustc = crate::output_of("rustc", &["--version"]).unwrap_or_default();
+    let rustc = crate::output_of(Command::new("rustc").arg("--version")).unwrap_or_default();
     format!("{n_cpus} CPUs (`nproc`), {cpu}, {memory}, {rustc}")
 }
 
 /// `git rev-parse --short HEAD`, marked when the work tree has uncommitted changes (other
 /// than this report). Only reads the repository (`--no-optional-locks`).
 fn commit() -> String {
-    let git = |args: &[&str]| crate::output_of("git", &[&["--no-optional-locks"], args].concat()).ok();
+    let git = |args: &[&str]| {
+        let mut git = Command::new("git");
+        crate::output_of(git.arg("--no-optional-locks").args(args).current_dir(crate::workspace_root())).ok()
+    };
     let Some(head) = git(&["rev-parse", "--short", "HEAD"]) else { return "unknown (not a git checkout)".to_owned() };
     match git(&["status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md"]) {
         Some(changes) if changes.is_empty() => head,

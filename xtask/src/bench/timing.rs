@@ -1,5 +1,6 @@
-//! Timing: processes against their floors, interleaved run by run; peak RSS through GNU
-//! time; criterion's micro-benchmarks, read from its `estimates.json`.
+//! Timing: processes against their floors, interleaved run by run, and the min, median and
+//! max of the runs; peak RSS through GNU time; criterion's micro-benchmarks, read from its
+//! `estimates.json`.
 
 use std::path::Path;
 use std::process::Command;
@@ -7,7 +8,35 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::world::{Probe, World};
-use super::{MICRO_BENCHES, N_RSS_RUNS, N_WARM_UP_RUNS, stats::Stats};
+use super::{MICRO_BENCHES, N_RSS_RUNS, N_WARM_UP_RUNS};
+
+/// Min, median and max of some runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Stats {
+    pub(super) min: f64,
+    pub(super) median: f64,
+    pub(super) max: f64,
+}
+
+impl Stats {
+    pub(super) fn new(mut values: Vec<f64>) -> Self {
+        values.sort_by(f64::total_cmp);
+        let (n, at) = (values.len(), |index: usize| values.get(index).copied().unwrap_or(f64::NAN));
+        // The middle value, or the mean of the two middle values when `n` is even.
+        Self { min: at(0), median: (at(n.saturating_sub(1) / 2) + at(n / 2)) / 2.0, max: at(n.saturating_sub(1)) }
+    }
+
+    /// Runs of a command and of its floor, shown with 3 decimals, and the ratio of the medians.
+    pub(super) fn against(it: Vec<f64>, floor: Vec<f64>) -> (String, String, f64) {
+        let (it, floor) = (Self::new(it), Self::new(floor));
+        (it.show(3), floor.show(3), it.median / floor.median)
+    }
+
+    /// `min / median / max` with `decimals` decimals.
+    pub(super) fn show(&self, decimals: usize) -> String {
+        format!("{:.decimals$} / {:.decimals$} / {:.decimals$}", self.min, self.median, self.max)
+    }
+}
 
 /// `n_warm_up` runs of both, then `n_runs` of each, interleaved and alternating which goes
 /// first (so drift on a noisy machine hits both alike). Returns (measured, floor).
@@ -56,7 +85,8 @@ pub(super) fn micro_benchmarks(folder: &Path) -> Result<Vec<Micro>, String> {
     for (package, bench) in MICRO_BENCHES {
         let spec = crate::layering::package_spec(package);
         let args = ["bench", "-p", &spec, "--bench", bench, "--", "--warm-up-time", "1", "--measurement-time", "2"];
-        crate::run_cargo(&args, &[("CRITERION_HOME", &criterion_home.to_string_lossy())])?;
+        let fix = "fix the criterion benchmark above";
+        crate::run_cargo(&args, &[("CRITERION_HOME", &criterion_home.to_string_lossy())], fix)?;
     }
     // Each benchmark's `new/` folder holds its statistics (`estimates.json`) and id (`benchmark.json`).
     let estimates =
@@ -81,6 +111,15 @@ fn read_micro(benchmark: &Value, estimates: &Value) -> Option<Micro> {
 
 #[cfg(test)]
 mod tests {
+    use super::Stats;
+
+    #[test]
+    fn stats_are_min_median_max() {
+        assert_eq!(Stats::new(vec![3.0, 1.0, 2.0]), Stats { min: 1.0, median: 2.0, max: 3.0 });
+        assert_eq!(Stats::new(vec![4.0, 1.0, 2.0, 3.0]), Stats { min: 1.0, median: 2.5, max: 4.0 });
+        assert_eq!(Stats::new(vec![1.0, 2.0]).show(3), "1.000 / 1.500 / 2.000");
+    }
+
     #[test]
     fn criterion_estimates_are_read_whatever_the_key_order() {
         let estimates = serde_json::json!({
