@@ -65,13 +65,15 @@ pub(crate) const TEST_BACKOFF_VARIABLE: &str = "TAPIS_TEST_BACKOFF_MS";
 /// The default retry policy, with its backoff shortened by [`TEST_BACKOFF_VARIABLE`] in a
 /// debug build.
 fn retry_policy() -> RetryPolicy {
-    let mut policy = RetryPolicy::default();
+    let policy = RetryPolicy::default();
     #[cfg(debug_assertions)]
     if let Some(millis) = std::env::var(TEST_BACKOFF_VARIABLE).ok().and_then(|text| text.parse().ok()) {
         let backoff = std::time::Duration::from_millis(millis);
-        policy.initial_backoff = backoff;
-        policy.max_backoff = backoff;
-        policy.jitter = false;
+        let mut shortened = policy;
+        shortened.initial_backoff = backoff;
+        shortened.max_backoff = backoff;
+        shortened.jitter = false;
+        return shortened;
     }
     policy
 }
