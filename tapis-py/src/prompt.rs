@@ -149,6 +149,11 @@ fn notice_line(notice: &Notice) -> Option<String> {
         Notice::RenewalRejected { message } => {
             format!("warning: renewing the token was refused ({message}); logging in with a password")
         }
+        Notice::ShorterThanAsked { valid_for, min_valid } => format!(
+            "warning: the token has {} left, less than the {} asked for: the server issues no longer-lived tokens",
+            tapis_core::duration::format_duration(*valid_for),
+            tapis_core::duration::format_duration(*min_valid)
+        ),
         Notice::DeviceCode { .. } | Notice::DeviceWaiting { .. } | Notice::LoggedInByAnotherProcess => return None,
         _ => return None,
     })

@@ -78,14 +78,33 @@ def test_a_file_the_old_notebook_function_wrote_is_used_with_no_request(mock, to
 
 
 def test_get_token_renews_a_token_with_less_than_min_valid_left(mock, token_file):
-    first = log_in(mock, token_file)
+    log_in(mock, token_file)
+    # The saved token was obtained an hour ago and has two minutes left.
+    saved = read(token_file)
+    short, exp = mock.token("access", 120)
+    saved["access_token"] = short
+    saved["expires_at"] = datetime.fromtimestamp(exp, timezone.utc).isoformat()
+    saved["obtained_at"] = datetime.fromtimestamp(exp - 3600, timezone.utc).isoformat()
+    with open(token_file, "w") as file:
+        json.dump(saved, file)
     before = mock.count("POST", TOKENS)
 
-    renewed = get_token(base_url=mock.base_url, token_filePath=token_file, min_valid=5 * 3600)
+    renewed = get_token(base_url=mock.base_url, token_filePath=token_file, min_valid=600)
 
-    assert renewed != first.access_token
+    assert renewed != short
     assert mock.count("POST", TOKENS) == before + 1
     assert read(token_file)["access_token"] == renewed
+
+
+def test_a_fresh_token_is_not_renewed_for_a_margin_longer_than_any_token(mock, token_file, capsys):
+    first = log_in(mock, token_file)
+    before = mock.total()
+
+    token = get_token(base_url=mock.base_url, token_filePath=token_file, min_valid=5 * 3600)
+
+    assert token == first.access_token
+    assert mock.total() == before
+    assert "less than the 5h 00m asked for" in capsys.readouterr().err
 
 
 def test_prompts_go_through_input_and_getpass(mock, token_file, prompts, no_tapipy):
