@@ -48,7 +48,7 @@ pub use flow::{
     LoginOptions, LogoutReport, MAX_DEVICE_WAIT, MIN_DEVICE_POLL_INTERVAL, Origin, Session, connect, device_login,
     logout, session_from_token,
 };
-pub use prompt::{NoPrompt, Notice, PromptError, Prompter};
+pub use prompt::{NoPrompt, Notice, NoticeLevel, PromptError, Prompter};
 pub use provider::TokenProvider;
 pub use retry::{DEFAULT_N_ATTEMPTS, RetryPolicy};
 pub use tapis_core::{AccessToken, BaseUrl, ExposeSecret, SecretString, TokenSet};

@@ -100,6 +100,99 @@ pub enum Notice {
     },
 }
 
+/// How much a [`Notice`] matters, so that a front end can label it (`note:`, `warning:`,
+/// `error:`) or leave it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoticeLevel {
+    /// Progress a front end may show or leave out (a device login's wait, another process's
+    /// login).
+    Progress,
+    /// Worth one line.
+    Note,
+    /// Something the user may want to act on.
+    Warning,
+    /// A failed attempt that will be retried.
+    Error,
+}
+
+impl Notice {
+    /// How much this notice matters.
+    pub fn level(&self) -> NoticeLevel {
+        match self {
+            Notice::LoggedInByAnotherProcess | Notice::DeviceCode { .. } | Notice::DeviceWaiting { .. } => {
+                NoticeLevel::Progress
+            }
+            Notice::TokenForOtherServer { .. } | Notice::ClientCreated { .. } => NoticeLevel::Note,
+            Notice::CredentialsRejected { .. } => NoticeLevel::Error,
+            _ => NoticeLevel::Warning,
+        }
+    }
+}
+
+/// The notice in words, without a level label; front ends add the label and, where they
+/// want, their own hints (a command to run).
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use tapis_core::duration::format_duration;
+        match self {
+            Notice::UnusableTokenFile(error) => write!(f, "{error}; treating it as no token (a login replaces it)"),
+            Notice::TightenedPermissions { path, old_mode } => write!(
+                f,
+                "the token file {} was readable by others (mode {old_mode:04o}); it is now 0600",
+                path.display()
+            ),
+            Notice::TokenForOtherServer { path, server } => {
+                let owner = server.as_ref().map_or_else(|| "an unknown server".to_owned(), ToString::to_string);
+                write!(
+                    f,
+                    "the token in {} belongs to {owner}, not this server; it will not be sent here",
+                    path.display()
+                )
+            }
+            Notice::CredentialsRejected { message, attempts_left: 1 } => write!(f, "{message} (1 try left)"),
+            Notice::CredentialsRejected { message, attempts_left } => {
+                write!(f, "{message} ({attempts_left} tries left)")
+            }
+            Notice::NotSaved(error) => write!(f, "{error}; the token is usable for this run only"),
+            Notice::LoggedInByAnotherProcess => write!(f, "another process logged in meanwhile; its token is used"),
+            Notice::ShorterThanAsked { valid_for, min_valid } => {
+                let left = if *valid_for > chrono::TimeDelta::zero() {
+                    format!("{} left", format_duration(*valid_for))
+                } else {
+                    format!("expired {} ago", format_duration(*valid_for))
+                };
+                write!(
+                    f,
+                    "the token has {left}, less than the {} asked for: the server issues no longer-lived tokens",
+                    format_duration(*min_valid)
+                )
+            }
+            Notice::ClientCreated { client_id } => write!(
+                f,
+                "created the OAuth client {client_id} so that your token can be renewed without your password; it is stored in the token file"
+            ),
+            Notice::RenewalOff { reason } => {
+                write!(f, "renewal is off for this login (only an access token was obtained): {reason}")
+            }
+            Notice::ClientRejected { client_id } => {
+                write!(f, "the server no longer knows the OAuth client {client_id}; making a new one")
+            }
+            Notice::RenewalRejected { message } => {
+                write!(f, "renewing the token was refused ({message}); logging in with a password")
+            }
+            Notice::DeviceCode { verification_uri, user_code, expires_at } => {
+                write!(f, "to log in, open {verification_uri} and enter the code {user_code}")?;
+                match expires_at {
+                    Some(at) => write!(f, " before {}", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                    None => Ok(()),
+                }
+            }
+            Notice::DeviceWaiting { .. } => write!(f, "waiting for the device login to be approved"),
+        }
+    }
+}
+
 /// Asks the user for credentials. The CLI implements it on the terminal; tests script it.
 ///
 /// Its methods are synchronous and may block (a person typing a password). The async
@@ -138,5 +231,44 @@ impl Prompter for NoPrompt {
 
     fn password(&mut self, _username: &str) -> Result<SecretString, PromptError> {
         Err(PromptError::EndOfInput)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    fn check(notice: Notice, level: NoticeLevel, expected: &str) {
+        assert_eq!(notice.level(), level, "{notice:?}");
+        assert_eq!(notice.to_string(), expected);
+    }
+
+    #[test]
+    fn notices_in_words_with_their_level() {
+        let rejected = |attempts_left| Notice::CredentialsRejected { message: "Invalid.".into(), attempts_left };
+        check(rejected(1), NoticeLevel::Error, "Invalid. (1 try left)");
+        check(rejected(2), NoticeLevel::Error, "Invalid. (2 tries left)");
+        check(
+            Notice::TokenForOtherServer { path: "/t.json".into(), server: None },
+            NoticeLevel::Note,
+            "the token in /t.json belongs to an unknown server, not this server; it will not be sent here",
+        );
+        check(
+            Notice::ShorterThanAsked { valid_for: TimeDelta::minutes(239), min_valid: TimeDelta::hours(5) },
+            NoticeLevel::Warning,
+            "the token has 3h 59m left, less than the 5h 00m asked for: the server issues no longer-lived tokens",
+        );
+        check(
+            Notice::ShorterThanAsked { valid_for: TimeDelta::seconds(-30), min_valid: TimeDelta::minutes(1) },
+            NoticeLevel::Warning,
+            "the token has expired 30s ago, less than the 1m 00s asked for: the server issues no longer-lived tokens",
+        );
+        check(
+            Notice::LoggedInByAnotherProcess,
+            NoticeLevel::Progress,
+            "another process logged in meanwhile; its token is used",
+        );
     }
 }

@@ -10,7 +10,7 @@ use tapis_core::duration::format_duration;
 
 use rustix::termios;
 use secrecy::zeroize::Zeroizing;
-use tapis_auth::{Notice, PromptError, Prompter};
+use tapis_auth::{Notice, NoticeLevel, PromptError, Prompter};
 use tapis_core::{BaseUrl, SecretString};
 
 use crate::output;
@@ -158,22 +158,6 @@ pub(crate) fn tell(notice: &Notice) {
         Notice::UnusableTokenFile(error) => {
             output::warn(&format!("{}; treating it as no token (a login replaces it)", store_message(error)));
         }
-        Notice::TightenedPermissions { path, old_mode } => output::warn(&format!(
-            "the token file {} was readable by others (mode {old_mode:04o}); it is now 0600",
-            path.display()
-        )),
-        Notice::TokenForOtherServer { path, server } => {
-            let owner = server.as_ref().map_or_else(|| "an unknown server".to_owned(), ToString::to_string);
-            output::note(&format!(
-                "the token in {} belongs to {owner}, not this server; it will not be sent here",
-                path.display()
-            ));
-        }
-        Notice::CredentialsRejected { message, attempts_left } => {
-            let tries =
-                if *attempts_left == 1 { "1 try left".to_owned() } else { format!("{attempts_left} tries left") };
-            output::error_line(&format!("{message} ({tries})"));
-        }
         Notice::NotSaved(error) => {
             output::warn(&format!("{}; the token is usable for this run only", store_message(error)));
         }
@@ -181,27 +165,18 @@ pub(crate) fn tell(notice: &Notice) {
             "created the OAuth client {client_id} so that tapis can renew your token without your password; \
              it is stored in the token file, and `tapis logout` deletes it (or use `tapis login --no-refresh` to do without)"
         )),
-        Notice::RenewalOff { reason } => {
-            output::warn(&format!("renewal is off for this login (only an access token was obtained): {reason}"));
-        }
-        Notice::ClientRejected { client_id } => {
-            output::warn(&format!("the server no longer knows the OAuth client {client_id}; making a new one"));
-        }
-        Notice::RenewalRejected { message } => {
-            output::warn(&format!("renewing the token was refused ({message}); logging in with a password"));
-        }
-        Notice::ShorterThanAsked { valid_for, min_valid } => output::warn(&format!(
-            "the token has {}, less than the {} asked for: the server issues no longer-lived tokens",
-            output::time_left(*valid_for),
-            tapis_core::duration::format_duration(*min_valid)
-        )),
         Notice::DeviceCode { verification_uri, user_code, expires_at } => {
             let until = expires_at.map(|at| format!(" before {}", output::instant(at))).unwrap_or_default();
             // Two lines of tapis's own: the server's page and code are escaped whole first.
             let (page, code) = (output::escape_controls(verification_uri), output::escape_controls(user_code));
             output::say(&format!("To log in, open {page}\nand enter the code {code}{until}."));
         }
-        _ => {}
+        other => match other.level() {
+            NoticeLevel::Error => output::error_line(&other.to_string()),
+            NoticeLevel::Warning => output::warn(&other.to_string()),
+            NoticeLevel::Note => output::note(&other.to_string()),
+            _ => {}
+        },
     }
 }
 

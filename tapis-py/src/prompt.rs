@@ -6,7 +6,7 @@
 use pyo3::exceptions::{PyEOFError, PyKeyboardInterrupt};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use tapis_auth::{Notice, PromptError, Prompter};
+use tapis_auth::{Notice, NoticeLevel, PromptError, Prompter};
 use tapis_core::{BaseUrl, SecretString};
 
 /// The prompter of `connect()`. It may prompt when Python runs in an IPython/Jupyter kernel
@@ -113,48 +113,14 @@ fn print_to_stderr(py: Python<'_>, line: &str) {
     let _ = print();
 }
 
-/// A notice as the `tapis` command words it (`tapis-cli/src/prompt.rs`), without colour.
+/// A notice in the library's words, labelled as the `tapis` command labels it, without colour;
+/// progress (a device login's wait) is not shown.
 fn notice_line(notice: &Notice) -> Option<String> {
-    Some(match notice {
-        Notice::UnusableTokenFile(error) => {
-            format!("warning: {error}; treating it as no token (a login replaces it)")
-        }
-        Notice::TightenedPermissions { path, old_mode } => format!(
-            "warning: the token file {} was readable by others (mode {old_mode:04o}); it is now 0600",
-            path.display()
-        ),
-        Notice::TokenForOtherServer { path, server } => {
-            let owner = server.as_ref().map_or_else(|| "an unknown server".to_owned(), ToString::to_string);
-            format!(
-                "note: the token in {} belongs to {owner}, not this server; it will not be sent here",
-                path.display()
-            )
-        }
-        Notice::CredentialsRejected { message, attempts_left } => {
-            let tries =
-                if *attempts_left == 1 { "1 try left".to_owned() } else { format!("{attempts_left} tries left") };
-            format!("error: {message} ({tries})")
-        }
-        Notice::NotSaved(error) => format!("warning: {error}; the token is usable for this run only"),
-        Notice::ClientCreated { client_id } => format!(
-            "note: created the OAuth client {client_id} so that your token can be renewed without your password; \
-             it is stored in the token file, and `tapis logout` deletes it"
-        ),
-        Notice::RenewalOff { reason } => {
-            format!("warning: renewal is off for this login (only an access token was obtained): {reason}")
-        }
-        Notice::ClientRejected { client_id } => {
-            format!("warning: the server no longer knows the OAuth client {client_id}; making a new one")
-        }
-        Notice::RenewalRejected { message } => {
-            format!("warning: renewing the token was refused ({message}); logging in with a password")
-        }
-        Notice::ShorterThanAsked { valid_for, min_valid } => format!(
-            "warning: the token has {} left, less than the {} asked for: the server issues no longer-lived tokens",
-            tapis_core::duration::format_duration(*valid_for),
-            tapis_core::duration::format_duration(*min_valid)
-        ),
-        Notice::DeviceCode { .. } | Notice::DeviceWaiting { .. } | Notice::LoggedInByAnotherProcess => return None,
+    let label = match notice.level() {
+        NoticeLevel::Error => "error",
+        NoticeLevel::Warning => "warning",
+        NoticeLevel::Note => "note",
         _ => return None,
-    })
+    };
+    Some(format!("{label}: {notice}"))
 }
