@@ -320,14 +320,17 @@ pub(crate) fn start(options: &LoginOptions, prompter: &mut dyn Prompter) -> Resu
         return Ok(Start::Ready(Box::new(Session::new(options, tokens.clone(), Origin::Saved, true, None))));
     }
 
-    let supplied = &options.credentials;
-    let fully_supplied = supplied.username.is_some() && supplied.password.is_some();
-    let has_password_way = fully_supplied || prompter.can_prompt();
-    let can_renew = !options.force && saved.as_ref().is_some_and(|tokens| tokens.renewal(Utc::now()).is_some());
-    if !has_password_way && !can_renew {
+    let can_renew = !options.force && saved.as_ref().is_some_and(|tokens| tokens.renewal(now).is_some());
+    if !has_password_way(options, prompter) && !can_renew {
         return Err(AuthError::NoCredentials { base_url: options.base_url.to_string() });
     }
     Ok(Start::NeedsServer(saved.map(|tokens| tokens.access.expires_at())))
+}
+
+/// Whether a password login is possible: both credentials supplied, or someone to ask.
+fn has_password_way(options: &LoginOptions, prompter: &dyn Prompter) -> bool {
+    let supplied = &options.credentials;
+    (supplied.username.is_some() && supplied.password.is_some()) || prompter.can_prompt()
 }
 
 /// Takes the token file's lock without blocking the async runtime's worker thread: at once
@@ -353,8 +356,7 @@ pub(crate) async fn log_in_or_renew(
     first_read: Option<DateTime<Utc>>,
 ) -> Result<Session, AuthError> {
     let store = TokenStore::new(&options.token_file);
-    let supplied = &options.credentials;
-    let has_password_way = (supplied.username.is_some() && supplied.password.is_some()) || prompter.can_prompt();
+    let has_password_way = has_password_way(options, prompter);
 
     let _lock = lock(&store, options.lock_timeout).await?;
     let saved = read_saved(&store, options, prompter, false)?;
