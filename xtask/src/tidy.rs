@@ -2,6 +2,8 @@
 //! neutral, naming no CLI flag (`--token-file`), no environment variable (`TAPIS_LOCK_TIMEOUT`)
 //! and no `tapis` command. The CLI adds such hints where it maps errors to exit codes.
 
+use std::path::Path;
+
 /// The library crates whose messages must not name the CLI.
 const LIBRARY_SOURCES: [&str; 3] = ["tapis-core/src", "tapis-store/src", "tapis-auth/src"];
 
@@ -94,34 +96,46 @@ fn problem(literal: &str) -> Option<&'static str> {
     None
 }
 
+/// Every problem in the `.rs` files under `folder`, subfolders included, each as
+/// `path:line: problem: literal` with the path relative to `root`.
+fn problems_under(root: &Path, folder: &Path) -> Vec<String> {
+    let mut files = crate::files_under(folder, "rs");
+    files.sort();
+    let mut problems = Vec::new();
+    for file in files {
+        let source = std::fs::read_to_string(&file).unwrap_or_default();
+        for (line, literal) in string_literals(&source) {
+            if let Some(problem) = problem(&literal) {
+                let shown = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+                problems.push(format!("{shown}:{line}: {problem}: {literal:?}"));
+            }
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
 
     use super::*;
 
     #[test]
     fn library_messages_name_no_cli_flag_variable_or_command() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root");
-        let mut problems = Vec::new();
-        for folder in LIBRARY_SOURCES {
-            let mut files: Vec<_> = std::fs::read_dir(root.join(folder))
-                .expect("a source folder")
-                .map(|entry| entry.expect("an entry").path())
-                .filter(|path| path.extension().is_some_and(|extension| extension == "rs"))
-                .collect();
-            files.sort();
-            for file in files {
-                let source = std::fs::read_to_string(&file).expect("readable source");
-                for (line, literal) in string_literals(&source) {
-                    if let Some(problem) = problem(&literal) {
-                        let shown = file.strip_prefix(root).unwrap_or(&file).display().to_string();
-                        problems.push(format!("{shown}:{line}: {problem}: {literal:?}"));
-                    }
-                }
-            }
-        }
+        let problems: Vec<String> =
+            LIBRARY_SOURCES.iter().flat_map(|folder| problems_under(root, &root.join(folder))).collect();
         assert!(problems.is_empty(), "library messages must stay neutral:\n{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn messages_in_nested_modules_are_checked_too() {
+        let root = tempfile::tempdir().expect("a temporary folder");
+        let nested = root.path().join("src/flow/connect");
+        std::fs::create_dir_all(&nested).expect("folders");
+        std::fs::write(root.path().join("src/lib.rs"), "const A: &str = \"fine\";\n").expect("write");
+        std::fs::write(nested.join("deep.rs"), "\nconst B: &str = \"pass --force\";\n").expect("write");
+        let problems = problems_under(root.path(), &root.path().join("src"));
+        assert_eq!(problems, [r#"src/flow/connect/deep.rs:2: names a command-line flag: "pass --force""#]);
     }
 
     #[test]
