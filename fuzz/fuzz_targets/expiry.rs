@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tapis_core::expiry::{format_expires_at, parse_expires_at};
+use tapis_auth_core::expiry::{format_expires_at, parse_expires_at};
 
 fuzz_target!(|input: &str| {
     if let Ok(instant) = parse_expires_at(input) {

@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &str| {
-    let _ = tapis_core::jwt::read_claims(input);
+    let _ = tapis_auth_core::jwt::read_claims(input);
 });

@@ -51,7 +51,7 @@ pub use flow::{
 pub use prompt::{NoPrompt, Notice, NoticeLevel, PromptError, Prompter};
 pub use provider::TokenProvider;
 pub use retry::{DEFAULT_N_ATTEMPTS, RetryPolicy};
-pub use tapis_core::{AccessToken, BaseUrl, ExposeSecret, SecretString, TokenSet};
+pub use tapis_auth_core::{AccessToken, BaseUrl, ExposeSecret, SecretString, TokenSet};
 pub use tapis_store::{DEFAULT_LOCK_TIMEOUT, StoreError, default_token_file_path};
 
 /// The token-answer parser, for the fuzz targets only; not part of the stable API.

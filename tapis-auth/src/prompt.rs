@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use tapis_core::{BaseUrl, SecretString};
+use tapis_auth_core::{BaseUrl, SecretString};
 use tapis_store::StoreError;
 
 /// Why asking for credentials failed.
@@ -134,7 +134,7 @@ impl Notice {
 /// want, their own hints (a command to run).
 impl std::fmt::Display for Notice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use tapis_core::duration::format_duration;
+        use tapis_auth_core::duration::format_duration;
         match self {
             Notice::UnusableTokenFile(error) => write!(f, "{error}; treating it as no token (a login replaces it)"),
             Notice::TightenedPermissions { path, old_mode } => write!(

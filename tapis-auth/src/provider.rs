@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{TimeDelta, Utc};
-use tapis_core::{AccessToken, TokenSet, TokenState};
+use tapis_auth_core::{AccessToken, TokenSet, TokenState};
 
 use crate::error::AuthError;
 use crate::flow::{LoginOptions, connect};

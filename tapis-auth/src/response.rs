@@ -6,9 +6,9 @@
 #![allow(unreachable_pub)]
 
 use serde_json::Value;
-use tapis_core::expiry::parse_expires_at;
-use tapis_core::jwt::read_claims;
-use tapis_core::{AccessToken, RefreshToken, SecretString, TokenSet};
+use tapis_auth_core::expiry::parse_expires_at;
+use tapis_auth_core::jwt::read_claims;
+use tapis_auth_core::{AccessToken, RefreshToken, SecretString, TokenSet};
 
 /// Why a successful token answer cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

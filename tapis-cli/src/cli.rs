@@ -11,7 +11,7 @@ use tapis_auth::{
     DEFAULT_DEVICE_POLL_INTERVAL, DEFAULT_HTTP_TIMEOUT, DEFAULT_LOCK_TIMEOUT, DEFAULT_MIN_VALID,
     DEFAULT_N_PROMPT_ATTEMPTS,
 };
-use tapis_core::BaseUrl;
+use tapis_auth_core::BaseUrl;
 
 use crate::exit::EXIT_CODES_HELP;
 
@@ -322,7 +322,7 @@ fn default_text(duration: Duration) -> String {
 }
 
 fn parse_time_delta(text: &str) -> Result<TimeDelta, String> {
-    tapis_core::duration::parse_duration(text).map_err(|error| error.to_string())
+    tapis_auth_core::duration::parse_duration(text).map_err(|error| error.to_string())
 }
 
 fn parse_std_duration(text: &str) -> Result<Duration, String> {

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::io::IsTerminal as _;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use tapis_core::duration::format_duration;
+use tapis_auth_core::duration::format_duration;
 
 fn colour_enabled() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()) && std::io::stderr().is_terminal()

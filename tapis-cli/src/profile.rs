@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
-use tapis_core::{BaseUrl, DEFAULT_BASE_URL};
+use tapis_auth_core::{BaseUrl, DEFAULT_BASE_URL};
 
 use crate::cli::GlobalArgs;
 use crate::exit::usage;

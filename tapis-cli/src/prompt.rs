@@ -6,12 +6,12 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use tapis_core::duration::format_duration;
+use tapis_auth_core::duration::format_duration;
 
 use rustix::termios;
 use secrecy::zeroize::Zeroizing;
 use tapis_auth::{Notice, NoticeLevel, PromptError, Prompter};
-use tapis_core::{BaseUrl, SecretString};
+use tapis_auth_core::{BaseUrl, SecretString};
 
 use crate::output;
 

@@ -1,7 +1,7 @@
-//! Micro-benchmarks of tapis-core's pure parsers: the `expires_at` timestamps and the JWT
+//! Micro-benchmarks of tapis-auth-core's pure parsers: the `expires_at` timestamps and the JWT
 //! claims. Both run on every `tapis token`, so they sit on the cached path.
 //!
-//! `cargo bench -p tapis-core` (short warm-up and measurement times are set below, so a run
+//! `cargo bench -p tapis-auth-core` (short warm-up and measurement times are set below, so a run
 //! takes seconds; criterion's `--warm-up-time`/`--measurement-time` flags override them).
 //! `cargo xtask bench` runs these too and copies the medians into BENCHMARKS.md.
 
@@ -9,8 +9,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tapis_core::expiry::parse_expires_at;
-use tapis_core::jwt::read_claims;
+use tapis_auth_core::expiry::parse_expires_at;
+use tapis_auth_core::jwt::read_claims;
 
 /// An `exp` far enough out that the token is valid whenever the benchmark runs.
 const EXP: i64 = 4_070_908_800; // 2099-01-01T00:00:00Z

@@ -48,7 +48,7 @@ pub enum BaseUrlError {
 /// case-insensitively, a default port is dropped and a trailing `/` is ignored.
 ///
 /// ```
-/// use tapis_core::BaseUrl;
+/// use tapis_auth_core::BaseUrl;
 /// let a = BaseUrl::parse("https://DesignSafe.tapis.io/").unwrap();
 /// assert_eq!(a.as_str(), "https://designsafe.tapis.io");
 /// assert_eq!(a.join("/v3/oauth2/tokens"), "https://designsafe.tapis.io/v3/oauth2/tokens");
@@ -99,7 +99,7 @@ impl BaseUrl {
     /// The base URL a JWT's `iss` claim (`https://host/v3/tokens`) names, if it names one.
     ///
     /// ```
-    /// use tapis_core::BaseUrl;
+    /// use tapis_auth_core::BaseUrl;
     /// let from_iss = BaseUrl::from_issuer("https://designsafe.tapis.io/v3/tokens").unwrap();
     /// assert_eq!(from_iss, BaseUrl::parse("https://designsafe.tapis.io").unwrap());
     /// ```

@@ -17,7 +17,7 @@ pub enum DurationError {
 /// Parses a duration such as `90` (seconds), `500ms`, `90s`, `10m`, `4h`, `1d` or `1h30m`.
 ///
 /// ```
-/// use tapis_core::duration::parse_duration;
+/// use tapis_auth_core::duration::parse_duration;
 /// assert_eq!(parse_duration("1h30m").unwrap().num_seconds(), 5400);
 /// assert_eq!(parse_duration("60").unwrap().num_seconds(), 60);
 /// ```
@@ -63,7 +63,7 @@ pub fn parse_duration(input: &str) -> Result<TimeDelta, DurationError> {
 ///
 /// ```
 /// use chrono::TimeDelta;
-/// use tapis_core::duration::format_duration;
+/// use tapis_auth_core::duration::format_duration;
 /// assert_eq!(format_duration(TimeDelta::seconds(14_399)), "3h 59m");
 /// assert_eq!(format_duration(TimeDelta::seconds(245)), "4m 05s");
 /// ```

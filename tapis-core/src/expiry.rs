@@ -36,7 +36,7 @@ pub enum ExpiryError {
 /// Parses an `expires_at` timestamp into UTC.
 ///
 /// ```
-/// use tapis_core::expiry::parse_expires_at;
+/// use tapis_auth_core::expiry::parse_expires_at;
 /// let a = parse_expires_at("2025-09-05T02:30:48+00:00").unwrap();
 /// let b = parse_expires_at("2025-09-05T04:30:48.000+02:00").unwrap();
 /// let c = parse_expires_at("2025-09-05 02:30:48").unwrap(); // no offset: UTC
@@ -116,7 +116,7 @@ pub fn parse_expires_at(input: &str) -> Result<DateTime<Utc>, ExpiryError> {
 /// expiry earlier, never later.
 ///
 /// ```
-/// use tapis_core::expiry::{format_expires_at, parse_expires_at};
+/// use tapis_auth_core::expiry::{format_expires_at, parse_expires_at};
 /// let t = parse_expires_at("2025-03-04T20:15:31.999999+00:00").unwrap();
 /// assert_eq!(format_expires_at(t), "2025-03-04T20:15:31+00:00");
 /// ```
@@ -128,7 +128,7 @@ pub fn format_expires_at(expires_at: DateTime<Utc>) -> String {
 /// `expires_in`.
 ///
 /// ```
-/// let at = tapis_core::expiry::parse_http_date("Tue, 04 Mar 2025 16:25:31 GMT").unwrap();
+/// let at = tapis_auth_core::expiry::parse_http_date("Tue, 04 Mar 2025 16:25:31 GMT").unwrap();
 /// assert_eq!(at.to_rfc3339(), "2025-03-04T16:25:31+00:00");
 /// ```
 pub fn parse_http_date(input: &str) -> Result<DateTime<Utc>, ExpiryError> {

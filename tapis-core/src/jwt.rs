@@ -65,7 +65,7 @@ impl Claims {
 /// Reads the claims of a JWT (`header.payload.signature`) without verifying the signature.
 ///
 /// ```
-/// use tapis_core::jwt::read_claims;
+/// use tapis_auth_core::jwt::read_claims;
 /// // {"alg":"RS256","typ":"JWT"} . {"exp":1741119331,"tapis/username":"jdoe"} . signature
 /// let token = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJleHAiOjE3NDExMTkzMzEsInRhcGlzL3VzZXJuYW1lIjoiamRvZSJ9.c2ln";
 /// let claims = read_claims(token).unwrap();

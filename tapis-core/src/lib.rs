@@ -7,7 +7,7 @@
 //! ```
 //! use chrono::{DateTime, TimeDelta};
 //! use secrecy::SecretString;
-//! use tapis_core::{AccessToken, BaseUrl, TokenSet, TokenState, expiry::parse_expires_at};
+//! use tapis_auth_core::{AccessToken, BaseUrl, TokenSet, TokenState, expiry::parse_expires_at};
 //!
 //! // A token as the notebooks' `~/.tapis_tokens.json` holds it.
 //! let expires_at = parse_expires_at("2025-09-05T02:30:48+00:00")?;

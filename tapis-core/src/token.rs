@@ -85,7 +85,7 @@ impl AccessToken {
     /// Whether the token is still valid at `now` with at least `min_valid` to spare.
     ///
     /// ```
-    /// # use tapis_core::AccessToken;
+    /// # use tapis_auth_core::AccessToken;
     /// # use chrono::{DateTime, TimeDelta};
     /// # use secrecy::SecretString;
     /// let expires_at = DateTime::from_timestamp(1_000_000, 0).unwrap();

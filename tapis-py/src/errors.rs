@@ -5,7 +5,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyKeyboardInterrupt};
 use pyo3::prelude::*;
 use tapis_auth::{AuthError, PromptError};
-use tapis_core::BaseUrl;
+use tapis_auth_core::BaseUrl;
 
 create_exception!(
     tapis_connect,

@@ -17,13 +17,13 @@ mod errors;
 mod prompt;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use pyo3::prelude::*;
 use tapis_auth::{AuthError, Credentials, LoginOptions, Origin, Prompter, Session};
-use tapis_core::duration::format_duration;
-use tapis_core::{BaseUrl, ExposeSecret as _, SecretString};
+use tapis_auth_core::duration::format_duration;
+use tapis_auth_core::{BaseUrl, ExposeSecret as _, SecretString};
 
 use crate::prompt::PythonPrompter;
 
@@ -166,7 +166,7 @@ fn token(session: &Session) -> Token {
         expires_at: session.expires_at(),
         base_url: session.base_url().as_str().to_owned(),
         username: session.username().map(str::to_owned),
-        token_file: session.token_file().to_path_buf(),
+        token_file: session.token_file().map(Path::to_path_buf).unwrap_or_default(),
         refresh_token: tokens.refresh.as_ref().map(|refresh| SecretString::from(refresh.expose_secret().to_owned())),
         client_id: tokens.client.as_ref().map(|client| client.client_id.clone()),
         client_key: tokens.client.as_ref().map(|client| client.client_key.clone()),
@@ -185,7 +185,7 @@ fn report(session: &Session, now: DateTime<Utc>) -> String {
         format!("expired {} ago", format_duration(left))
     };
     let expiry = format!("expires at {} ({left})", instant(expires_at));
-    let file = session.token_file().display();
+    let file = session.token_file().unwrap_or(Path::new("")).display();
     let base_url = session.base_url();
     match session.origin() {
         Origin::Saved | Origin::Given => {

@@ -7,7 +7,7 @@ use pyo3::exceptions::{PyEOFError, PyKeyboardInterrupt};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use tapis_auth::{Notice, NoticeLevel, PromptError, Prompter};
-use tapis_core::{BaseUrl, SecretString};
+use tapis_auth_core::{BaseUrl, SecretString};
 
 /// The prompter of `connect()`. It may prompt when Python runs in an IPython/Jupyter kernel
 /// or its `sys.stdin` is an interactive terminal; elsewhere the flow fails at once.

@@ -13,8 +13,8 @@
 //! Unknown fields are ignored on read.
 
 use serde_json::{Map, Value};
-use tapis_core::expiry::{format_expires_at, parse_expires_at};
-use tapis_core::{
+use tapis_auth_core::expiry::{format_expires_at, parse_expires_at};
+use tapis_auth_core::{
     AccessToken, BaseUrl, ExposeSecret as _, OAuthClient, RefreshToken, SecretString, TokenError, TokenSet,
 };
 
@@ -128,7 +128,7 @@ pub fn parse_token_file(bytes: &[u8]) -> Result<TokenSet, FormatError> {
 /// and this project's own, as one JSON object (keys in alphabetical order).
 ///
 /// ```
-/// use tapis_core::{AccessToken, SecretString, TokenSet, expiry::parse_expires_at};
+/// use tapis_auth_core::{AccessToken, SecretString, TokenSet, expiry::parse_expires_at};
 /// let expires_at = parse_expires_at("2025-09-05T02:30:48Z").unwrap();
 /// let access = AccessToken::new(SecretString::from("opaque"), Some(expires_at)).unwrap();
 /// let bytes = tapis_store::format::render_token_file(&TokenSet::new(access));

@@ -1,7 +1,7 @@
 //! The Tapis token file: bounded load, atomic 0600 save, removal, and the cross-process lock.
 //!
 //! ```
-//! use tapis_core::{AccessToken, SecretString, TokenSet, expiry::parse_expires_at};
+//! use tapis_auth_core::{AccessToken, SecretString, TokenSet, expiry::parse_expires_at};
 //! use tapis_store::TokenStore;
 //!
 //! let folder = tempfile::tempdir()?;
@@ -45,7 +45,7 @@ use std::time::Duration;
 
 pub use format::{FormatError, MAX_TOKEN_FILE_BYTES};
 pub use lock::StoreLock;
-use tapis_core::TokenSet;
+use tapis_auth_core::TokenSet;
 
 /// The file name the notebooks' `connect_tapis()` uses, in the home folder.
 pub const DEFAULT_TOKEN_FILE_NAME: &str = ".tapis_tokens.json";

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use tapis_core::{AccessToken, SecretString, TokenSet};
+use tapis_auth_core::{AccessToken, SecretString, TokenSet};
 use tapis_store::TokenStore;
 
 const SAVE_LOOP_VARIABLE: &str = "TAPIS_SAVE_LOOP";

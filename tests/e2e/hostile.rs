@@ -112,7 +112,7 @@ fn server_sends_garbage_expires_at_and_the_jwt_exp_is_used() {
     let saved = world.saved();
     assert_eq!(saved["access_token"], jwt.as_str());
     let written = saved["expires_at"].as_str().expect("expires_at");
-    let written = tapis_core::expiry::parse_expires_at(written).expect("a timestamp").timestamp();
+    let written = tapis_auth_core::expiry::parse_expires_at(written).expect("a timestamp").timestamp();
     let expected = tapis_testkit::now_unix() + 2 * 3600;
     assert!(
         (expected - 60..=expected).contains(&written),

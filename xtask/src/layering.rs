@@ -1,9 +1,9 @@
 //! The dependency-direction rule, checked mechanically (as rust-analyzer does):
 //!
-//! - `tapis-core` ← `tapis-store` ← `tapis-auth` ← `tapis-cli`, and `tapis-auth` ←
+//! - `tapis-auth-core` ← `tapis-store` ← `tapis-auth` ← `tapis-cli`, and `tapis-auth` ←
 //!   `tapis-py`: no crate depends on one to its right, and the CLI and the Python binding do
 //!   not depend on each other.
-//! - `tapis-core` depends on no HTTP, async, TLS or file-system crate, does not enable
+//! - `tapis-auth-core` depends on no HTTP, async, TLS or file-system crate, does not enable
 //!   chrono's `clock`, and its source names no file system, network, environment, process or
 //!   clock API.
 //! - `tapis-store` depends on no HTTP crate.
@@ -18,7 +18,7 @@ const NETWORK_CRATES: &[&str] = &["reqwest", "hyper", "hyper-util", "h2", "tokio
 /// Crates that mean file-system or OS access.
 const FILESYSTEM_CRATES: &[&str] = &["tempfile", "directories", "dirs-sys", "rustix", "libc", "fs4", "fs2"];
 
-/// Text that must not appear in tapis-core's source: I/O, environment and clock APIs.
+/// Text that must not appear in tapis-auth-core's source: I/O, environment and clock APIs.
 const FORBIDDEN_IN_CORE_SOURCE: &[&str] = &[
     "std::fs",
     "std::net",
@@ -36,7 +36,7 @@ const FORBIDDEN_IN_CORE_SOURCE: &[&str] = &[
 fn rules() -> [(&'static str, Vec<&'static str>); 5] {
     let above_core = ["tapis-store", "tapis-auth", "tapis-cli", "tapis-py"];
     [
-        ("tapis-core", [&above_core, NETWORK_CRATES, FILESYSTEM_CRATES].concat()),
+        ("tapis-auth-core", [&above_core, NETWORK_CRATES, FILESYSTEM_CRATES].concat()),
         ("tapis-store", [&above_core[1..], NETWORK_CRATES].concat()),
         ("tapis-auth", vec!["tapis-cli", "tapis-py", "clap", "rpassword", "pyo3"]),
         ("tapis-cli", vec!["tapis-py", "pyo3"]),
@@ -45,7 +45,8 @@ fn rules() -> [(&'static str, Vec<&'static str>); 5] {
 }
 
 /// What to do about a violation.
-const FIX: &str = "tapis-core must stay pure and every crate may depend only downward (core <- store <- auth <- cli)";
+const FIX: &str =
+    "tapis-auth-core must stay pure and every crate may depend only downward (core <- store <- auth <- cli)";
 
 /// Checks every rule; an error lists the violations, each a sentence.
 pub(crate) fn check_workspace() -> Result<(), String> {
@@ -53,7 +54,7 @@ pub(crate) fn check_workspace() -> Result<(), String> {
     let mut problems = Vec::new();
     for (package, forbidden) in rules() {
         // Every crate `package` depends on through normal and build edges, one a line.
-        match cargo_tree(&["-p", &package_spec(package), "-e", "normal,build", "--prefix", "none", "-f", "{p}"]) {
+        match cargo_tree(&["-p", package, "-e", "normal,build", "--prefix", "none", "-f", "{p}"]) {
             Ok(tree) => {
                 let names: Vec<&str> = tree.lines().filter_map(|line| line.split_whitespace().next()).collect();
                 let found = forbidden.into_iter().filter(|name| names.contains(name));
@@ -62,22 +63,15 @@ pub(crate) fn check_workspace() -> Result<(), String> {
             Err(error) => problems.push(error),
         }
     }
-    match cargo_tree(&["-p", &package_spec("tapis-core"), "-e", "features", "-i", "chrono"]) {
+    match cargo_tree(&["-p", "tapis-auth-core", "-e", "features", "-i", "chrono"]) {
         Ok(tree) if tree.contains("chrono feature \"clock\"") => {
-            problems.push("tapis-core enables chrono's `clock` feature (core must not read the clock)".to_owned());
+            problems.push("tapis-auth-core enables chrono's `clock` feature (core must not read the clock)".to_owned());
         }
         Ok(_) => {}
         Err(error) => problems.push(error),
     }
     problems.extend(forbidden_source_text(&workspace_root().join("tapis-core/src")));
     crate::no_problems("layering violations", problems, FIX)
-}
-
-/// A workspace package as a `cargo -p` spec, with its version: the official Tapis SDK has a
-/// crates.io crate named `tapis-core` too (through `tapis-auth`'s `sdk` feature), so the name
-/// alone can be ambiguous. Every workspace package has the workspace's version, as this one.
-pub(crate) fn package_spec(package: &str) -> String {
-    format!("{package}@{}", env!("CARGO_PKG_VERSION"))
 }
 
 /// Lines of `.rs` files under `folder` that name a forbidden API.
@@ -92,7 +86,7 @@ fn forbidden_source_text(folder: &Path) -> Vec<String> {
         for (number, line) in text.lines().enumerate() {
             let found = FORBIDDEN_IN_CORE_SOURCE.iter().filter(|forbidden| line.contains(*forbidden));
             let at = format!("{}:{}", path.display(), number + 1);
-            problems.extend(found.map(|forbidden| format!("{at}: tapis-core must not use {forbidden}")));
+            problems.extend(found.map(|forbidden| format!("{at}: tapis-auth-core must not use {forbidden}")));
         }
     }
     problems
@@ -119,14 +113,16 @@ mod tests {
         let problems = forbidden_source_text(&folder);
         std::fs::remove_dir_all(&folder).ok();
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].ends_with("bad.rs:1: tapis-core must not use Utc::now"), "{problems:?}");
+        assert!(problems[0].ends_with("bad.rs:1: tapis-auth-core must not use Utc::now"), "{problems:?}");
     }
 
     #[test]
     fn the_rules_name_the_upward_crates() {
         let rules = rules();
         let forbidden = |package| rules.iter().find(|(name, _)| *name == package).map(|(_, forbidden)| forbidden);
-        assert!(forbidden("tapis-core").is_some_and(|core| core.contains(&"tapis-store") && core.contains(&"reqwest")));
+        assert!(
+            forbidden("tapis-auth-core").is_some_and(|core| core.contains(&"tapis-store") && core.contains(&"reqwest"))
+        );
         assert!(forbidden("tapis-auth").is_some_and(|auth| auth.contains(&"tapis-cli")));
         // The Python binding sits beside the CLI: neither depends on the other.
         assert!(forbidden("tapis-py").is_some_and(|python| python.contains(&"tapis-cli")));

@@ -23,7 +23,7 @@ tasks:
   ci         fmt check, clippy -D warnings, unused dependencies, tests (the layering check
              among them), docs with warnings denied, the fuzz targets type-checked, then
              `dist --profile dist-check`
-  layering   check that tapis-core does no I/O and that no crate depends upward
+  layering   check that tapis-auth-core does no I/O and that no crate depends upward
   unused     check that every declared dependency is named in its crate's sources
   fuzz [S]   run each fuzz target for S seconds (default 60; needs `cargo install cargo-fuzz`)
   stress [N] kill a token-file writer N times at random moments (default 1000)

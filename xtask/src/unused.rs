@@ -106,7 +106,7 @@ mod tests {
             ("use serde::Deserialize;", "serde", true),
             ("let v = serde_json::json!({});", "serde_json", true),
             ("let v = serde_json::json!({});", "serde", false),
-            ("use tapis_core::SecretString;", "core", false),
+            ("use tapis_auth_core::SecretString;", "core", false),
             ("extern crate libc;", "libc", true),
             ("use secrecy;", "secrecy", true),
             ("use secrecy_extra::X;", "secrecy", false),

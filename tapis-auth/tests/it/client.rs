@@ -12,7 +12,7 @@ use serde_json::json;
 use tapis_auth::{
     ApiRequest, AuthError, ClientConfig, LoginOptions, RetryPolicy, TapisClient, blocking, session_from_token,
 };
-use tapis_core::{BaseUrl, SecretString, TokenSet};
+use tapis_auth_core::{BaseUrl, SecretString, TokenSet};
 
 use crate::support::*;
 

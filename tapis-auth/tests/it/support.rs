@@ -9,7 +9,7 @@ use std::path::Path;
 use mockito::{Matcher, Mock};
 use serde_json::{Value, json};
 use tapis_auth::{ClientConfig, LoginOptions, Notice, PromptError, Prompter, RetryPolicy};
-use tapis_core::{BaseUrl, SecretString};
+use tapis_auth_core::{BaseUrl, SecretString};
 #[allow(unused_imports)] // for tests that mock a request with `on(method, path)`
 pub(crate) use tapis_testkit::REVOKE_PATH;
 pub(crate) use tapis_testkit::{MockTapis, TOKENS_PATH, USERINFO_PATH};

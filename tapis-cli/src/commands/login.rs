@@ -46,7 +46,7 @@ fn report(session: &Session) -> anyhow::Result<Exit> {
         output::instant(session.expires_at()),
         output::time_left(session.expires_at() - Utc::now())
     );
-    let file = session.token_file().display();
+    let file = session.token_file().unwrap_or(std::path::Path::new("")).display();
     let base_url = session.base_url();
     match session.origin() {
         Origin::Saved | Origin::Given => output::say(&format!(

@@ -128,7 +128,7 @@ pub(crate) fn session(
         format!(
             "{TOKEN_VARIABLE} is valid until {}, not for the {} asked for",
             crate::output::instant(expires_at),
-            tapis_core::duration::format_duration(min_valid)
+            tapis_auth_core::duration::format_duration(min_valid)
         )
     };
     let mut options = login_options(global, &target, credentials)?;

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use anyhow::Context as _;
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
-use tapis_core::{TokenSet, TokenState};
+use tapis_auth_core::{TokenSet, TokenState};
 use tapis_store::TokenStore;
 
 use crate::cli::{GlobalArgs, StatusArgs};
@@ -38,7 +38,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
         token_file.display().to_string()
     };
     let (tokens, problem) = match given {
-        Some(token) => match tapis_core::AccessToken::new(token, None) {
+        Some(token) => match tapis_auth_core::AccessToken::new(token, None) {
             Ok(access) => (Some(TokenSet::new(access)), None),
             Err(error) => (None, Some(format!("the token in {} is not usable: {error}", super::TOKEN_VARIABLE))),
         },

@@ -1,3 +1,3 @@
-//! tapis-core's integration tests: properties of the parsers over generated input.
+//! tapis-auth-core's integration tests: properties of the parsers over generated input.
 
 mod properties;

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
-use tapis_core::expiry::{format_expires_at, parse_expires_at};
-use tapis_core::jwt::read_claims;
+use tapis_auth_core::expiry::{format_expires_at, parse_expires_at};
+use tapis_auth_core::jwt::read_claims;
 
 /// An instant between 1970 and 2200, with nanoseconds.
 fn instant() -> impl Strategy<Value = DateTime<Utc>> {

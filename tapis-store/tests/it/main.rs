@@ -16,8 +16,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use tapis_core::expiry::format_expires_at;
-use tapis_core::{AccessToken, BaseUrl, ExposeSecret as _, OAuthClient, RefreshToken, SecretString, TokenSet};
+use tapis_auth_core::expiry::format_expires_at;
+use tapis_auth_core::{AccessToken, BaseUrl, ExposeSecret as _, OAuthClient, RefreshToken, SecretString, TokenSet};
 use tapis_store::{Loaded, StoreError};
 
 /// The server the test tokens' `iss` claim names.

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
-use tapis_core::TokenSet;
-use tapis_core::expiry::parse_expires_at;
+use tapis_auth_core::TokenSet;
+use tapis_auth_core::expiry::parse_expires_at;
 use tapis_store::TokenStore;
 
 use crate::{

@@ -44,7 +44,7 @@ const TIMINGS: [(&str, Probe, usize, &str, Probe, Option<f64>); 4] = [
      Some(LOGIN_RATIO_BUDGET)),
 ];
 /// The criterion benchmarks: (package, bench target).
-const MICRO_BENCHES: [(&str, &str); 2] = [("tapis-core", "parsers"), ("tapis-store", "token_file")];
+const MICRO_BENCHES: [(&str, &str); 2] = [("tapis-auth-core", "parsers"), ("tapis-store", "token_file")];
 
 /// The `bench` task. `args` are the words after `bench`.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {

@@ -27,7 +27,7 @@ const TABLES: [(&str, &str, &str); 4] = [
      floor is one `tapis token` from the same file, interleaved with the herds. Requests are counted by the mock server.",
      "saved token | N | requests per run, min / median / max | wall ms, min / median / max | one process ms, min / median / max | ratio | budget | result"),
     ("Memory and size (MiB)", "", "figure | min / median / max | floor | floor min / median / max | budget | result"),
-    ("Micro-benchmarks (criterion)", "`cargo bench -p tapis-core` and `cargo bench -p tapis-store`, run by the xtask \
+    ("Micro-benchmarks (criterion)", "`cargo bench -p tapis-auth-core` and `cargo bench -p tapis-store`, run by the xtask \
      with `--warm-up-time 1 --measurement-time 2`: criterion's median time per call, with its 95% confidence interval.",
      "benchmark | median | 95% CI"),
 ];

@@ -83,8 +83,7 @@ pub(super) type Micro = (String, [f64; 3]);
 pub(super) fn micro_benchmarks(folder: &Path) -> Result<Vec<Micro>, String> {
     let criterion_home = folder.join("criterion");
     for (package, bench) in MICRO_BENCHES {
-        let spec = crate::layering::package_spec(package);
-        let args = ["bench", "-p", &spec, "--bench", bench, "--", "--warm-up-time", "1", "--measurement-time", "2"];
+        let args = ["bench", "-p", package, "--bench", bench, "--", "--warm-up-time", "1", "--measurement-time", "2"];
         let fix = "fix the criterion benchmark above";
         crate::run_cargo(&args, &[("CRITERION_HOME", &criterion_home.to_string_lossy())], fix)?;
     }

@@ -1,0 +1,155 @@
+//! Authenticated calls to any Tapis API path: [`ApiRequest`] in, [`ApiResponse`] out.
+
+use reqwest::Method;
+use serde_json::Value;
+
+use super::send::{ReadError, describe_transport_error, excerpt, read_capped};
+use super::{TOKEN_HEADER, TapisClient};
+use crate::error::AuthError;
+use crate::response::envelope_message;
+
+impl TapisClient {
+    /// Sends one authenticated request (`X-Tapis-Token`) to a path on the base URL and reads
+    /// its whole answer, up to `request.max_answer_bytes`. Not retried: the request may not
+    /// be idempotent. Any status is an answer; only a transport failure, a refused request or
+    /// an answer over the cap is an error.
+    pub(crate) async fn call(&self, access_token: &str, request: &ApiRequest) -> Result<ApiResponse, AuthError> {
+        let path = request.path.as_str();
+        if !path.starts_with('/') || path.starts_with("//") {
+            return Err(AuthError::ForeignPath { path: path.to_owned(), base_url: self.base_url.to_string() });
+        }
+        let invalid = |reason: String| AuthError::InvalidRequest { reason };
+        let method = Method::from_bytes(request.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| invalid(format!("`{}` is not an HTTP method", request.method)))?;
+        let url = self.base_url.join(path);
+        let mut builder = self.http.request(method, &url).header(TOKEN_HEADER, access_token);
+        for (name, value) in &request.headers {
+            if name.trim().eq_ignore_ascii_case(TOKEN_HEADER) {
+                return Err(invalid(format!("the {TOKEN_HEADER} header is set from the session")));
+            }
+            let name = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| invalid(format!("`{name}` is not a header name")))?;
+            let value = reqwest::header::HeaderValue::from_str(value.trim())
+                .map_err(|_| invalid(format!("the value of the header {name} is not valid in a header")))?;
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = &request.body {
+            builder = builder.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
+        }
+        let unavailable = |last: String| AuthError::Unavailable { url: url.clone(), n_attempts: 1, last };
+        let response = builder.send().await.map_err(|error| unavailable(describe_transport_error(&error)))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+            .collect();
+        match read_capped(response, request.max_answer_bytes).await {
+            Ok(body) => Ok(ApiResponse { status, headers, body }),
+            Err(ReadError::TooLarge) => Err(AuthError::InvalidResponse {
+                url,
+                reason: format!("the answer is larger than {} bytes", request.max_answer_bytes),
+            }),
+            Err(ReadError::Transport(what)) => Err(unavailable(what)),
+        }
+    }
+}
+
+/// The largest answer [`ApiRequest`] reads by default (256 MiB).
+pub const DEFAULT_MAX_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
+
+/// An authenticated request to the Tapis API, sent with [`crate::Session::call`].
+///
+/// ```
+/// let request = tapis_auth::ApiRequest::new("POST", "/v3/jobs/submit")
+///     .header("Accept", "application/json")
+///     .json_body(br#"{"name": "test"}"#.to_vec());
+/// assert_eq!(request.path, "/v3/jobs/submit");
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApiRequest {
+    /// The HTTP method (`GET`, `POST`, ...; any case).
+    pub method: String,
+    /// A path on the base URL, such as `/v3/jobs/list?limit=2`; never an absolute URL.
+    pub path: String,
+    /// Extra headers. `X-Tapis-Token` is refused: the session sets it.
+    pub headers: Vec<(String, String)>,
+    /// A body, sent as `application/json`.
+    pub body: Option<Vec<u8>>,
+    /// The largest answer read; a longer one is an error, never cut silently.
+    pub max_answer_bytes: u64,
+}
+
+impl ApiRequest {
+    /// A request with no extra header and no body.
+    pub fn new(method: impl Into<String>, path: impl Into<String>) -> Self {
+        Self {
+            method: method.into(),
+            path: path.into(),
+            headers: Vec::new(),
+            body: None,
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(path: impl Into<String>) -> Self {
+        Self::new("GET", path)
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets a JSON body.
+    #[must_use]
+    pub fn json_body(mut self, body: Vec<u8>) -> Self {
+        self.body = Some(body);
+        self
+    }
+}
+
+/// The whole answer to an [`ApiRequest`], whatever its status.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApiResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The answer's headers whose values are text.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// How the Java services start a 401's body when the token has expired.
+const JWT_EXPIRED_PREFIX: &str = "TAPIS_SECURITY_JWT_EXPIRED";
+
+impl ApiResponse {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as JSON, when it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The envelope's `message` when the body is a Tapis envelope, else the start of the body.
+    pub fn message(&self) -> String {
+        self.json().as_ref().and_then(envelope_message).unwrap_or_else(|| excerpt(&self.body))
+    }
+
+    /// Whether this is a 401 saying the token expired: a body, or an envelope message, that
+    /// starts with `TAPIS_SECURITY_JWT_EXPIRED`.
+    pub fn says_token_expired(&self) -> bool {
+        let starts = |text: &str| text.trim_start().starts_with(JWT_EXPIRED_PREFIX);
+        self.status == 401
+            && (starts(&String::from_utf8_lossy(&self.body))
+                || self.json().as_ref().and_then(envelope_message).is_some_and(|message| starts(&message)))
+    }
+}

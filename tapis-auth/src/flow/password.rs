@@ -1,0 +1,108 @@
+//! The bounded password login, through the saved OAuth client or a new personal one.
+
+use tapis_auth_core::TokenSet;
+
+use super::LoginOptions;
+use crate::client::{INVALID_CLIENT_PREFIX, TapisClient};
+use crate::error::AuthError;
+use crate::prompt::{Notice, PromptError, Prompter};
+
+/// The bounded login loop: at most `n_prompt_attempts` tries when anything is prompted for,
+/// exactly one when everything was supplied. Unless `no_refresh`, the grant goes through the
+/// saved OAuth client, or a personal client is made for the purpose (see [`connect`]).
+pub(super) async fn log_in_with_password(
+    client: &TapisClient,
+    options: &LoginOptions,
+    prompter: &mut dyn Prompter,
+    saved: Option<&TokenSet>,
+) -> Result<TokenSet, AuthError> {
+    let supplied = &options.credentials;
+    let prompts_for_something = supplied.username.is_none() || supplied.password.is_none();
+    let n_attempts = if prompts_for_something { options.n_prompt_attempts.max(1) } else { 1 };
+    let mut oauth = if options.no_refresh { None } else { saved.and_then(|tokens| tokens.client.clone()) };
+    let mut attempt = 1;
+    let (mut tokens, username, password) = loop {
+        let username = match &supplied.username {
+            Some(username) => username.clone(),
+            None => non_empty(prompter.username(&options.base_url)?.trim().to_owned(), "username")?,
+        };
+        let password = match &supplied.password {
+            Some(password) => password.clone(),
+            None => prompter.password(&username)?,
+        };
+        let mut outcome = client.password_grant_via(&username, &password, oauth.as_ref()).await;
+        if let (Err(AuthError::Server { status: 400, message, .. }), Some(rejected)) = (&outcome, &oauth)
+            && message.starts_with(INVALID_CLIENT_PREFIX)
+        {
+            // The saved client is gone (deleted on the server): log in without it, and a new
+            // one is made below.
+            prompter.notice(&Notice::ClientRejected { client_id: rejected.client_id.clone() });
+            oauth = None;
+            outcome = client.password_grant_via(&username, &password, None).await;
+        }
+        match outcome {
+            Ok(tokens) => break (tokens, username, password),
+            Err(AuthError::CredentialsRejected { message, .. }) if attempt < n_attempts => {
+                prompter.notice(&Notice::CredentialsRejected { message, attempts_left: n_attempts - attempt });
+                attempt += 1;
+            }
+            Err(AuthError::CredentialsRejected { message, .. }) => {
+                return Err(AuthError::CredentialsRejected { message, n_attempts: attempt });
+            }
+            Err(error) => return Err(error),
+        }
+    };
+    let saved_created = saved.and_then(|tokens| tokens.created_client_id.clone());
+    if options.no_refresh {
+        // Keep a known client in the file, so that a logout can still delete it.
+        tokens.client = saved.and_then(|tokens| tokens.client.clone());
+        tokens.created_client_id = saved_created;
+        return Ok(tokens);
+    }
+    if let Some(oauth) = &oauth {
+        // The saved client took part and is usable: never make another one.
+        tokens.created_client_id = saved_created;
+        if tokens.refresh.is_none() {
+            let reason = format!("the server gave no refresh token through the client {}", oauth.client_id);
+            prompter.notice(&Notice::RenewalOff { reason });
+        }
+        return Ok(tokens);
+    }
+    // No client yet: make a personal one with the new access token, then log in through it to
+    // get a refresh token as well. The description is unique to this login, so that a client
+    // whose creation went unanswered can be found again instead of being made twice.
+    let access_token = tokens.access.expose_secret().to_owned();
+    let description = format!("{} ({:08x})", options.client_description, rand::random::<u32>());
+    let new_client = match client.create_client(&access_token, &description).await {
+        Ok(new_client) => new_client,
+        Err(AuthError::Unconfirmed { .. }) => match client.find_client(&access_token, &description).await {
+            Ok(Some(found)) => found,
+            Ok(None) | Err(_) => {
+                let reason = format!(
+                    "the answer to creating an OAuth client was lost, and no client described as `{description}` was found"
+                );
+                prompter.notice(&Notice::RenewalOff { reason });
+                return Ok(tokens);
+            }
+        },
+        Err(error) => {
+            prompter.notice(&Notice::RenewalOff { reason: error.to_string() });
+            return Ok(tokens);
+        }
+    };
+    prompter.notice(&Notice::ClientCreated { client_id: new_client.client_id.clone() });
+    let created_client_id = Some(new_client.client_id.clone());
+    match client.password_grant_via(&username, &password, Some(&new_client)).await {
+        Ok(with_refresh) => Ok(TokenSet { created_client_id, ..with_refresh }),
+        Err(error) => {
+            prompter.notice(&Notice::RenewalOff { reason: error.to_string() });
+            tokens.client = Some(new_client);
+            tokens.created_client_id = created_client_id;
+            Ok(tokens)
+        }
+    }
+}
+
+fn non_empty(answer: String, what: &'static str) -> Result<String, PromptError> {
+    if answer.is_empty() { Err(PromptError::Empty(what)) } else { Ok(answer) }
+}
