@@ -21,8 +21,8 @@ usage: cargo xtask <task>
 
 tasks:
   ci         fmt check, clippy -D warnings, unused dependencies, tests (the layering check
-             among them), docs with warnings denied, the fuzz targets type-checked, then
-             `dist --profile dist-check`
+             among them), docs with warnings denied, the fuzz targets type-checked,
+             `cargo package` of the crates.io crates, then `dist --profile dist-check`
   layering   check that tapis-auth-core does no I/O and that no crate depends upward
   unused     check that every declared dependency is named in its crate's sources
   fuzz [S]   run each fuzz target for S seconds (default 60; needs `cargo install cargo-fuzz`)
@@ -124,7 +124,7 @@ pub(crate) fn run_cargo(args: &[&str], env: &[(&str, &str)], fix: &str) -> Resul
 /// The cargo steps of `ci`: arguments, environment, and what to do when the step fails.
 #[rustfmt::skip] // a table
 #[allow(clippy::type_complexity)]
-const CI_STEPS: [(&[&str], &[(&str, &str)], &str); 5] = [
+const CI_STEPS: [(&[&str], &[(&str, &str)], &str); 6] = [
     (&["fmt", "--all", "--check"], &[], "run `cargo fmt --all`"),
     (&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"], &[],
      "fix the lints above (or `cargo clippy --fix --workspace --all-targets`)"),
@@ -134,7 +134,16 @@ const CI_STEPS: [(&[&str], &[(&str, &str)], &str); 5] = [
      "fix the failing tests; for a changed snapshot, review it with `cargo insta review`"),
     (&["doc", "--workspace", "--no-deps", "--locked"], &[("RUSTDOCFLAGS", "-D warnings")],
      "fix the rustdoc warnings above"),
+    // Every crate meant for crates.io packs and builds from its own tarball, in dependency
+    // order, against the others' tarballs: no path-only dependency, no missing file.
+    (&["package", "--workspace", "--locked", "--exclude", NOT_PUBLISHED[0], "--exclude", NOT_PUBLISHED[1],
+       "--exclude", NOT_PUBLISHED[2]], &[],
+     "fix the packaging error above (a dependency without a version, a file outside the crate, missing metadata)"),
 ];
+
+/// The workspace packages that are not released to crates.io (`publish = false`): the
+/// automation, the test kit and the Python binding (released to PyPI as a wheel).
+const NOT_PUBLISHED: [&str; 3] = ["xtask", "tapis-testkit", "tapis-py"];
 
 fn ci() -> Result<(), String> {
     let started = Instant::now();
@@ -223,5 +232,23 @@ mod tests {
         assert_eq!(super::no_problems("bad", Vec::new(), "mend"), Ok(()));
         let problems = vec!["one".to_owned(), "two".to_owned()];
         assert_eq!(super::no_problems("bad", problems, "mend"), Err("bad:\n  one\n  two\nfix: mend".to_owned()));
+    }
+
+    #[test]
+    fn the_packages_left_out_of_cargo_package_are_those_not_published() {
+        let metadata = super::output_of(&mut super::cargo(&["metadata", "--no-deps", "--format-version", "1"]))
+            .expect("cargo metadata");
+        let metadata: serde_json::Value = serde_json::from_str(&metadata).expect("JSON");
+        let packages = metadata["packages"].as_array().expect("packages");
+        // `publish = false` is an empty list of registries.
+        let mut not_published: Vec<&str> = packages
+            .iter()
+            .filter(|package| package["publish"].as_array().is_some_and(Vec::is_empty))
+            .filter_map(|package| package["name"].as_str())
+            .collect();
+        not_published.sort_unstable();
+        let mut left_out = super::NOT_PUBLISHED;
+        left_out.sort_unstable();
+        assert_eq!(not_published, left_out);
     }
 }
