@@ -124,6 +124,25 @@ pub fn now_unix() -> i64 {
         .unwrap_or_default()
 }
 
+/// The ```sh blocks of a Markdown text, indented ones included, each without its indent.
+pub fn shell_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for line in markdown.lines() {
+        let indent = line.len() - line.trim_start().len();
+        match (&mut current, line.trim_start()) {
+            (None, "```sh") => current = Some((indent, String::new())),
+            (Some(_), "```") => blocks.extend(current.take().map(|(_, block)| block)),
+            (Some((indent, block)), _) => {
+                block.push_str(line.get(*indent..).unwrap_or(line.trim_start()));
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -132,5 +151,11 @@ mod tests {
         assert_eq!(super::isoformat(1_741_119_331), "2025-03-04T20:15:31.123456+00:00");
         assert_eq!(super::isoformat(951_782_400), "2000-02-29T00:00:00.123456+00:00");
         assert_eq!(super::isoformat_seconds(4_070_908_800), "2099-01-01T00:00:00+00:00");
+    }
+
+    #[test]
+    fn shell_blocks_are_read_whole_and_unindented() {
+        let markdown = "text\n```sh\na\nb\n```\n- item:\n\n  ```sh\n  c\n  ```\n```python\nd\n```\n";
+        assert_eq!(super::shell_blocks(markdown), ["a\nb\n", "c\n"]);
     }
 }

@@ -35,6 +35,10 @@ const ALLOWED_LIBRARIES: &[&str] =
 /// The workspace version, which the binary and the wheel carry.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Where the wheel build finds the `tapis` binary: the `scripts/` of pyproject.toml's `data`
+/// folder (ignored by git; empty but for the build).
+const WHEEL_SCRIPTS: &str = "tapis-py/wheel-data/scripts";
+
 /// The licence texts shipped in the tarball, at the workspace root.
 const LICENCE_FILES: &[&str] = &["LICENSE-MIT", "LICENSE-APACHE"];
 
@@ -54,16 +58,20 @@ pub(crate) fn run_task(args: &[String]) -> Result<(), String> {
     check_elf(&binary)?;
     check_runs(&binary)?;
     let tarball = write_tarball(&binary, &out)?;
+    check_readme_install(&tarball)?;
 
+    // The source distribution first, while the wheel's data folder holds no binary.
+    let sdist = build_sdist(&venv, &out)?;
     let wheel = build_wheel(&venv, &profile, &binary, &out)?;
     check_elf(&wheel_target_folder().join(TARGET).join(&profile).join("lib_native.so"))?;
     venv.test_wheel(&wheel)?;
     eprintln!(
-        "==> dist done in {:.0?}:\n  {}\n  {}.sha256\n  {}",
+        "==> dist done in {:.0?}:\n  {}\n  {}.sha256\n  {}\n  {}",
         started.elapsed(),
         tarball.display(),
         tarball.display(),
-        wheel.display()
+        wheel.display(),
+        sdist.display()
     );
     Ok(())
 }
@@ -90,15 +98,17 @@ fn build_binary(venv: &Venv, profile: &str) -> Result<PathBuf, String> {
 
 fn build_wheel(venv: &Venv, profile: &str, binary: &Path, out: &Path) -> Result<PathBuf, String> {
     // pyproject.toml's `data` folder: maturin copies its scripts/ into the wheel's scripts.
-    let scripts = workspace_root().join("target/python/wheel-data/scripts");
+    // The binary is there only for this build, so that no source distribution carries it.
+    let scripts = workspace_root().join(WHEEL_SCRIPTS);
     std::fs::create_dir_all(&scripts).map_err(|error| format!("cannot create {}: {error}", scripts.display()))?;
-    std::fs::copy(binary, scripts.join("tapis"))
+    let script = scripts.join("tapis");
+    std::fs::copy(binary, &script)
         .map_err(|error| format!("cannot copy {} into {}: {error}", binary.display(), scripts.display()))?;
     for old in wheels(out) {
         std::fs::remove_file(&old).map_err(|error| format!("cannot remove {}: {error}", old.display()))?;
     }
     eprintln!("==> maturin build --profile {profile} --zig --compatibility manylinux2014");
-    run(
+    let built = run(
         Command::new(venv.bin("maturin"))
             .args(["build", "--locked", "--profile", profile, "--zig", "--compatibility", "manylinux2014", "--target"])
             .arg(TARGET)
@@ -110,12 +120,77 @@ fn build_wheel(venv: &Venv, profile: &str, binary: &Path, out: &Path) -> Result<
             .env("CARGO_TARGET_DIR", wheel_target_folder())
             .current_dir(workspace_root()),
         "the wheel build failed",
-    )?;
+    );
+    std::fs::remove_file(&script).map_err(|error| format!("cannot remove {}: {error}", script.display()))?;
+    built?;
     match wheels(out).as_slice() {
         [wheel] => Ok(wheel.clone()),
         found => Err(format!("expected one tapis_connect wheel in {}, found {found:?}", out.display())),
     }
 }
+
+/// Runs README.md's install block, as written, in a fresh home folder holding the tarball and
+/// its checksum, then the `tapis` it installed.
+fn check_readme_install(tarball: &Path) -> Result<(), String> {
+    let readme_path = workspace_root().join("README.md");
+    let readme = std::fs::read_to_string(&readme_path)
+        .map_err(|error| format!("cannot read {}: {error}", readme_path.display()))?;
+    let block = tapis_testkit::shell_blocks(&readme)
+        .into_iter()
+        .find(|block| block.starts_with("sha256sum -c "))
+        .ok_or("README.md has no install block starting with `sha256sum -c`")?;
+    let file_name = tarball.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    if !block.contains(&file_name) {
+        return Err(format!("README.md's install block does not name {file_name}: update it to this version"));
+    }
+    let home = tempfile::tempdir().map_err(|error| format!("cannot make a temporary folder: {error}"))?;
+    for file in [tarball.to_path_buf(), tarball.with_file_name(format!("{file_name}.sha256"))] {
+        let copy = home.path().join(file.file_name().unwrap_or_default());
+        std::fs::copy(&file, &copy).map_err(|error| format!("cannot copy {}: {error}", file.display()))?;
+    }
+    eprintln!("==> README.md's install block, in a fresh home folder");
+    let fix = "make README.md's install block work as written";
+    run(Command::new("bash").args(["-euc", &block]).env("HOME", home.path()).current_dir(home.path()), fix)?;
+    run(Command::new(home.path().join(".local/bin/tapis")).arg("--version"), fix)
+}
+
+/// Builds the source distribution with maturin and checks that it carries what PyPI and a
+/// build from source need: the licence texts, the package metadata and the Rust sources.
+fn build_sdist(venv: &Venv, out: &Path) -> Result<PathBuf, String> {
+    let sdist = out.join(format!("tapis_connect-{VERSION}.tar.gz"));
+    if sdist.exists() {
+        std::fs::remove_file(&sdist).map_err(|error| format!("cannot remove {}: {error}", sdist.display()))?;
+    }
+    eprintln!("==> maturin sdist");
+    run(
+        Command::new(venv.bin("maturin"))
+            .arg("sdist")
+            .arg("--manifest-path")
+            .arg(workspace_root().join("tapis-py/Cargo.toml"))
+            .arg("--out")
+            .arg(out)
+            .env("PATH", venv.path_variable())
+            .current_dir(workspace_root()),
+        "the source distribution did not build",
+    )?;
+    let listing = output_of(Command::new("tar").arg("-tzf").arg(&sdist))?;
+    let prefix = format!("tapis_connect-{VERSION}/");
+    let missing: Vec<String> = SDIST_MUST_HOLD
+        .iter()
+        .map(|file| format!("{prefix}{file}"))
+        .filter(|wanted| !listing.lines().any(|line| line == wanted))
+        .collect();
+    crate::no_problems(
+        &format!("{} lacks files", sdist.display()),
+        missing,
+        "check tapis-py/pyproject.toml (license-files) and the tapis-py folder's links to the licence texts",
+    )?;
+    Ok(sdist)
+}
+
+/// Files the source distribution must hold, below its top folder.
+const SDIST_MUST_HOLD: [&str; 5] =
+    ["pyproject.toml", "PKG-INFO", "LICENSE-MIT", "LICENSE-APACHE", "tapis-py/Cargo.toml"];
 
 /// The tapis_connect wheels in `folder`.
 fn wheels(folder: &Path) -> Vec<PathBuf> {
