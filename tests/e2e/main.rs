@@ -11,6 +11,7 @@ mod login;
 mod logout;
 mod prompt;
 mod renewal;
+mod safety;
 mod scripting;
 mod status;
 mod support;
