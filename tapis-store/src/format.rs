@@ -72,7 +72,7 @@ pub enum FormatError {
 /// ```
 pub fn parse_token_file(bytes: &[u8]) -> Result<TokenSet, FormatError> {
     match parse_token_file_contents(bytes)? {
-        TokenFileContents::Tokens(tokens) => Ok(tokens),
+        TokenFileContents::Tokens(tokens) => Ok(*tokens),
         TokenFileContents::KeptClient(_) => Err(FormatError::Field { field: "access_token", problem: "missing" }),
     }
 }
@@ -82,7 +82,7 @@ pub fn parse_token_file(bytes: &[u8]) -> Result<TokenSet, FormatError> {
 #[non_exhaustive]
 pub enum TokenFileContents {
     /// Tokens, as a login or renewal saved them (or the notebooks did).
-    Tokens(TokenSet),
+    Tokens(Box<TokenSet>),
     /// An OAuth client and its server without tokens, as a logout that kept the client left it.
     KeptClient(KeptClient),
 }
@@ -144,7 +144,8 @@ pub fn parse_token_file_contents(bytes: &[u8]) -> Result<TokenFileContents, Form
     let created_client_id = created_client_id(&object);
     let obtained_at = optional_instant(&object, "obtained_at");
 
-    Ok(TokenFileContents::Tokens(TokenSet { access, refresh, base_url, client, created_client_id, obtained_at }))
+    let tokens = TokenSet { access, refresh, base_url, client, created_client_id, obtained_at };
+    Ok(TokenFileContents::Tokens(Box::new(tokens)))
 }
 
 /// A file without tokens is a kept client when it names a usable server and a whole client.

@@ -237,7 +237,7 @@ impl TokenStore {
         let contents = format::parse_token_file_contents(&bytes)
             .map_err(|reason| StoreError::Corrupt { path: self.path.clone(), reason })?;
         let (tokens, kept_client) = match contents {
-            format::TokenFileContents::Tokens(tokens) => (Some(tokens), None),
+            format::TokenFileContents::Tokens(tokens) => (Some(*tokens), None),
             format::TokenFileContents::KeptClient(kept) => (None, Some(kept)),
         };
         Ok(Loaded { tokens, kept_client, tightened_from, readable_by_others })
