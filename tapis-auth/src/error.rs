@@ -93,6 +93,22 @@ pub enum AuthError {
         /// When the given token expires.
         expires_at: chrono::DateTime<chrono::Utc>,
     },
+    /// The token file holds another server's tokens that are still worth something (a live
+    /// access or refresh token, or an OAuth client's key), so they were left as they are: an
+    /// operation on one server never discards another's tokens. Forcing a new login replaces
+    /// them.
+    #[error(
+        "the token file {} holds the tokens of {server}, not of {base_url}; it was left unchanged (work with {server} to use or log out of them, keep the tokens of {base_url} in another token file, or force a new login to replace them)",
+        path.display()
+    )]
+    OtherServer {
+        /// The server the saved tokens belong to.
+        server: String,
+        /// The server the operation was asked for.
+        base_url: String,
+        /// The token file.
+        path: std::path::PathBuf,
+    },
     /// The device code expired before the user approved it.
     #[error("the device code expired before the login was approved; start a new device login")]
     DeviceCodeExpired,

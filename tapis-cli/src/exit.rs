@@ -88,7 +88,9 @@ pub(crate) fn exit_code_for(error: &anyhow::Error) -> Exit {
                 AuthError::NoCredentials { .. } | AuthError::RenewalRejected { .. } | AuthError::DeviceCodeExpired => {
                     Exit::NotLoggedIn
                 }
-                AuthError::NoClient { .. } | AuthError::UnusableGivenToken { .. } => Exit::Usage,
+                AuthError::NoClient { .. } | AuthError::UnusableGivenToken { .. } | AuthError::OtherServer { .. } => {
+                    Exit::Usage
+                }
                 AuthError::Prompt(prompt) => exit_code_for_prompt(prompt),
                 AuthError::ForeignPath { .. } | AuthError::InvalidRequest { .. } => Exit::Usage,
                 _ => Exit::Unexpected,
@@ -131,6 +133,10 @@ pub(crate) fn cli_message(cause: &(dyn std::error::Error + 'static)) -> Option<S
             AuthError::DeviceCodeExpired => Some(
                 "the device code expired before the login was approved; run `tapis login --device` again".to_owned(),
             ),
+            AuthError::OtherServer { server, base_url, path } => Some(format!(
+                "the token file {} holds the tokens of {server}, not of {base_url}; it was left unchanged — to use them or log out of them, add `--base-url {server}` (or the `--profile` of that server); to sign in to {base_url} as well, give it its own token file (`--token-file`, or a profile); to replace them, run `tapis login --force`",
+                path.display()
+            )),
             AuthError::Store(store) => cli_message(store),
             _ => None,
         };
@@ -175,6 +181,8 @@ mod tests {
         check(AuthError::NoCredentials { base_url: "b".into() }.into(), Exit::NotLoggedIn);
         check(AuthError::Prompt(PromptError::Interrupted).into(), Exit::Interrupted);
         check(PromptError::EndOfInput.into(), Exit::NotLoggedIn);
+        let other = AuthError::OtherServer { server: "s".into(), base_url: "b".into(), path: "/t.json".into() };
+        check(anyhow::Error::new(other).context("cannot log out of b"), Exit::Usage);
         check(anyhow::anyhow!("something else"), Exit::Unexpected);
     }
 }

@@ -30,7 +30,7 @@ pub mod jwt;
 pub mod token;
 
 pub use base_url::{BaseUrl, BaseUrlError, DEFAULT_BASE_URL};
-pub use token::{AccessToken, OAuthClient, RefreshToken, TokenError, TokenSet, TokenState};
+pub use token::{AccessToken, KeptClient, OAuthClient, RefreshToken, TokenError, TokenSet, TokenState};
 
 /// Re-exported so callers can build tokens without naming `secrecy` themselves.
 pub use secrecy::{ExposeSecret, SecretString};

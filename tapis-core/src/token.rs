@@ -238,6 +238,26 @@ impl TokenSet {
         self.server().as_ref() == Some(base_url)
     }
 
+    /// Whether discarding these tokens would lose something at `now`: a live access token, a
+    /// live refresh token, or an OAuth client's key (without it the client cannot be used,
+    /// nor, when this tool made it, deleted). Expired tokens alone are nothing to lose.
+    pub fn has_something_to_lose(&self, now: DateTime<Utc>) -> bool {
+        self.access.time_left(now) > TimeDelta::zero()
+            || self.refresh.as_ref().is_some_and(|refresh| refresh.is_live(now))
+            || self.client.is_some()
+    }
+
+    /// What stays of these tokens when they are given up but their OAuth client is kept: the
+    /// client, its server and the user. `None` without a client or a known server.
+    pub fn kept_client(&self) -> Option<KeptClient> {
+        Some(KeptClient {
+            base_url: self.server()?,
+            client: self.client.clone()?,
+            created_client_id: self.created_client_id.clone(),
+            username: self.access.username().map(str::to_owned),
+        })
+    }
+
     /// How the saved tokens stand for a request to `base_url` at `now`.
     pub fn state(&self, base_url: &BaseUrl, now: DateTime<Utc>, min_valid: TimeDelta) -> TokenState {
         if !self.belongs_to(base_url) {
@@ -250,6 +270,21 @@ impl TokenSet {
             TokenState::Expired
         }
     }
+}
+
+/// An OAuth client kept without tokens (a logout that keeps the client): the next password
+/// login to its server goes through it, so that the tokens can be renewed again without a new
+/// client being made.
+#[derive(Debug, Clone)]
+pub struct KeptClient {
+    /// The server the client belongs to.
+    pub base_url: BaseUrl,
+    /// The client's id and key.
+    pub client: OAuthClient,
+    /// The id of the client when this tool created it (see [`TokenSet::created_client_id`]).
+    pub created_client_id: Option<String>,
+    /// The user the client's tokens were for, when known.
+    pub username: Option<String>,
 }
 
 /// How saved tokens stand for a given server at a given moment.
@@ -418,5 +453,21 @@ mod renewal_tests {
         assert!(no_client.renewal(at(0)).is_none());
         let no_refresh = TokenSet { client: Some(client), ..TokenSet::new(access) };
         assert!(no_refresh.renewal(at(0)).is_none());
+    }
+
+    #[test]
+    fn something_to_lose_is_a_live_token_or_a_client_key() {
+        let at = |seconds| DateTime::from_timestamp(seconds, 0).expect("valid");
+        let access = AccessToken::new(SecretString::from("opaque"), Some(at(1_000))).expect("usable");
+        let refresh = RefreshToken::new(SecretString::from("refresh"), Some(at(5_000))).expect("usable");
+        let client = OAuthClient { client_id: "c".into(), client_key: SecretString::from("k") };
+        let access_only = TokenSet::new(access.clone());
+        assert!(access_only.has_something_to_lose(at(999)));
+        assert!(!access_only.has_something_to_lose(at(1_000)), "an expired access token alone");
+        let with_refresh = TokenSet { refresh: Some(refresh), ..TokenSet::new(access.clone()) };
+        assert!(with_refresh.has_something_to_lose(at(4_999)));
+        assert!(!with_refresh.has_something_to_lose(at(5_000)));
+        let with_client = TokenSet { client: Some(client), ..TokenSet::new(access) };
+        assert!(with_client.has_something_to_lose(at(9_999)), "a client's key is never lost");
     }
 }

@@ -11,11 +11,17 @@
 //! `created_client_id`: the OAuth client this tool created, the only one a logout deletes;
 //! `obtained_at`: when the tokens came from the server).
 //! Unknown fields are ignored on read.
+//!
+//! A logout that keeps the OAuth client leaves a file with the client and no tokens:
+//! `base_url`, `client_id`, `client_key`, and `created_client_id` and `username` when known,
+//! but no `access_token` ([`TokenFileContents::KeptClient`]). The notebooks read such a file as
+//! no token (they log in and write their two fields over it); [`parse_token_file`] refuses it
+//! as before, [`parse_token_file_contents`] reads it.
 
 use serde_json::{Map, Value};
 use tapis_auth_core::expiry::{format_expires_at, parse_expires_at};
 use tapis_auth_core::{
-    AccessToken, BaseUrl, ExposeSecret as _, OAuthClient, RefreshToken, SecretString, TokenError, TokenSet,
+    AccessToken, BaseUrl, ExposeSecret as _, KeptClient, OAuthClient, RefreshToken, SecretString, TokenError, TokenSet,
 };
 
 /// The largest token file that is read; a real one is about 2 KiB.
@@ -65,6 +71,31 @@ pub enum FormatError {
 /// assert_eq!(tokens.access.expires_at().to_rfc3339(), "2025-09-05T02:30:48+00:00");
 /// ```
 pub fn parse_token_file(bytes: &[u8]) -> Result<TokenSet, FormatError> {
+    match parse_token_file_contents(bytes)? {
+        TokenFileContents::Tokens(tokens) => Ok(*tokens),
+        TokenFileContents::KeptClient(_) => Err(FormatError::Field { field: "access_token", problem: "missing" }),
+    }
+}
+
+/// What a token file holds: tokens, or only a kept OAuth client.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum TokenFileContents {
+    /// Tokens, as a login or renewal saved them (or the notebooks did).
+    Tokens(Box<TokenSet>),
+    /// An OAuth client and its server without tokens, as a logout that kept the client left it.
+    KeptClient(KeptClient),
+}
+
+/// Reads a token file's bytes, a file with a kept client and no tokens included.
+///
+/// ```
+/// use tapis_store::format::{TokenFileContents, parse_token_file_contents};
+/// let file = br#"{"base_url": "https://designsafe.tapis.io", "client_id": "c", "client_key": "k"}"#;
+/// let TokenFileContents::KeptClient(kept) = parse_token_file_contents(file).unwrap() else { panic!() };
+/// assert_eq!(kept.client.client_id, "c");
+/// ```
+pub fn parse_token_file_contents(bytes: &[u8]) -> Result<TokenFileContents, FormatError> {
     if bytes.len() as u64 > MAX_TOKEN_FILE_BYTES {
         return Err(FormatError::TooLarge);
     }
@@ -85,7 +116,11 @@ pub fn parse_token_file(bytes: &[u8]) -> Result<TokenSet, FormatError> {
     let access_token = match object.get("access_token") {
         Some(Value::String(token)) => token.clone(),
         Some(_) => return Err(FormatError::Field { field: "access_token", problem: "not a string" }),
-        None => return Err(FormatError::Field { field: "access_token", problem: "missing" }),
+        None => {
+            return kept_client(&object)
+                .map(TokenFileContents::KeptClient)
+                .ok_or(FormatError::Field { field: "access_token", problem: "missing" });
+        }
     };
     // An unreadable expires_at falls back to the JWT's exp (README.md, "The token file and the notebooks").
     let expires_at = optional_instant(&object, "expires_at");
@@ -105,23 +140,60 @@ pub fn parse_token_file(bytes: &[u8]) -> Result<TokenSet, FormatError> {
         Some(_) => return Err(FormatError::Field { field: "base_url", problem: "not a string" }),
     };
 
-    let client = match (object.get("client_id"), object.get("client_key")) {
+    let client = oauth_client(&object);
+    let created_client_id = created_client_id(&object);
+    let obtained_at = optional_instant(&object, "obtained_at");
+
+    let tokens = TokenSet { access, refresh, base_url, client, created_client_id, obtained_at };
+    Ok(TokenFileContents::Tokens(Box::new(tokens)))
+}
+
+/// A file without tokens is a kept client when it names a usable server and a whole client.
+fn kept_client(object: &Map<String, Value>) -> Option<KeptClient> {
+    let base_url = BaseUrl::parse(object.get("base_url")?.as_str()?).ok()?;
+    let username = object.get("username").and_then(Value::as_str).filter(|name| !name.is_empty());
+    Some(KeptClient {
+        base_url,
+        client: oauth_client(object)?,
+        created_client_id: created_client_id(object),
+        username: username.map(str::to_owned),
+    })
+}
+
+fn oauth_client(object: &Map<String, Value>) -> Option<OAuthClient> {
+    match (object.get("client_id"), object.get("client_key")) {
         (Some(Value::String(client_id)), Some(Value::String(client_key)))
             if !client_id.is_empty() && !client_key.is_empty() =>
         {
             Some(OAuthClient { client_id: client_id.clone(), client_key: SecretString::from(client_key.clone()) })
         }
         _ => None,
-    };
+    }
+}
 
-    let created_client_id = match object.get("created_client_id") {
+fn created_client_id(object: &Map<String, Value>) -> Option<String> {
+    match object.get("created_client_id") {
         Some(Value::String(client_id)) if !client_id.is_empty() => Some(client_id.clone()),
         _ => None,
-    };
+    }
+}
 
-    let obtained_at = optional_instant(&object, "obtained_at");
-
-    Ok(TokenSet { access, refresh, base_url, client, created_client_id, obtained_at })
+/// Writes the bytes of a file that keeps an OAuth client and no tokens (see the module's
+/// documentation): no `access_token`, so the notebooks read it as no token.
+pub fn render_kept_client(kept: &KeptClient) -> Vec<u8> {
+    let mut object = Map::new();
+    object.insert("base_url".into(), kept.base_url.as_str().into());
+    object.insert("client_id".into(), kept.client.client_id.as_str().into());
+    object.insert("client_key".into(), kept.client.client_key.expose_secret().into());
+    if let Some(client_id) = &kept.created_client_id {
+        object.insert("created_client_id".into(), client_id.as_str().into());
+    }
+    if let Some(username) = &kept.username {
+        object.insert("username".into(), username.as_str().into());
+    }
+    let mut bytes = serde_json::to_vec_pretty(&Value::Object(object)).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
 }
 
 /// Writes a token file's bytes: the notebook's two fields (`access_token`, `expires_at`)
@@ -275,6 +347,50 @@ mod tests {
         assert_eq!(again.refresh.map(|r| r.expires_at()), Some(tokens.refresh.and_then(|r| r.expires_at())));
         let client = again.client.expect("client read back");
         assert_eq!((client.client_id.as_str(), client.client_key.expose_secret()), ("tapis-cli-host", "key-123"));
+    }
+
+    #[test]
+    fn a_kept_client_round_trips_and_has_no_access_token() {
+        let kept = KeptClient {
+            base_url: BaseUrl::parse("https://designsafe.tapis.io").expect("valid"),
+            client: OAuthClient { client_id: "tapis-cli-host".into(), client_key: SecretString::from("key-123") },
+            created_client_id: Some("tapis-cli-host".into()),
+            username: Some("jdoe".into()),
+        };
+        let bytes = render_kept_client(&kept);
+        let value: Value = serde_json::from_slice(&bytes).expect("json");
+        // The notebooks read `access_token`: absent, so to them it is no token.
+        assert!(value.get("access_token").is_none() && value.get("expires_at").is_none(), "{value}");
+        assert_eq!(
+            parse_token_file(&bytes).err(),
+            Some(FormatError::Field { field: "access_token", problem: "missing" }),
+            "the tokens-only reader refuses it as before"
+        );
+        let TokenFileContents::KeptClient(again) = parse_token_file_contents(&bytes).expect("parses") else {
+            panic!("not read as a kept client")
+        };
+        assert_eq!(again.base_url, kept.base_url);
+        assert_eq!(
+            (again.client.client_id.as_str(), again.client.client_key.expose_secret()),
+            ("tapis-cli-host", "key-123")
+        );
+        assert_eq!(
+            (again.created_client_id.as_deref(), again.username.as_deref()),
+            (Some("tapis-cli-host"), Some("jdoe"))
+        );
+        // Without a server or a whole client, a file without tokens is what it always was.
+        for text in [
+            r#"{"client_id": "c", "client_key": "k"}"#,
+            r#"{"base_url": "https://designsafe.tapis.io", "client_id": "c"}"#,
+            r#"{"base_url": "https://designsafe.tapis.io", "client_id": "c", "client_key": ""}"#,
+            r#"{"base_url": "http://evil.example", "client_id": "c", "client_key": "k"}"#,
+        ] {
+            assert_eq!(
+                parse_token_file_contents(text.as_bytes()).err(),
+                Some(FormatError::Field { field: "access_token", problem: "missing" }),
+                "{text}"
+            );
+        }
     }
 }
 

@@ -45,7 +45,7 @@ use std::time::Duration;
 
 pub use format::{FormatError, MAX_TOKEN_FILE_BYTES};
 pub use lock::StoreLock;
-use tapis_auth_core::TokenSet;
+use tapis_auth_core::{KeptClient, TokenSet};
 
 /// The file name the notebooks' `connect_tapis()` uses, in the home folder.
 pub const DEFAULT_TOKEN_FILE_NAME: &str = ".tapis_tokens.json";
@@ -152,8 +152,10 @@ impl StoreError {
 /// The result of [`TokenStore::load`].
 #[derive(Debug, Default)]
 pub struct Loaded {
-    /// The saved tokens; `None` when there is no file.
+    /// The saved tokens; `None` when there is no file, or when it keeps only a client.
     pub tokens: Option<TokenSet>,
+    /// The OAuth client a logout kept, when the file holds it and no tokens.
+    pub kept_client: Option<KeptClient>,
     /// The file's old mode when it was group- or world-accessible and has been set to 0600.
     pub tightened_from: Option<u32>,
     /// The file's mode when it is group- or world-accessible and was left so, by
@@ -232,9 +234,13 @@ impl TokenStore {
         };
         let mut bytes = Vec::with_capacity(metadata.len().min(MAX_TOKEN_FILE_BYTES) as usize + 1);
         (&mut file).take(MAX_TOKEN_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
-        let tokens = format::parse_token_file(&bytes)
+        let contents = format::parse_token_file_contents(&bytes)
             .map_err(|reason| StoreError::Corrupt { path: self.path.clone(), reason })?;
-        Ok(Loaded { tokens: Some(tokens), tightened_from, readable_by_others })
+        let (tokens, kept_client) = match contents {
+            format::TokenFileContents::Tokens(tokens) => (Some(*tokens), None),
+            format::TokenFileContents::KeptClient(kept) => (None, Some(kept)),
+        };
+        Ok(Loaded { tokens, kept_client, tightened_from, readable_by_others })
     }
 
     /// Saves `tokens` atomically: a 0600 temporary file in the same folder, written and
@@ -244,6 +250,12 @@ impl TokenStore {
     /// Callers that may replace someone else's fresh token hold [`TokenStore::lock`].
     pub fn save(&self, tokens: &TokenSet) -> Result<(), StoreError> {
         self.save_bytes(&format::render_token_file(tokens))
+    }
+
+    /// Saves a file that keeps an OAuth client and no tokens (see [`format::render_kept_client`]),
+    /// as atomically as [`TokenStore::save`].
+    pub fn save_kept_client(&self, kept: &KeptClient) -> Result<(), StoreError> {
+        self.save_bytes(&format::render_kept_client(kept))
     }
 
     fn save_bytes(&self, bytes: &[u8]) -> Result<(), StoreError> {

@@ -64,7 +64,7 @@ fn an_expired_token_is_replaced() {
 }
 
 #[test]
-fn a_token_of_another_server_is_never_sent_and_is_replaced() {
+fn a_token_of_another_server_is_never_sent_and_is_replaced_when_forced() {
     let mut world = World::new();
     let foreign = jwt_for("https://tacc.tapis.io", 3 * 3600);
     world.write_notebook_file(&foreign, 3 * 3600);
@@ -73,7 +73,12 @@ fn a_token_of_another_server_is_never_sent_and_is_replaced() {
     let leak = world.server.token_endpoint().with_body(mockito::Matcher::Regex(foreign.clone())).expect(0);
     let leak_header = world.server.token_endpoint().with_header("x-tapis-token", mockito::Matcher::Any).expect(0);
 
+    // Live tokens of another server are replaced only by a forced login.
     let output = run(world.tapis_with_credentials().arg("login"));
+    assert_exit(&output, 2);
+    assert!(stderr(&output).contains("holds the tokens of https://tacc.tapis.io"), "{}", stderr(&output));
+    assert_eq!(world.saved()["access_token"], foreign.as_str());
+    let output = run(world.tapis_with_credentials().args(["login", "--force"]));
     assert_exit(&output, 0);
     login.assert();
     leak.assert();

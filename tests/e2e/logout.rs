@@ -44,12 +44,14 @@ fn no_file_is_not_an_error_and_makes_no_request() {
 }
 
 #[test]
-fn a_token_of_another_server_is_not_sent_to_this_one() {
+fn a_token_of_another_server_is_not_sent_to_this_one_nor_removed() {
     let mut world = World::new();
     world.write_notebook_file(&jwt_for("https://tacc.tapis.io", 3600), 3600);
+    let before = std::fs::read(world.token_file()).expect("the token file");
     let revoke = world.server.revoke(None).expect(0);
     let output = run(world.tapis().arg("logout"));
-    assert_exit(&output, 0);
+    assert_exit(&output, 2);
     revoke.assert();
-    assert!(!world.token_file().exists());
+    assert_eq!(std::fs::read(world.token_file()).expect("the token file"), before, "left byte for byte");
+    world.settings().bind(|| insta::assert_snapshot!("logout_other_server", stderr(&output)));
 }

@@ -12,6 +12,7 @@ mod logout;
 mod prompt;
 mod readme;
 mod renewal;
+mod safety;
 mod scripting;
 mod status;
 mod support;

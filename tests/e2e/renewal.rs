@@ -276,10 +276,11 @@ fn logout_revokes_both_tokens_and_deletes_the_client() {
 }
 
 #[test]
-fn logout_keep_client_only_revokes() {
+fn logout_keep_client_keeps_a_client_that_the_next_login_uses() {
     let mut world = World::new();
     let (access, refresh) = (world.jwt(3600), world.refresh_jwt("r1"));
     world.write_renewable_file(&access, 3600, &refresh);
+    world.mark_client_created();
     let revoke_access = mock_revoke(&mut world, &access, 1);
     let revoke_refresh = mock_revoke(&mut world, &refresh, 1);
     let delete_client = world.server.on("DELETE", Matcher::Any).expect(0);
@@ -289,7 +290,36 @@ fn logout_keep_client_only_revokes() {
     revoke_access.assert();
     revoke_refresh.assert();
     delete_client.assert();
-    assert!(!world.token_file().exists());
+    assert!(stderr(&output).contains(&format!("Kept the OAuth client {CLIENT_ID}")), "{}", stderr(&output));
+    world.settings().bind(|| insta::assert_snapshot!("logout_keep_client", stderr(&output)));
+    // The tokens are gone, the client's id and key stay, private.
+    let saved = world.saved();
+    assert!(saved.get("access_token").is_none() && saved.get("refresh_token").is_none(), "{saved}");
+    assert_eq!((&saved["client_id"], &saved["client_key"]), (&json!(CLIENT_ID), &json!(CLIENT_KEY)));
+    assert_eq!(mode_of(&world.token_file()), 0o600);
+    let status = run(world.tapis().arg("status"));
+    assert_exit(&status, 3);
+    assert!(stdout(&status).contains(&format!("Client:     {CLIENT_ID}, kept")), "{}", stdout(&status));
+
+    // The next login: one grant through the kept client, none without it, no client made.
+    let grant_without_client = world.server.password_grant(USERNAME, PASSWORD).without_client().expect(0);
+    let create_client = world.server.create_client().expect(0);
+    let (grant_via_client, new_access) = world.mock_grant_via_client(1);
+    let output = run(world.tapis_with_credentials().arg("login"));
+    assert_exit(&output, 0);
+    grant_via_client.assert();
+    grant_without_client.assert();
+    create_client.assert();
+    let saved = world.saved();
+    assert_eq!(saved["access_token"], new_access.as_str());
+    assert_eq!(saved["created_client_id"], CLIENT_ID, "a logout still deletes it");
+    let status = run(world.tapis().arg("status"));
+    assert!(
+        stdout(&status).contains(&format!("Renewal:    on, through the OAuth client {CLIENT_ID}")),
+        "{}",
+        stdout(&status)
+    );
+    world.server.assert_no_strays();
 }
 
 #[test]

@@ -76,3 +76,19 @@ fn a_world_readable_file_is_reported_not_changed() {
     assert!(stderr(&output).contains("was readable by others (mode 0644); it is now 0600"), "{}", stderr(&output));
     assert_eq!(mode_of(&world.token_file()), 0o600);
 }
+
+#[test]
+fn the_renewal_hint_names_the_command_that_turns_it_on() {
+    let mut world = World::new();
+    world.write_notebook_file(&world.jwt(3 * 3600), 3 * 3600);
+    let output = run(world.tapis().arg("status"));
+    let hint = "Renewal:    off (`tapis login --force` turns it on)";
+    assert!(stdout(&output).contains(hint), "{}", stdout(&output));
+
+    // That command, run as the hint says, turns renewal on.
+    let (login, _) = world.mock_login(1);
+    assert_exit(&run(world.tapis_with_credentials().args(["login", "--force"])), 0);
+    login.assert();
+    let output = run(world.tapis().arg("status"));
+    assert!(stdout(&output).contains("Renewal:    on, through the OAuth client"), "{}", stdout(&output));
+}

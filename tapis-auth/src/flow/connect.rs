@@ -1,10 +1,10 @@
 //! [`connect`]: the saved token, else a renewal, else a password login, under the lock.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use tapis_auth_core::{AccessToken, SecretString, TokenSet, TokenState};
+use tapis_auth_core::{AccessToken, KeptClient, SecretString, TokenSet, TokenState};
 use tapis_store::TokenStore;
 
-use super::password::log_in_with_password;
+use super::password::{PreviousClient, log_in_with_password};
 use super::{LoginOptions, Origin, Session, lock, save_or_tell};
 use crate::client::TapisClient;
 use crate::error::AuthError;
@@ -17,7 +17,9 @@ const RECENTLY_OBTAINED: TimeDelta = TimeDelta::seconds(60);
 /// Signs in: the saved token if it is valid for this server, else a renewal, else a login.
 ///
 /// 1. Read the token file (no lock). A valid token for `base_url` with more than
-///    `min_valid` left is returned at once: no request, no network setup.
+///    `min_valid` left is returned at once: no request, no network setup. A file that holds
+///    another server's tokens with something to lose in them (a live token, a client's key)
+///    is refused with [`AuthError::OtherServer`] and left as it is, unless `force`.
 /// 2. Otherwise, if the token cannot be renewed and credentials are neither supplied nor can
 ///    be prompted for, fail with [`AuthError::NoCredentials`] at once.
 /// 3. Take the token file's lock and read the file again: another process may have logged
@@ -28,8 +30,9 @@ const RECENTLY_OBTAINED: TimeDelta = TimeDelta::seconds(60);
 /// 5. Log in with the password grant. Prompted credentials that the server rejects are asked
 ///    for again, up to `n_prompt_attempts` times; supplied ones are not retried. Unless
 ///    `no_refresh`, the login goes through the saved OAuth client (one request, which also
-///    yields a refresh token); without one, a personal client is created after the first
-///    grant and the grant is repeated through it (three requests, once per machine).
+///    yields a refresh token; a client kept by [`crate::logout`] counts as saved); without
+///    one, a personal client is created after the first grant and the grant is repeated
+///    through it (three requests, once per machine).
 /// 6. Save atomically, still under the lock. A failed save is reported as
 ///    [`Notice::NotSaved`] and the session is still returned.
 ///
@@ -64,7 +67,7 @@ pub(crate) enum Start {
 /// runtime or HTTP client exists.
 pub(crate) fn start(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Start, AuthError> {
     let store = TokenStore::new(&options.token_file);
-    let saved = read_saved(&store, options, prompter, true)?;
+    let saved = read_saved(&store, options, prompter, true)?.tokens;
     let now = Utc::now();
     if !options.force
         && let Some(tokens) =
@@ -98,7 +101,12 @@ pub(crate) async fn log_in_or_renew(
     let has_password_way = has_password_way(options, prompter);
 
     let _lock = lock(&store, options.lock_timeout).await?;
-    let saved = read_saved(&store, options, prompter, false)?;
+    let SavedFile { tokens: saved, kept_client } = read_saved(&store, options, prompter, false)?;
+    let previous = match (&saved, &kept_client) {
+        (Some(tokens), _) => PreviousClient::of_tokens(tokens),
+        (None, Some(kept)) => PreviousClient::of_kept(kept),
+        (None, None) => PreviousClient::default(),
+    };
     let now = Utc::now();
     // Another process renewed or logged in while this one waited: its token is the one to
     // use, even if it falls short of `min_valid` (no request of ours would do better).
@@ -132,11 +140,11 @@ pub(crate) async fn log_in_or_renew(
                     return Err(AuthError::RenewalRejected { base_url: options.base_url.to_string(), message });
                 }
                 prompter.notice(&Notice::RenewalRejected { message });
-                (log_in_with_password(&client, options, prompter, saved.as_ref()).await?, Origin::LoggedIn)
+                (log_in_with_password(&client, options, prompter, previous).await?, Origin::LoggedIn)
             }
             Err(error) => return Err(error),
         },
-        None => (log_in_with_password(&client, options, prompter, saved.as_ref()).await?, Origin::LoggedIn),
+        None => (log_in_with_password(&client, options, prompter, previous).await?, Origin::LoggedIn),
     };
     if origin == Origin::Renewed {
         tokens.created_client_id = saved.as_ref().and_then(|saved| saved.created_client_id.clone());
@@ -173,7 +181,7 @@ pub fn session_from_token(options: &LoginOptions, token: SecretString) -> Result
 }
 
 /// Whether saved tokens are good for this request as they are.
-fn is_valid(tokens: &TokenSet, options: &LoginOptions) -> bool {
+pub(super) fn is_valid(tokens: &TokenSet, options: &LoginOptions) -> bool {
     tokens.state(&options.base_url, Utc::now(), options.min_valid) == TokenState::Valid
 }
 
@@ -196,22 +204,35 @@ fn tell_if_short(access: &AccessToken, options: &LoginOptions, now: DateTime<Utc
     }
 }
 
+/// What the token file holds for this server.
+#[derive(Default)]
+pub(super) struct SavedFile {
+    /// Its tokens, when they belong to this server.
+    pub(super) tokens: Option<TokenSet>,
+    /// The OAuth client a logout kept, when the file holds only that, for this server.
+    pub(super) kept_client: Option<KeptClient>,
+}
+
 /// Reads the token file and returns its tokens if they belong to this server (fresh or not:
-/// an expired token may still carry a refresh token and a client). Notices are given only on
-/// the first read (`tell`), not again under the lock.
-fn read_saved(
+/// an expired token may still carry a refresh token and a client), or the client kept there
+/// for this server. Tokens of another server that are worth something (see
+/// [`TokenSet::has_something_to_lose`]), and a client kept for another server, are
+/// [`AuthError::OtherServer`] unless `options.force`: whoever reads the file to replace it
+/// must not discard them. Notices are given only on the first read (`tell`), not again under
+/// the lock.
+pub(super) fn read_saved(
     store: &TokenStore,
     options: &LoginOptions,
     prompter: &mut dyn Prompter,
     tell: bool,
-) -> Result<Option<TokenSet>, AuthError> {
+) -> Result<SavedFile, AuthError> {
     let loaded = match store.load() {
         Ok(loaded) => loaded,
         Err(error) if error.counts_as_no_token() => {
             if tell {
                 prompter.notice(&Notice::UnusableTokenFile(error));
             }
-            return Ok(None);
+            return Ok(SavedFile::default());
         }
         Err(error) => return Err(error.into()),
     };
@@ -220,12 +241,30 @@ fn read_saved(
     {
         prompter.notice(&Notice::TightenedPermissions { path: store.path().to_path_buf(), old_mode });
     }
-    let Some(tokens) = loaded.tokens else { return Ok(None) };
-    if tokens.belongs_to(&options.base_url) {
-        return Ok(Some(tokens));
-    }
+    let other_server = |server: &tapis_auth_core::BaseUrl| AuthError::OtherServer {
+        server: server.to_string(),
+        base_url: options.base_url.to_string(),
+        path: store.path().to_path_buf(),
+    };
+    let server = match (loaded.tokens, loaded.kept_client) {
+        (Some(tokens), _) if tokens.belongs_to(&options.base_url) => {
+            return Ok(SavedFile { tokens: Some(tokens), kept_client: None });
+        }
+        (Some(tokens), _) => match tokens.server() {
+            Some(server) if !options.force && tokens.has_something_to_lose(Utc::now()) => {
+                return Err(other_server(&server));
+            }
+            server => server,
+        },
+        (None, Some(kept)) if kept.base_url == options.base_url => {
+            return Ok(SavedFile { tokens: None, kept_client: Some(kept) });
+        }
+        (None, Some(kept)) if !options.force => return Err(other_server(&kept.base_url)),
+        (None, Some(kept)) => Some(kept.base_url),
+        (None, None) => return Ok(SavedFile::default()),
+    };
     if tell {
-        prompter.notice(&Notice::TokenForOtherServer { path: store.path().to_path_buf(), server: tokens.server() });
+        prompter.notice(&Notice::TokenForOtherServer { path: store.path().to_path_buf(), server });
     }
-    Ok(None)
+    Ok(SavedFile::default())
 }

@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use tapis_auth_core::OAuthClient;
+use tapis_auth_core::{KeptClient, OAuthClient, TokenSet};
 use tapis_store::TokenStore;
 
+use super::connect::{SavedFile, is_valid, read_saved};
 use super::{
     DeviceClient, LoginOptions, MAX_DEVICE_WAIT, MIN_DEVICE_POLL_INTERVAL, Origin, Session, lock, save_or_tell,
 };
@@ -21,10 +22,20 @@ use crate::prompt::{Notice, Prompter};
 /// from the token file if that holds the same client), else the client in the token file;
 /// with neither, [`AuthError::NoClient`]. Without the client's key the login works but the
 /// tokens cannot be renewed ([`Notice::RenewalOff`]).
+///
+/// Like [`crate::connect`], it first reads the token file: a valid saved token for this server
+/// is returned as it is (no request) unless `options.force`, and another server's tokens that
+/// are worth something are refused with [`AuthError::OtherServer`] and left as they are.
 pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
-    let (oauth, created_client_id) = choose_device_client(options)?;
-    let client_id = oauth.client_id.as_str();
     let store = TokenStore::new(&options.token_file);
+    let SavedFile { tokens: saved, kept_client } = read_saved(&store, options, prompter, true)?;
+    if !options.force
+        && let Some(tokens) = saved.as_ref().filter(|tokens| is_valid(tokens, options))
+    {
+        return Ok(Session::new(options, tokens.clone(), Origin::Saved, true, None));
+    }
+    let (oauth, created_client_id) = choose_device_client(options, saved, kept_client)?;
+    let client_id = oauth.client_id.as_str();
     let client = TapisClient::new(options.base_url.clone(), options.client.clone())?;
     let code = client.device_code(client_id).await?;
     let started = Utc::now();
@@ -63,6 +74,8 @@ pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -
     // Only the save needs the lock: the wait above may take minutes, and other processes
     // must not time out on the lock meanwhile.
     let _lock = lock(&store, options.lock_timeout).await?;
+    // Another process may have saved another server's tokens meanwhile: they are not replaced.
+    read_saved(&store, options, prompter, false)?;
     let saved = save_or_tell(&store, &tokens, prompter);
     Ok(Session::new(options, tokens, Origin::LoggedIn, saved, Some(client)))
 }
@@ -75,15 +88,18 @@ fn device_give_up_at(started: DateTime<Utc>, expires_at: Option<DateTime<Utc>>) 
 }
 
 /// The OAuth client of a device login (see [`device_login`]), and the id of the client this
-/// tool created, as the token file records it.
-fn choose_device_client(options: &LoginOptions) -> Result<(DeviceClient, Option<String>), AuthError> {
-    let saved = TokenStore::new(&options.token_file)
-        .load()
-        .ok()
-        .and_then(|loaded| loaded.tokens)
-        .filter(|tokens| tokens.belongs_to(&options.base_url));
-    let created_client_id = saved.as_ref().and_then(|tokens| tokens.created_client_id.clone());
-    let chosen = match (&options.device_client, saved.and_then(|tokens| tokens.client)) {
+/// tool created, as the token file records it (its tokens', or the client a logout kept).
+fn choose_device_client(
+    options: &LoginOptions,
+    saved: Option<TokenSet>,
+    kept_client: Option<KeptClient>,
+) -> Result<(DeviceClient, Option<String>), AuthError> {
+    let (saved_client, created_client_id) = match (saved, kept_client) {
+        (Some(tokens), _) => (tokens.client, tokens.created_client_id),
+        (None, Some(kept)) => (Some(kept.client), kept.created_client_id),
+        (None, None) => (None, None),
+    };
+    let chosen = match (&options.device_client, saved_client) {
         (Some(given), Some(saved)) if given.client_key.is_none() && saved.client_id == given.client_id => {
             Ok(DeviceClient { client_id: saved.client_id, client_key: Some(saved.client_key) })
         }

@@ -1,7 +1,8 @@
-//! [`logout`]: delete this tool's OAuth client, revoke the tokens, remove the file.
+//! [`logout`]: delete this tool's OAuth client, revoke the tokens, remove the file (or keep
+//! the client in it).
 
 use chrono::{TimeDelta, Utc};
-use tapis_auth_core::TokenSet;
+use tapis_auth_core::{KeptClient, TokenSet};
 use tapis_store::TokenStore;
 
 use super::{LoginOptions, lock};
@@ -14,6 +15,9 @@ use crate::error::AuthError;
 pub struct LogoutReport {
     /// Whether there was a token file to remove.
     pub removed_file: bool,
+    /// Whether the token file held tokens of this server (a file with only a kept client
+    /// holds none).
+    pub found_tokens: bool,
     /// Whether the access token was revoked on the server.
     pub revoked: bool,
     /// Whether the refresh token was revoked on the server.
@@ -26,7 +30,11 @@ pub struct LogoutReport {
     /// Why the access token was not revoked, when it was not (none saved, expired, another
     /// server, or the server's error).
     pub not_revoked_because: Option<String>,
-    /// What failed on the server side. Never fatal: the file is removed regardless.
+    /// The OAuth client whose id and key stay in the token file, without tokens, so that the
+    /// next login goes through it (and renewal is on again): one kept on purpose
+    /// (`keep_client`), or one this tool made that could not be deleted.
+    pub client_kept_in_file: Option<String>,
+    /// What failed on the server side. Never fatal: the tokens are given up regardless.
     pub warnings: Vec<String>,
 }
 
@@ -36,6 +44,16 @@ pub struct LogoutReport {
 /// deletes the token file. A missing file is not an error. Tokens are only ever sent to the
 /// base URL, and only if they belong to it.
 ///
+/// It acts only on the tokens of `options.base_url`: a file that holds another server's tokens
+/// (or a client kept for another server) is left as it is, byte for byte, and the logout fails
+/// with [`AuthError::OtherServer`]. Tokens of unknown origin, which no server can claim, are
+/// removed without being sent anywhere.
+///
+/// A client's key is not thrown away while the client exists: with `keep_client`, and when
+/// this tool's client could not be deleted (no live access token, or the server refused), the
+/// tokens are given up but the client's id and key stay in the token file
+/// ([`LogoutReport::client_kept_in_file`]); the next login goes through that client.
+///
 /// It holds the token file's lock throughout, as every writer does, so that a renewal running
 /// at the same moment can neither be deleted half-way nor bring the file back; when the lock
 /// is not had within `options.lock_timeout`, nothing is changed.
@@ -43,29 +61,78 @@ pub async fn logout(options: &LoginOptions) -> Result<LogoutReport, AuthError> {
     let base_url = &options.base_url;
     let store = TokenStore::new(&options.token_file);
     let _lock = lock(&store, options.lock_timeout).await?;
-    let tokens = match store.load() {
-        Ok(loaded) => loaded.tokens,
-        Err(error) if error.counts_as_no_token() => None,
+    let (tokens, kept) = match store.load() {
+        Ok(loaded) => (loaded.tokens, loaded.kept_client),
+        Err(error) if error.counts_as_no_token() => (None, None),
         Err(error) => return Err(error.into()),
     };
+    let other_server = |server: &tapis_auth_core::BaseUrl| AuthError::OtherServer {
+        server: server.to_string(),
+        base_url: base_url.to_string(),
+        path: store.path().to_path_buf(),
+    };
     let mut report = LogoutReport::default();
-    match &tokens {
-        None => report.not_revoked_because = Some("no saved token".to_owned()),
-        Some(tokens) if !tokens.belongs_to(base_url) => {
-            report.not_revoked_because = Some(format!("the saved token does not belong to {base_url}"));
+    let keep = match (&tokens, kept) {
+        (None, None) => {
+            report.not_revoked_because = Some("no saved token".to_owned());
+            None
         }
-        Some(tokens) => log_out_on_server(options, tokens, &mut report).await,
+        (Some(tokens), _) if !tokens.belongs_to(base_url) => {
+            if let Some(server) = tokens.server() {
+                return Err(other_server(&server));
+            }
+            report.not_revoked_because = Some("the saved token belongs to no known server".to_owned());
+            None
+        }
+        (Some(tokens), _) => {
+            report.found_tokens = true;
+            let keep = log_out_on_server(options, tokens, &mut report).await;
+            keep.then(|| tokens.kept_client()).flatten()
+        }
+        (None, Some(kept)) if kept.base_url != *base_url => return Err(other_server(&kept.base_url)),
+        (None, Some(kept)) => {
+            report.not_revoked_because = Some("no saved token".to_owned());
+            keep_kept_client(options, kept, &mut report)
+        }
+    };
+    match keep {
+        Some(kept) => {
+            store.save_kept_client(&kept)?;
+            report.client_kept_in_file = Some(kept.client.client_id);
+        }
+        None => report.removed_file = store.remove()?,
     }
-    report.removed_file = store.remove()?;
     Ok(report)
 }
 
-async fn log_out_on_server(options: &LoginOptions, tokens: &TokenSet, report: &mut LogoutReport) {
+/// A file that holds only a kept client: it stays while the client is kept on purpose or is
+/// one this tool made (deleting it needs a token, which there is none of).
+fn keep_kept_client(options: &LoginOptions, kept: KeptClient, report: &mut LogoutReport) -> Option<KeptClient> {
+    let client_id = &kept.client.client_id;
+    if options.keep_client {
+        return Some(kept);
+    }
+    if kept.created_client_id.as_ref() == Some(client_id) {
+        report.warnings.push(format!(
+            "the OAuth client {client_id} was not deleted: there is no token to delete it with (log in again, then log out, to delete it)"
+        ));
+        return Some(kept);
+    }
+    report.kept_client = Some(client_id.clone());
+    None
+}
+
+/// Deletes this tool's client and revokes the tokens on the server; returns whether the
+/// client's id and key should stay in the token file.
+async fn log_out_on_server(options: &LoginOptions, tokens: &TokenSet, report: &mut LogoutReport) -> bool {
+    // The client stays when kept on purpose, or when it is this tool's and was not deleted.
+    let has_client_key = tokens.client.is_some();
+    let mut keep = options.keep_client && has_client_key;
     let client = match TapisClient::new(options.base_url.clone(), options.client.clone()) {
         Ok(client) => client,
         Err(error) => {
             report.not_revoked_because = Some(error.to_string());
-            return;
+            return has_client_key && (options.keep_client || tokens.created_client_id.is_some());
         }
     };
     let now = Utc::now();
@@ -74,12 +141,16 @@ async fn log_out_on_server(options: &LoginOptions, tokens: &TokenSet, report: &m
         if access_is_live {
             match client.delete_client(tokens.access.expose_secret(), client_id).await {
                 Ok(()) => report.deleted_client = Some(client_id.clone()),
-                Err(error) => report.warnings.push(format!("the OAuth client {client_id} was not deleted: {error}")),
+                Err(error) => {
+                    report.warnings.push(format!("the OAuth client {client_id} was not deleted: {error}"));
+                    keep = has_client_key;
+                }
             }
         } else {
             report.warnings.push(format!(
                 "the OAuth client {client_id} was not deleted: the access token has expired (log in again, then log out, to delete it)"
             ));
+            keep = has_client_key;
         }
     }
     if let Some(oauth) =
@@ -102,4 +173,5 @@ async fn log_out_on_server(options: &LoginOptions, tokens: &TokenSet, report: &m
     } else {
         report.not_revoked_because = Some("the saved token had already expired".to_owned());
     }
+    keep
 }

@@ -1,11 +1,31 @@
 //! The bounded password login, through the saved OAuth client or a new personal one.
 
-use tapis_auth_core::TokenSet;
+use tapis_auth_core::{KeptClient, OAuthClient, TokenSet};
 
 use super::LoginOptions;
 use crate::client::{INVALID_CLIENT_PREFIX, TapisClient};
 use crate::error::AuthError;
 use crate::prompt::{Notice, PromptError, Prompter};
+
+/// The OAuth client the file held before a login: the one to log in through, and whether
+/// this tool created it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct PreviousClient<'a> {
+    client: Option<&'a OAuthClient>,
+    created_client_id: Option<&'a String>,
+}
+
+impl<'a> PreviousClient<'a> {
+    /// The client of saved tokens.
+    pub(super) fn of_tokens(tokens: &'a TokenSet) -> Self {
+        Self { client: tokens.client.as_ref(), created_client_id: tokens.created_client_id.as_ref() }
+    }
+
+    /// A client a logout kept.
+    pub(super) fn of_kept(kept: &'a KeptClient) -> Self {
+        Self { client: Some(&kept.client), created_client_id: kept.created_client_id.as_ref() }
+    }
+}
 
 /// The bounded login loop: at most `n_prompt_attempts` tries when anything is prompted for,
 /// exactly one when everything was supplied. Unless `no_refresh`, the grant goes through the
@@ -14,12 +34,12 @@ pub(super) async fn log_in_with_password(
     client: &TapisClient,
     options: &LoginOptions,
     prompter: &mut dyn Prompter,
-    saved: Option<&TokenSet>,
+    saved: PreviousClient<'_>,
 ) -> Result<TokenSet, AuthError> {
     let supplied = &options.credentials;
     let prompts_for_something = supplied.username.is_none() || supplied.password.is_none();
     let n_attempts = if prompts_for_something { options.n_prompt_attempts.max(1) } else { 1 };
-    let mut oauth = if options.no_refresh { None } else { saved.and_then(|tokens| tokens.client.clone()) };
+    let mut oauth = if options.no_refresh { None } else { saved.client.cloned() };
     let mut attempt = 1;
     let (mut tokens, username, password) = loop {
         let username = match &supplied.username {
@@ -52,10 +72,10 @@ pub(super) async fn log_in_with_password(
             Err(error) => return Err(error),
         }
     };
-    let saved_created = saved.and_then(|tokens| tokens.created_client_id.clone());
+    let saved_created = saved.created_client_id.cloned();
     if options.no_refresh {
         // Keep a known client in the file, so that a logout can still delete it.
-        tokens.client = saved.and_then(|tokens| tokens.client.clone());
+        tokens.client = saved.client.cloned();
         tokens.created_client_id = saved_created;
         return Ok(tokens);
     }

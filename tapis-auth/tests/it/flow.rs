@@ -160,6 +160,15 @@ fn a_token_of_another_server_is_never_sent() {
         .collect();
     let mut prompter = Scripted::no_terminal();
 
+    // Live tokens of another server are not replaced unless the login is forced.
+    let before = std::fs::read(&options.token_file).expect("the token file");
+    match connect(&options, &mut prompter) {
+        Err(AuthError::OtherServer { server, .. }) => assert_eq!(server, "https://tacc.tapis.io"),
+        other => panic!("expected OtherServer, got {:?}", other.map(|session| session.origin())),
+    }
+    assert_eq!(std::fs::read(&options.token_file).expect("the token file"), before, "left byte for byte");
+    let mut options = options;
+    options.force = true;
     let session = connect(&options, &mut prompter).expect("logged in");
 
     assert_eq!(session.origin(), Origin::LoggedIn);
@@ -484,7 +493,6 @@ enum SavedFile {
     Nothing,
     Valid,
     Expired,
-    OtherServer,
     OtherServerRecorded,
 }
 
@@ -506,7 +514,6 @@ fn check_logout(
             let exp = tapis_testkit::now_unix() - 60;
             (tapis.jwt(exp), exp, Some(url.as_str()))
         }
-        SavedFile::OtherServer => (jwt("https://tacc.tapis.io", USERNAME, valid_exp()), valid_exp(), None),
         SavedFile::OtherServerRecorded => (tapis.jwt(valid_exp()), valid_exp(), Some("https://tacc.tapis.io")),
     };
     if !matches!(saved_file, SavedFile::Nothing) {
@@ -542,8 +549,9 @@ fn logout_revokes_a_valid_token_and_removes_the_file() {
     check_logout(SavedFile::Valid, Some((400, invalid, 1)), (true, false), Some(invalid));
     check_logout(SavedFile::Valid, Some((503, "Service Unavailable", 3)), (true, false), Some("after 3 attempts"));
     check_logout(SavedFile::Expired, None, (true, false), Some("expired"));
-    check_logout(SavedFile::OtherServer, None, (true, false), Some("does not belong"));
-    check_logout(SavedFile::OtherServerRecorded, None, (true, false), Some("does not belong"));
+    // Another server's tokens are refused (see `safety.rs`); tokens that no server can claim
+    // (the record and the issuer disagree) are removed without being sent anywhere.
+    check_logout(SavedFile::OtherServerRecorded, None, (true, false), Some("no known server"));
 }
 
 #[test]

@@ -10,4 +10,5 @@ mod client;
 mod flow;
 mod flow_edges;
 mod runtime;
+mod safety;
 mod support;

@@ -1,4 +1,5 @@
-//! `tapis logout`: revoke the token (best effort) and delete the token file.
+//! `tapis logout`: revoke the token (best effort) and delete the token file (or, with
+//! `--keep-client`, leave only the OAuth client in it).
 
 use anyhow::Context as _;
 
@@ -25,11 +26,29 @@ pub(crate) fn run(global: &GlobalArgs, args: &LogoutArgs) -> anyhow::Result<Exit
         ));
     }
     if let Some(reason) = &report.not_revoked_because
-        && report.removed_file
+        && (report.removed_file || report.found_tokens)
     {
         output::warn(&format!("the token was not revoked on the server: {reason}"));
     }
-    if report.removed_file {
+    if let Some(client_id) = report.client_kept_in_file.as_ref().filter(|_| !report.found_tokens) {
+        output::say(&format!(
+            "Not logged in to {base_url}. The OAuth client {} stays in {} for the next `tapis login`.",
+            output::escape_controls(client_id),
+            token_file.display()
+        ));
+    } else if let Some(client_id) = &report.client_kept_in_file {
+        let revoked = match (report.revoked, report.revoked_refresh) {
+            (true, true) => "Revoked the access and refresh tokens. ",
+            (true, false) => "Revoked the token. ",
+            (false, true) => "Revoked the refresh token. ",
+            (false, false) => "",
+        };
+        output::say(&format!(
+            "{revoked}Logged out of {base_url}. Kept the OAuth client {} in {}: the next `tapis login` goes through it, with renewal.",
+            output::escape_controls(client_id),
+            token_file.display()
+        ));
+    } else if report.removed_file {
         let revoked = match (report.revoked, report.revoked_refresh) {
             (true, true) => "Revoked the access and refresh tokens and removed",
             (true, false) => "Revoked the token and removed",

@@ -37,10 +37,10 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
     } else {
         token_file.display().to_string()
     };
-    let (tokens, problem) = match given {
+    let (tokens, problem, kept_client) = match given {
         Some(token) => match tapis_auth_core::AccessToken::new(token, None) {
-            Ok(access) => (Some(TokenSet::new(access)), None),
-            Err(error) => (None, Some(format!("the token in {} is not usable: {error}", super::TOKEN_VARIABLE))),
+            Ok(access) => (Some(TokenSet::new(access)), None, None),
+            Err(error) => (None, Some(format!("the token in {} is not usable: {error}", super::TOKEN_VARIABLE)), None),
         },
         // `status` only looks: a loose mode is reported, not changed.
         None => match TokenStore::new(token_file).load_read_only() {
@@ -51,9 +51,9 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
                         token_file.display()
                     ));
                 }
-                (loaded.tokens, None)
+                (loaded.tokens, None, loaded.kept_client)
             }
-            Err(error) if error.counts_as_no_token() => (None, Some(error.to_string())),
+            Err(error) if error.counts_as_no_token() => (None, Some(error.to_string()), None),
             Err(error) => return Err(error).context("cannot read the token status"),
         },
     };
@@ -106,9 +106,20 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
                     )
                 }
                 (Some((_, client)), None) => format!("on, through the OAuth client {}", client.client_id),
-                (None, _) => "off (log in again to turn it on)".to_owned(),
+                // A plain `tapis login` answers "already logged in" while the token is valid.
+                (None, _) if from_environment => {
+                    format!("off (a token from {} is never renewed)", super::TOKEN_VARIABLE)
+                }
+                (None, _) => "off (`tapis login --force` turns it on)".to_owned(),
             };
             lines.push(("Renewal", renewal_line));
+        }
+        if let Some(kept) = &kept_client {
+            let server = if kept.base_url == *base_url { String::new() } else { format!(" of {}", kept.base_url) };
+            lines.push((
+                "Client",
+                format!("{}{server}, kept without tokens (the next `tapis login` uses it)", kept.client.client_id),
+            ));
         }
         let state_line = match (name, &problem) {
             ("unreadable", Some(problem)) => format!("unreadable ({problem})"),

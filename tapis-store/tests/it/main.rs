@@ -123,7 +123,7 @@ fn describe_tokens(tokens: &TokenSet) -> String {
 /// when the file's mode was tightened. `path` is shown as `<path>`.
 fn describe_load(result: Result<Loaded, StoreError>, path: &Path) -> String {
     match result {
-        Ok(Loaded { tokens, tightened_from, readable_by_others: _ }) => {
+        Ok(Loaded { tokens, tightened_from, .. }) => {
             let mut text = match tokens {
                 None => "none".to_owned(),
                 Some(tokens) => format!("ok {}", describe_tokens(&tokens)),

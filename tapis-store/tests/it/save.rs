@@ -275,3 +275,28 @@ fn remove_says_whether_there_was_a_file() {
         }
     }
 }
+
+#[test]
+fn a_kept_client_is_saved_private_and_loads_as_no_token() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use tapis_auth_core::{BaseUrl, KeptClient, OAuthClient, SecretString};
+
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("tokens.json");
+    let store = TokenStore::new(&path);
+    let kept = KeptClient {
+        base_url: BaseUrl::parse("https://designsafe.tapis.io").expect("valid"),
+        client: OAuthClient { client_id: "tapis-cli-test".into(), client_key: SecretString::from("client-key-1") },
+        created_client_id: Some("tapis-cli-test".into()),
+        username: Some("jdoe".into()),
+    };
+    store.save_kept_client(&kept).expect("save");
+    assert_eq!(fs::metadata(&path).expect("metadata").permissions().mode() & 0o777, 0o600);
+    let loaded = store.load().expect("load");
+    assert!(loaded.tokens.is_none(), "no tokens");
+    let again = loaded.kept_client.expect("the kept client");
+    assert_eq!(
+        (again.client.client_id.as_str(), again.base_url.as_str()),
+        ("tapis-cli-test", "https://designsafe.tapis.io")
+    );
+}
