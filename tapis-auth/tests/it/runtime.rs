@@ -78,7 +78,7 @@ fn the_blocking_api_works_when_called_inside_a_runtime() {
 
 /// Saves a token with `minutes_left`, renewable with its refresh token and client, and mocks
 /// the refresh grant answering a new token, `hits` times. Returns the old and new tokens.
-fn renewable_saved_token(
+pub(crate) fn renewable_saved_token(
     tapis: &mut Tapis,
     token_file: &std::path::Path,
     minutes_left: i64,
