@@ -10,5 +10,6 @@ mod client;
 mod flow;
 mod flow_edges;
 mod runtime;
+mod sdk;
 mod support;
 mod threads;
