@@ -16,7 +16,8 @@
 //! builds none). The future itself runs on the calling thread (`block_on`), so it may borrow
 //! the caller's session, options and prompter; the worker drives the I/O and the HTTP
 //! connections' own tasks. A session's pooled connections therefore keep working whichever
-//! thread makes its next call: a `Session` made on one thread can be used from another.
+//! thread makes its next call: a `Session` made on one thread can be used from another. (A
+//! forked child process makes a runtime of its own on its first request.)
 //! Called from inside a tokio runtime, where blocking the thread on a runtime would panic,
 //! the future runs instead on a scoped helper thread (on the same shared runtime) while the
 //! caller's thread waits: the call works, but it blocks that worker thread meanwhile. Async
@@ -40,7 +41,11 @@ static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
 /// The shared runtime, made on first use.
 fn runtime() -> Result<&'static Runtime, AuthError> {
     let mut slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
-    let process = std::process::id();
+    runtime_of(&mut slot, std::process::id())
+}
+
+/// The runtime in `slot` when it was made in `process`, else a new one, put there.
+fn runtime_of(slot: &mut Option<(u32, &'static Runtime)>, process: u32) -> Result<&'static Runtime, AuthError> {
     if let Some((made_in, runtime)) = *slot
         && made_in == process
     {
@@ -112,7 +117,7 @@ pub fn userinfo(session: &Session) -> Result<serde_json::Value, AuthError> {
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
-    use super::RUNTIME;
+    use super::{RUNTIME, runtime_of};
     use crate::flow::{LoginOptions, Origin};
     use crate::prompt::NoPrompt;
 
@@ -136,5 +141,19 @@ mod tests {
 
         assert_eq!(session.origin(), Origin::Saved);
         assert!(RUNTIME.lock().expect("not poisoned").is_none(), "the cached path built the runtime");
+    }
+
+    /// The runtime is made once per process: a forked child (another process id) makes its
+    /// own, since it has no worker thread to drive the parent's.
+    #[test]
+    fn each_process_has_its_runtime() {
+        let mut slot = None;
+        let first = runtime_of(&mut slot, 1).expect("a runtime");
+        let again = runtime_of(&mut slot, 1).expect("the same runtime");
+        let child = runtime_of(&mut slot, 2).expect("a new runtime");
+
+        assert!(std::ptr::eq(first, again), "one runtime per process");
+        assert!(!std::ptr::eq(first, child), "a forked child makes its own");
+        assert_eq!(child.block_on(async { 7 }), 7);
     }
 }

@@ -21,7 +21,8 @@
 //!   [`TokenProvider`], a shared handle that hands out a valid token on every call and
 //!   renews it, once, as it nears expiry. With the `sdk` feature, `sdk::client` puts the
 //!   provider behind the official Tapis SDK crates' generated APIs (see `examples/sdk_provider.rs`).
-//! - Blocking programs: the same in [`blocking`]; it works from inside a runtime as well.
+//! - Blocking programs: the same in [`blocking`]; a session works from any thread, and from
+//!   inside a runtime as well.
 //!
 //! Errors are [`AuthError`] variants a caller can act on: rejected credentials, a server
 //! error, a server that stayed unavailable through every retry, a login that needs a person.
