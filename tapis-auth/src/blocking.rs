@@ -11,15 +11,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Each function runs its future on a current-thread tokio runtime kept per thread (made on
-//! first use, so the cached path of [`connect`] builds none). Called from inside a tokio
-//! runtime, where blocking on another runtime would panic, the future runs instead on a
-//! scoped helper thread with a runtime of its own, and the caller's thread waits for it:
-//! the call works, but it blocks that worker thread meanwhile. Async programs should use the
-//! async functions at the crate root.
+//! Every function runs its future on one runtime shared by the whole process: a tokio
+//! runtime with a single worker thread, made on first use (so the cached path of [`connect`]
+//! builds none). The future itself runs on the calling thread (`block_on`), so it may borrow
+//! the caller's session, options and prompter; the worker drives the I/O and the HTTP
+//! connections' own tasks. A session's pooled connections therefore keep working whichever
+//! thread makes its next call: a `Session` made on one thread can be used from another. (A
+//! forked child process makes a runtime of its own on its first request.)
+//! Called from inside a tokio runtime, where blocking the thread on a runtime would panic,
+//! the future runs instead on a scoped helper thread (on the same shared runtime) while the
+//! caller's thread waits: the call works, but it blocks that worker thread meanwhile. Async
+//! programs should use the async functions at the crate root.
 
-use std::cell::OnceCell;
 use std::future::Future;
+use std::sync::{Mutex, PoisonError};
 
 use tokio::runtime::{Builder, Runtime};
 
@@ -28,36 +33,45 @@ use crate::error::AuthError;
 use crate::flow::{self, LoginOptions, LogoutReport, Session, Start};
 use crate::prompt::Prompter;
 
-thread_local! {
-    /// This thread's runtime for blocking calls; kept so that a session's HTTP connections
-    /// (which belong to the runtime they were made on) stay usable from call to call.
-    static RUNTIME: OnceCell<Runtime> = const { OnceCell::new() };
+/// The runtime of the blocking calls, and the process it was made in. A forked child does
+/// not inherit the worker thread, so it makes its own runtime (the parent's is left alone:
+/// shutting it down would wait for a thread that does not exist there).
+static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
+
+/// The shared runtime, made on first use.
+fn runtime() -> Result<&'static Runtime, AuthError> {
+    let mut slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
+    runtime_of(&mut slot, std::process::id())
 }
 
-fn new_runtime() -> Result<Runtime, AuthError> {
-    Builder::new_current_thread()
+/// The runtime in `slot` when it was made in `process`, else a new one, put there.
+fn runtime_of(slot: &mut Option<(u32, &'static Runtime)>, process: u32) -> Result<&'static Runtime, AuthError> {
+    if let Some((made_in, runtime)) = *slot
+        && made_in == process
+    {
+        return Ok(runtime);
+    }
+    let runtime = Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("tapis-auth-io")
         .enable_all()
         .build()
-        .map_err(|error| AuthError::HttpClient(format!("cannot start the async runtime: {error}")))
+        .map_err(|error| AuthError::HttpClient(format!("cannot start the async runtime: {error}")))?;
+    // Kept for the life of the process, as a `static` runtime would be.
+    let runtime: &'static Runtime = Box::leak(Box::new(runtime));
+    *slot = Some((process, runtime));
+    Ok(runtime)
 }
 
 /// Runs `future` to completion from synchronous code (see the module's documentation).
 fn run<T: Send>(future: impl Future<Output = Result<T, AuthError>> + Send) -> Result<T, AuthError> {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        return std::thread::scope(|scope| {
-            let helper = scope.spawn(|| new_runtime()?.block_on(future));
-            helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        });
+    let runtime = runtime()?;
+    if tokio::runtime::Handle::try_current().is_err() {
+        return runtime.block_on(future);
     }
-    RUNTIME.with(|cell| {
-        let runtime = match cell.get() {
-            Some(runtime) => runtime,
-            None => {
-                let _ = cell.set(new_runtime()?);
-                cell.get().expect("just set")
-            }
-        };
-        runtime.block_on(future)
+    std::thread::scope(|scope| {
+        let helper = scope.spawn(|| runtime.block_on(future));
+        helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
 
@@ -97,4 +111,49 @@ pub fn call_with_prompter(
 /// [`Session::userinfo`], blocking.
 pub fn userinfo(session: &Session) -> Result<serde_json::Value, AuthError> {
     run(session.userinfo())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::{RUNTIME, runtime_of};
+    use crate::flow::{LoginOptions, Origin};
+    use crate::prompt::NoPrompt;
+
+    /// No other test of this crate's unit tests makes a blocking request, so the shared
+    /// runtime exists only if the cached path made it.
+    #[test]
+    fn the_cached_path_builds_no_runtime() {
+        let folder = tempfile::tempdir().expect("temp folder");
+        let url = "http://127.0.0.1:9"; // nothing listens: no request may be made
+        let exp = tapis_testkit::now_unix() + 4 * 3600;
+        let access = tapis_testkit::jwt(&tapis_testkit::claims("jdoe", exp, url));
+        let fields = serde_json::json!({
+            "access_token": access, "expires_at": tapis_testkit::isoformat_seconds(exp), "base_url": url,
+        });
+        let token_file = folder.path().join("tokens.json");
+        std::fs::write(&token_file, fields.to_string()).expect("write the token file");
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+        let options = LoginOptions::new(url.parse().expect("a loopback URL"), token_file);
+
+        let session = super::connect(&options, &mut NoPrompt).expect("the saved token");
+
+        assert_eq!(session.origin(), Origin::Saved);
+        assert!(RUNTIME.lock().expect("not poisoned").is_none(), "the cached path built the runtime");
+    }
+
+    /// The runtime is made once per process: a forked child (another process id) makes its
+    /// own, since it has no worker thread to drive the parent's.
+    #[test]
+    fn each_process_has_its_runtime() {
+        let mut slot = None;
+        let first = runtime_of(&mut slot, 1).expect("a runtime");
+        let again = runtime_of(&mut slot, 1).expect("the same runtime");
+        let child = runtime_of(&mut slot, 2).expect("a new runtime");
+
+        assert!(std::ptr::eq(first, again), "one runtime per process");
+        assert!(!std::ptr::eq(first, child), "a forked child makes its own");
+        assert_eq!(child.block_on(async { 7 }), 7);
+    }
 }

@@ -19,9 +19,10 @@
 //! - Async programs: [`connect`], [`device_login`], [`logout`], [`Session::call`] (which
 //!   renews once and retries when the server says the token expired), and
 //!   [`TokenProvider`], a shared handle that hands out a valid token on every call and
-//!   renews it, once, as it nears expiry. With the `sdk` feature the provider plugs into the
-//!   official Tapis SDK crates (see `examples/sdk_provider.rs`).
-//! - Blocking programs: the same in [`blocking`]; it works from inside a runtime as well.
+//!   renews it, once, as it nears expiry. With the `sdk` feature, `sdk::client` puts the
+//!   provider behind the official Tapis SDK crates' generated APIs (see `examples/sdk_provider.rs`).
+//! - Blocking programs: the same in [`blocking`]; a session works from any thread, and from
+//!   inside a runtime as well.
 //!
 //! Errors are [`AuthError`] variants a caller can act on: rejected credentials, a server
 //! error, a server that stayed unavailable through every retry, a login that needs a person.
@@ -36,7 +37,7 @@ mod provider;
 mod response;
 mod retry;
 #[cfg(feature = "sdk")]
-mod sdk;
+pub mod sdk;
 
 pub use client::{
     ApiRequest, ApiResponse, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_ANSWER_BYTES,

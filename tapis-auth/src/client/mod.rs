@@ -105,13 +105,7 @@ pub struct TapisClient {
 impl TapisClient {
     /// Sets up the HTTP client (TLS included). Call this only when a request is needed.
     pub fn new(base_url: BaseUrl, config: ClientConfig) -> Result<Self, AuthError> {
-        let http = Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(config.user_agent())
-            .build()
-            .map_err(|error| AuthError::HttpClient(error.to_string()))?;
+        let http = http_client(&config)?;
         Ok(Self { base_url, http, config })
     }
 
@@ -119,4 +113,16 @@ impl TapisClient {
     pub fn base_url(&self) -> &BaseUrl {
         &self.base_url
     }
+}
+
+/// The HTTP client every request of this crate goes through: `config`'s timeouts and user
+/// agent, and no redirects followed.
+pub(crate) fn http_client(config: &ClientConfig) -> Result<Client, AuthError> {
+    Client::builder()
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.request_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(config.user_agent())
+        .build()
+        .map_err(|error| AuthError::HttpClient(error.to_string()))
 }

@@ -11,4 +11,6 @@ mod flow;
 mod flow_edges;
 mod runtime;
 mod safety;
+mod sdk;
 mod support;
+mod threads;

@@ -76,15 +76,15 @@ fn the_blocking_api_works_when_called_inside_a_runtime() {
     tapis.assert_no_strays();
 }
 
-/// Saves a token with `minutes_left`, renewable with its refresh token and client, and mocks
+/// Saves a token with `left` until it expires, renewable with its refresh token and client, and mocks
 /// the refresh grant answering a new token, `hits` times. Returns the old and new tokens.
-fn renewable_saved_token(
+pub(crate) fn renewable_saved_token(
     tapis: &mut Tapis,
     token_file: &std::path::Path,
-    minutes_left: i64,
+    left: TimeDelta,
     hits: usize,
 ) -> (String, String, mockito::Mock) {
-    let old_exp = tapis_testkit::now_unix() + minutes_left * 60;
+    let old_exp = tapis_testkit::now_unix() + left.num_seconds();
     let old = tapis.jwt(old_exp);
     let refresh_exp = tapis_testkit::now_unix() + 365 * 24 * 3600;
     let refresh = tapis_testkit::jwt(&tapis_testkit::refresh_claims(USERNAME, refresh_exp, &tapis.url()));
@@ -111,7 +111,8 @@ fn check_call(first_answer: (usize, &str), expect_renewal: bool, expected_status
     let mut tapis = Tapis::new();
     let folder = tempfile::tempdir().expect("temp folder");
     let options = options(&tapis, folder.path());
-    let (old, new, renewal) = renewable_saved_token(&mut tapis, &options.token_file, 30, usize::from(expect_renewal));
+    let (old, new, renewal) =
+        renewable_saved_token(&mut tapis, &options.token_file, TimeDelta::minutes(30), usize::from(expect_renewal));
     let with_old = tapis
         .server
         .mock("GET", "/v3/jobs/list")
@@ -158,7 +159,7 @@ fn a_hundred_concurrent_callers_cause_one_renewal() {
     let folder = tempfile::tempdir().expect("temp folder");
     let options = options(&tapis, folder.path());
     // A saved token with 30 minutes left, renewable with its refresh token and client.
-    let (old, new, renewal) = renewable_saved_token(&mut tapis, &options.token_file, 30, 1);
+    let (old, new, renewal) = renewable_saved_token(&mut tapis, &options.token_file, TimeDelta::minutes(30), 1);
 
     let provider = TokenProvider::new(options.clone());
     let runtime = multi_threaded_runtime();
