@@ -42,11 +42,11 @@ pub use client::{
     ApiRequest, ApiResponse, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_ANSWER_BYTES,
     DeviceCode, DevicePoll, TapisClient,
 };
-pub use error::AuthError;
+pub use error::{AuthError, ErrorKind, causes, chain_text};
 pub use flow::{
     Credentials, DEFAULT_DEVICE_POLL_INTERVAL, DEFAULT_MIN_VALID, DEFAULT_N_PROMPT_ATTEMPTS, DeviceClient,
-    LoginOptions, LogoutReport, MAX_DEVICE_WAIT, MIN_DEVICE_POLL_INTERVAL, Origin, Session, connect, device_login,
-    logout, session_from_token,
+    LoginOptions, LogoutReport, MAX_DEVICE_WAIT, MIN_DEVICE_POLL_INTERVAL, Origin, Session, Summary, connect,
+    device_login, logout, session_from_token,
 };
 pub use prompt::{NoPrompt, Notice, NoticeLevel, PromptError, Prompter};
 pub use provider::TokenProvider;

@@ -189,9 +189,9 @@ pub(crate) struct ApiArgs {
     #[command(flatten)]
     pub(crate) credentials: CredentialArgs,
 
-    /// The HTTP method
-    #[arg(short = 'X', long = "method", value_name = "METHOD", default_value = "GET")]
-    pub(crate) method: String,
+    /// The HTTP method [default: GET, or POST with --data, as curl and gh api do]
+    #[arg(short = 'X', long = "method", value_name = "METHOD")]
+    pub(crate) method: Option<String>,
 
     /// The path on the base URL, e.g. /v3/jobs/list (never a URL to another host)
     #[arg(value_name = "PATH")]
