@@ -238,6 +238,10 @@ impl ErrorKind {
         if let Some(auth) = error.downcast_ref::<AuthError>() {
             return Some(auth.kind());
         }
+        // The renewal's error inside `AuthError::TokenRefused` is a boxed one.
+        if let Some(auth) = error.downcast_ref::<Box<AuthError>>() {
+            return Some(auth.kind());
+        }
         if let Some(prompt) = error.downcast_ref::<PromptError>() {
             return Some(prompt.kind());
         }

@@ -105,6 +105,10 @@ pub(crate) fn exit_for_kind(kind: ErrorKind) -> Exit {
 /// The CLI's wording of a library error, where the library's neutral message should name a
 /// flag, a variable or a command: the library crates never do.
 pub(crate) fn cli_message(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    // A renewal's error inside `AuthError::TokenRefused` is boxed.
+    if let Some(boxed) = cause.downcast_ref::<Box<AuthError>>() {
+        return cli_message(boxed.as_ref());
+    }
     if let Some(auth) = cause.downcast_ref::<AuthError>() {
         return match auth {
             AuthError::NoCredentials { base_url } => Some(format!(
