@@ -204,3 +204,27 @@ impl ApiResponse {
             || self.json().as_ref().and_then(envelope_message).is_some_and(|message| test(&message))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(status: u16, body: &str, expected: (bool, bool)) {
+        let answer = ApiResponse { status, headers: Vec::new(), body: body.as_bytes().to_vec() };
+        assert_eq!((answer.says_token_expired(), answer.says_token_refused()), expected, "{status} {body}");
+    }
+
+    #[test]
+    fn which_answers_refuse_the_token() {
+        let envelope = |message: &str| serde_json::json!({"status": "error", "message": message}).to_string();
+        check(401, "TAPIS_SECURITY_JWT_EXPIRED Exception message: JWT expired", (true, true));
+        check(401, &envelope("TAPIS_SECURITY_JWT_EXPIRED ..."), (true, true));
+        check(500, &envelope("Token is revoked."), (false, true));
+        check(400, &envelope("Token is revoked."), (false, true));
+        check(401, "Token is revoked.", (false, true));
+        check(200, &envelope("Token is revoked."), (false, false));
+        check(500, "TAPIS_SECURITY_JWT_EXPIRED", (false, false));
+        check(403, "TAPIS_SECURITY_UNAUTHORIZED not allowed", (false, false));
+        check(500, &envelope("Internal error."), (false, false));
+    }
+}
