@@ -17,7 +17,7 @@
 //! processes log in once. [`LoginOptions`] is the one options type of every entry point.
 //!
 //! - Async programs: [`connect`], [`device_login`], [`logout`], [`Session::call`] (which
-//!   renews once and retries when the server says the token expired), and
+//!   renews once and retries when the server refuses the token: expired or revoked), and
 //!   [`TokenProvider`], a shared handle that hands out a valid token on every call and
 //!   renews it, once, as it nears expiry. With the `sdk` feature the provider plugs into the
 //!   official Tapis SDK crates (see `examples/sdk_provider.rs`).

@@ -88,7 +88,7 @@ pub(crate) enum Command {
     Exec(ExecArgs),
     /// Make an authenticated request to the Tapis API and print the answer
     #[command(
-        after_help = "Examples:\n  tapis api /v3/jobs/list\n  tapis api -X POST /v3/apps --data @app.json\nExits 0 on a 2xx answer and 6 on any other, with the server's message on stderr."
+        after_help = "Examples:\n  tapis api /v3/jobs/list\n  tapis api /v3/apps --data @app.json      (POST: --data means POST unless -X says otherwise)\nExits 0 on a 2xx answer and 6 on any other, with the server's message on stderr."
     )]
     Api(ApiArgs),
     /// List the profiles with their base URL, user, state and expiry
