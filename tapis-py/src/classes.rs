@@ -1,21 +1,47 @@
-//! The Python exception class of each kind of library error, by name: the one decision of
-//! the binding about errors. Pure (no PyO3), so that it is tested without an interpreter: the
+//! The Python exception class of each kind of library error: the one decision of the
+//! binding about errors. Pure (no PyO3), so that it is tested without an interpreter: the
 //! table test below runs in `tapis-auth`'s integration tests, which include this file
 //! (`tapis-py`'s own test harness would need libpython).
 
 use tapis_auth::ErrorKind;
 
-/// The name of the exception class raised for an error of `kind`: one of the classes in
-/// `errors.rs` (all under `TapisConnectError`), or Python's `KeyboardInterrupt`.
-pub(crate) fn class_name(kind: ErrorKind) -> &'static str {
+/// The exception classes an error is raised as: the classes of `errors.rs` (all under
+/// `TapisConnectError`), and Python's own `KeyboardInterrupt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExceptionClass {
+    TapisConnectError,
+    NotLoggedIn,
+    CredentialsRejected,
+    ServerUnavailable,
+    TokenFileError,
+    KeyboardInterrupt,
+}
+
+impl ExceptionClass {
+    /// The class's name in Python.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::TapisConnectError => "TapisConnectError",
+            Self::NotLoggedIn => "NotLoggedIn",
+            Self::CredentialsRejected => "CredentialsRejected",
+            Self::ServerUnavailable => "ServerUnavailable",
+            Self::TokenFileError => "TokenFileError",
+            Self::KeyboardInterrupt => "KeyboardInterrupt",
+        }
+    }
+}
+
+/// The exception class raised for an error of `kind`: the binding's one decision about errors.
+pub(crate) fn exception_class(kind: ErrorKind) -> ExceptionClass {
     match kind {
-        ErrorKind::NotLoggedIn => "NotLoggedIn",
-        ErrorKind::CredentialsRejected => "CredentialsRejected",
-        ErrorKind::ServerUnavailable | ErrorKind::ServerError => "ServerUnavailable",
-        ErrorKind::TokenFile => "TokenFileError",
-        ErrorKind::Interrupted => "KeyboardInterrupt",
-        ErrorKind::InvalidInput | ErrorKind::Internal => "TapisConnectError",
-        _ => "TapisConnectError",
+        ErrorKind::NotLoggedIn => ExceptionClass::NotLoggedIn,
+        ErrorKind::CredentialsRejected => ExceptionClass::CredentialsRejected,
+        ErrorKind::ServerUnavailable | ErrorKind::ServerError => ExceptionClass::ServerUnavailable,
+        ErrorKind::TokenFile => ExceptionClass::TokenFileError,
+        ErrorKind::Interrupted => ExceptionClass::KeyboardInterrupt,
+        ErrorKind::InvalidInput | ErrorKind::Internal => ExceptionClass::TapisConnectError,
+        _ => ExceptionClass::TapisConnectError,
     }
 }
 
@@ -25,7 +51,7 @@ mod tests {
 
     use tapis_auth::{AuthError, PromptError, StoreError};
 
-    use super::class_name;
+    use super::exception_class;
 
     /// The class of every `AuthError` variant (and of the token-file errors inside one).
     #[test]
@@ -71,7 +97,7 @@ mod tests {
             (AuthError::ForeignPath { path: "https://x".into(), base_url: url() }, "TapisConnectError"),
         ];
         for (error, expected) in table {
-            assert_eq!(class_name(error.kind()), expected, "{error}");
+            assert_eq!(exception_class(error.kind()).name(), expected, "{error}");
         }
     }
 }

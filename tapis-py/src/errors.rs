@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use tapis_auth::AuthError;
 use tapis_auth_core::BaseUrl;
 
-use crate::classes::class_name;
+use crate::classes::{ExceptionClass, exception_class};
 
 create_exception!(
     tapis_connect,
@@ -53,17 +53,17 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// The Python exception for a failed login, with the text `tapis login` prints for it. Its
-/// class follows the library's [`tapis_auth::ErrorKind`] ([`class_name`], in `classes.rs`).
+/// class follows the library's [`tapis_auth::ErrorKind`] ([`exception_class`], in `classes.rs`).
 pub(crate) fn to_python(error: &AuthError, base_url: &BaseUrl) -> PyErr {
     let context = format!("cannot log in to {base_url}");
     let message =
         tapis_auth::chain_text(std::iter::once(context).chain(tapis_auth::causes(error).map(ToString::to_string)));
-    match class_name(error.kind()) {
-        "NotLoggedIn" => NotLoggedIn::new_err(message),
-        "CredentialsRejected" => CredentialsRejected::new_err(message),
-        "ServerUnavailable" => ServerUnavailable::new_err(message),
-        "TokenFileError" => TokenFileError::new_err(message),
-        "KeyboardInterrupt" => PyKeyboardInterrupt::new_err(message),
-        _ => TapisConnectError::new_err(message),
+    match exception_class(error.kind()) {
+        ExceptionClass::NotLoggedIn => NotLoggedIn::new_err(message),
+        ExceptionClass::CredentialsRejected => CredentialsRejected::new_err(message),
+        ExceptionClass::ServerUnavailable => ServerUnavailable::new_err(message),
+        ExceptionClass::TokenFileError => TokenFileError::new_err(message),
+        ExceptionClass::KeyboardInterrupt => PyKeyboardInterrupt::new_err(message),
+        ExceptionClass::TapisConnectError => TapisConnectError::new_err(message),
     }
 }
