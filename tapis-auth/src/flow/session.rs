@@ -23,7 +23,7 @@ pub enum Origin {
     Renewed,
     /// This call logged in.
     LoggedIn,
-    /// The token was given by the caller ([`session_from_token`]); nothing was read or written.
+    /// The token was given by the caller ([`session_from_token`](crate::session_from_token)); nothing was read or written.
     Given,
 }
 
@@ -126,7 +126,7 @@ impl Session {
     /// `TAPIS_SECURITY_JWT_EXPIRED ...` after a clock difference, or `Token is revoked.`), the
     /// token is renewed once as [`connect`] would (asking for more time than this token has,
     /// with no prompting) and the request is sent once more. When it cannot be renewed (a
-    /// session from [`session_from_token`] never is), the error is
+    /// session from [`session_from_token`](crate::session_from_token) never is), the error is
     /// [`AuthError::TokenRefused`].
     ///
     /// `request.path` must be a path such as `/v3/jobs/list`; an absolute URL is refused
