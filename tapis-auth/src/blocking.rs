@@ -108,9 +108,17 @@ pub fn call_with_prompter(
     run(session.call_with_prompter(request, prompter))
 }
 
-/// [`Session::userinfo`], blocking.
-pub fn userinfo(session: &Session) -> Result<serde_json::Value, AuthError> {
+/// [`Session::userinfo`], blocking (renewing once when the server refuses the token).
+pub fn userinfo(session: &mut Session) -> Result<serde_json::Value, AuthError> {
     run(session.userinfo())
+}
+
+/// [`Session::userinfo_with_prompter`], blocking.
+pub fn userinfo_with_prompter(
+    session: &mut Session,
+    prompter: &mut dyn Prompter,
+) -> Result<serde_json::Value, AuthError> {
+    run(session.userinfo_with_prompter(prompter))
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@ use tapis_store::StoreError;
 use crate::prompt::PromptError;
 
 /// Everything that can go wrong while signing in or calling Tapis. Variants are what a caller
-/// acts on; the CLI maps them to exit codes.
+/// acts on; [`AuthError::kind`] says what each one means, and front ends label that kind (the
+/// CLI as an exit code, the Python binding as an exception class).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
@@ -127,6 +128,20 @@ pub enum AuthError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The server refused the session's token although it had not expired by the local clock
+    /// (it was revoked, or the clocks differ), and it could not be renewed.
+    #[error("{url} refused the token ({status}: {message}), and it could not be renewed; log in again")]
+    TokenRefused {
+        /// The URL requested.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The server's message (`Token is revoked.`, `TAPIS_SECURITY_JWT_EXPIRED ...`).
+        message: String,
+        /// Why the token could not be renewed, when a renewal was tried.
+        #[source]
+        renewal: Option<Box<AuthError>>,
+    },
     /// A request path that is not a path on the base URL (an absolute URL to another host).
     #[error("`{path}` is not a path on the base URL; tokens are only sent to {base_url}")]
     ForeignPath {
@@ -135,4 +150,150 @@ pub enum AuthError {
         /// The base URL tokens belong to.
         base_url: String,
     },
+}
+
+/// What an [`AuthError`] means to the person or program that asked: the one classification
+/// that every front end labels (the CLI with an exit code, the Python binding with an
+/// exception class), so that they cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Not logged in, and no way to log in here: no credentials and nobody to ask, a refused
+    /// renewal or token with nothing to fall back on, an expired device code, no answer at a
+    /// prompt.
+    NotLoggedIn,
+    /// The server rejected the username or password.
+    CredentialsRejected,
+    /// The server could not be reached or kept failing, or its answer to a request that is
+    /// not repeated was lost.
+    ServerUnavailable,
+    /// The server answered with an error that retrying will not fix, or with an answer that
+    /// cannot be used.
+    ServerError,
+    /// The token file (or its lock) cannot be used or written.
+    TokenFile,
+    /// The caller's input cannot be used as it is (a request, a path, a given token, a device
+    /// login without a client).
+    InvalidInput,
+    /// The person interrupted a prompt.
+    Interrupted,
+    /// Something that should not happen (the HTTP client cannot be set up).
+    Internal,
+}
+
+impl AuthError {
+    /// What this error means; see [`ErrorKind`]. Every variant is classified here and only
+    /// here (the match has no catch-all arm, so a new variant must be given a kind).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AuthError::CredentialsRejected { .. } => ErrorKind::CredentialsRejected,
+            AuthError::Server { .. } | AuthError::InvalidResponse { .. } => ErrorKind::ServerError,
+            AuthError::Unavailable { .. } | AuthError::Unconfirmed { .. } => ErrorKind::ServerUnavailable,
+            AuthError::NoCredentials { .. }
+            | AuthError::RenewalRejected { .. }
+            | AuthError::GivenTokenExpiring { .. }
+            | AuthError::DeviceCodeExpired
+            | AuthError::TokenRefused { .. } => ErrorKind::NotLoggedIn,
+            AuthError::NoClient { .. }
+            | AuthError::OtherServer { .. }
+            | AuthError::UnusableGivenToken { .. }
+            | AuthError::InvalidRequest { .. }
+            | AuthError::ForeignPath { .. } => ErrorKind::InvalidInput,
+            AuthError::Prompt(prompt) => prompt_kind(prompt),
+            AuthError::Store(store) => store_kind(store),
+            AuthError::HttpClient(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+impl AuthError {
+    /// Whether the server refused the token itself (it expired early or was revoked), so that
+    /// a renewed token may succeed; the same rule as [`crate::ApiResponse::says_token_refused`].
+    pub fn says_token_refused(&self) -> bool {
+        match self {
+            AuthError::Server { status, message, .. } => crate::client::refuses_token(*status, message),
+            _ => false,
+        }
+    }
+}
+
+impl PromptError {
+    /// What this error means; see [`ErrorKind`].
+    pub fn kind(&self) -> ErrorKind {
+        prompt_kind(self)
+    }
+}
+
+fn prompt_kind(error: &PromptError) -> ErrorKind {
+    match error {
+        PromptError::Interrupted => ErrorKind::Interrupted,
+        PromptError::EndOfInput | PromptError::Empty(_) | PromptError::Terminal(_) => ErrorKind::NotLoggedIn,
+    }
+}
+
+/// The kind of a token-file error. `StoreError` is another crate's `#[non_exhaustive]` enum,
+/// so a catch-all arm is needed; every variant known today is named.
+fn store_kind(error: &StoreError) -> ErrorKind {
+    match error {
+        StoreError::Corrupt { .. }
+        | StoreError::Unreadable { .. }
+        | StoreError::NotOwned { .. }
+        | StoreError::Symlink { .. }
+        | StoreError::Write { .. }
+        | StoreError::Remove { .. }
+        | StoreError::Lock { .. }
+        | StoreError::LockNotOwned { .. }
+        | StoreError::LockTimeout { .. } => ErrorKind::TokenFile,
+        _ => ErrorKind::TokenFile,
+    }
+}
+
+impl ErrorKind {
+    /// The kind of one error, when it is an [`AuthError`], a [`PromptError`] or a
+    /// [`StoreError`] (its causes are not looked at); `None` for any other error.
+    pub fn of(error: &(dyn std::error::Error + 'static)) -> Option<Self> {
+        if let Some(auth) = error.downcast_ref::<AuthError>() {
+            return Some(auth.kind());
+        }
+        // The renewal's error inside `AuthError::TokenRefused` is a boxed one.
+        if let Some(auth) = error.downcast_ref::<Box<AuthError>>() {
+            return Some(auth.kind());
+        }
+        if let Some(prompt) = error.downcast_ref::<PromptError>() {
+            return Some(prompt.kind());
+        }
+        error.downcast_ref::<StoreError>().map(store_kind)
+    }
+}
+
+/// An error and its causes as people read them, one per line, outermost first: each cause
+/// after the first on a line `  caused by: ...`, and a message that the line above already
+/// quotes left out. Front ends pass the messages as they word them (escaped, or with their
+/// own advice).
+///
+/// ```
+/// let text = tapis_auth::chain_text(["cannot log in".to_owned(), "timed out".to_owned()]);
+/// assert_eq!(text, "cannot log in\n  caused by: timed out");
+/// ```
+pub fn chain_text(messages: impl IntoIterator<Item = String>) -> String {
+    let mut text = String::new();
+    let mut previous = String::new();
+    for message in messages {
+        if !text.is_empty() && previous.contains(&message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str("\n  caused by: ");
+        }
+        text.push_str(&message);
+        previous = message;
+    }
+    text
+}
+
+/// An error followed by its causes (`source()`), outermost first.
+pub fn causes<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |cause| cause.source())
 }

@@ -17,7 +17,7 @@
 //! processes log in once. [`LoginOptions`] is the one options type of every entry point.
 //!
 //! - Async programs: [`connect`], [`device_login`], [`logout`], [`Session::call`] (which
-//!   renews once and retries when the server says the token expired), and
+//!   renews once and retries when the server refuses the token: expired or revoked), and
 //!   [`TokenProvider`], a shared handle that hands out a valid token on every call and
 //!   renews it, once, as it nears expiry. With the `sdk` feature, `sdk::client` puts the
 //!   provider behind the official Tapis SDK crates' generated APIs (see `examples/sdk_provider.rs`).
@@ -43,11 +43,11 @@ pub use client::{
     ApiRequest, ApiResponse, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_ANSWER_BYTES,
     DeviceCode, DevicePoll, TapisClient,
 };
-pub use error::AuthError;
+pub use error::{AuthError, ErrorKind, causes, chain_text};
 pub use flow::{
     Credentials, DEFAULT_DEVICE_POLL_INTERVAL, DEFAULT_MIN_VALID, DEFAULT_N_PROMPT_ATTEMPTS, DeviceClient,
-    LoginOptions, LogoutReport, MAX_DEVICE_WAIT, MIN_DEVICE_POLL_INTERVAL, Origin, Session, connect, device_login,
-    logout, session_from_token,
+    LoginOptions, LogoutReport, MAX_DEVICE_WAIT, MIN_DEVICE_POLL_INTERVAL, Origin, Session, Summary, connect,
+    device_login, logout, session_from_token,
 };
 pub use prompt::{NoPrompt, Notice, NoticeLevel, PromptError, Prompter};
 pub use provider::TokenProvider;

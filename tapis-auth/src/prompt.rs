@@ -157,11 +157,7 @@ impl std::fmt::Display for Notice {
             Notice::NotSaved(error) => write!(f, "{error}; the token is usable for this run only"),
             Notice::LoggedInByAnotherProcess => write!(f, "another process logged in meanwhile; its token is used"),
             Notice::ShorterThanAsked { valid_for, min_valid } => {
-                let left = if *valid_for > chrono::TimeDelta::zero() {
-                    format!("{} left", format_duration(*valid_for))
-                } else {
-                    format!("expired {} ago", format_duration(*valid_for))
-                };
+                let left = tapis_auth_core::duration::format_time_left(*valid_for);
                 write!(
                     f,
                     "the token has {left}, less than the {} asked for: the server issues no longer-lived tokens",

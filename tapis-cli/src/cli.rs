@@ -88,7 +88,7 @@ pub(crate) enum Command {
     Exec(ExecArgs),
     /// Make an authenticated request to the Tapis API and print the answer
     #[command(
-        after_help = "Examples:\n  tapis api /v3/jobs/list\n  tapis api -X POST /v3/apps --data @app.json\nExits 0 on a 2xx answer and 6 on any other, with the server's message on stderr."
+        after_help = "Examples:\n  tapis api /v3/jobs/list\n  tapis api /v3/apps --data @app.json      (POST: --data means POST unless -X says otherwise)\nExits 0 on a 2xx answer and 6 on any other, with the server's message on stderr."
     )]
     Api(ApiArgs),
     /// List the profiles with their base URL, user, state and expiry
@@ -189,9 +189,9 @@ pub(crate) struct ApiArgs {
     #[command(flatten)]
     pub(crate) credentials: CredentialArgs,
 
-    /// The HTTP method
-    #[arg(short = 'X', long = "method", value_name = "METHOD", default_value = "GET")]
-    pub(crate) method: String,
+    /// The HTTP method [default: GET, or POST with --data, as curl and gh api do]
+    #[arg(short = 'X', long = "method", value_name = "METHOD")]
+    pub(crate) method: Option<String>,
 
     /// The path on the base URL, e.g. /v3/jobs/list (never a URL to another host)
     #[arg(value_name = "PATH")]

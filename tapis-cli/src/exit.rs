@@ -1,6 +1,6 @@
 //! Exit codes, and the one place that maps errors to them.
 
-use tapis_auth::{AuthError, PromptError};
+use tapis_auth::{AuthError, ErrorKind};
 use tapis_store::StoreError;
 
 /// The exit codes, as `--help` and the README document them.
@@ -75,50 +75,40 @@ macro_rules! usage {
 }
 pub(crate) use usage;
 
-/// The exit code for an error: the first error in the chain that has a known kind decides.
+/// The exit code for an error: the first error in the chain that has a known kind decides
+/// (a [`UsageError`] of the CLI's own, or the library's [`ErrorKind`]).
 pub(crate) fn exit_code_for(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
-        if let Some(auth) = cause.downcast_ref::<AuthError>() {
-            return match auth {
-                AuthError::CredentialsRejected { .. } => Exit::CredentialsRejected,
-                AuthError::Server { .. }
-                | AuthError::Unavailable { .. }
-                | AuthError::Unconfirmed { .. }
-                | AuthError::InvalidResponse { .. } => Exit::ServerOrNetwork,
-                AuthError::NoCredentials { .. } | AuthError::RenewalRejected { .. } | AuthError::DeviceCodeExpired => {
-                    Exit::NotLoggedIn
-                }
-                AuthError::NoClient { .. } | AuthError::UnusableGivenToken { .. } | AuthError::OtherServer { .. } => {
-                    Exit::Usage
-                }
-                AuthError::Prompt(prompt) => exit_code_for_prompt(prompt),
-                AuthError::ForeignPath { .. } | AuthError::InvalidRequest { .. } => Exit::Usage,
-                _ => Exit::Unexpected,
-            };
-        }
-        if let Some(prompt) = cause.downcast_ref::<PromptError>() {
-            return exit_code_for_prompt(prompt);
-        }
         if cause.downcast_ref::<UsageError>().is_some() {
             return Exit::Usage;
         }
-        if cause.downcast_ref::<StoreError>().is_some() {
-            return Exit::Unexpected;
+        if let Some(kind) = ErrorKind::of(cause) {
+            return exit_for_kind(kind);
         }
     }
     Exit::Unexpected
 }
 
-fn exit_code_for_prompt(error: &PromptError) -> Exit {
-    match error {
-        PromptError::Interrupted => Exit::Interrupted,
-        _ => Exit::NotLoggedIn,
+/// The exit code for each kind of library error: the one place that decides it.
+pub(crate) fn exit_for_kind(kind: ErrorKind) -> Exit {
+    match kind {
+        ErrorKind::NotLoggedIn => Exit::NotLoggedIn,
+        ErrorKind::CredentialsRejected => Exit::CredentialsRejected,
+        ErrorKind::ServerUnavailable | ErrorKind::ServerError => Exit::ServerOrNetwork,
+        ErrorKind::InvalidInput => Exit::Usage,
+        ErrorKind::Interrupted => Exit::Interrupted,
+        ErrorKind::TokenFile | ErrorKind::Internal => Exit::Unexpected,
+        _ => Exit::Unexpected,
     }
 }
 
 /// The CLI's wording of a library error, where the library's neutral message should name a
 /// flag, a variable or a command: the library crates never do.
 pub(crate) fn cli_message(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    // A renewal's error inside `AuthError::TokenRefused` is boxed.
+    if let Some(boxed) = cause.downcast_ref::<Box<AuthError>>() {
+        return cli_message(boxed.as_ref());
+    }
     if let Some(auth) = cause.downcast_ref::<AuthError>() {
         return match auth {
             AuthError::NoCredentials { base_url } => Some(format!(
@@ -136,6 +126,9 @@ pub(crate) fn cli_message(cause: &(dyn std::error::Error + 'static)) -> Option<S
             AuthError::OtherServer { server, base_url, path } => Some(format!(
                 "the token file {} holds the tokens of {server}, not of {base_url}; it was left unchanged — to use them or log out of them, add `--base-url {server}` (or the `--profile` of that server); to sign in to {base_url} as well, give it its own token file (`--token-file`, or a profile); to replace them, run `tapis login --force`",
                 path.display()
+            )),
+            AuthError::TokenRefused { url, status, message, .. } => Some(format!(
+                "{url} refused the token ({status}: {message}), and it could not be renewed; log in again with `tapis login`"
             )),
             AuthError::Store(store) => cli_message(store),
             _ => None,
@@ -165,6 +158,10 @@ pub(crate) fn cli_message(cause: &(dyn std::error::Error + 'static)) -> Option<S
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
+    use tapis_auth::PromptError;
+
     use super::*;
 
     fn check(error: anyhow::Error, expected: Exit) {
@@ -176,13 +173,65 @@ mod tests {
         let rejected =
             AuthError::CredentialsRejected { message: "Invalid username/password combination.".into(), n_attempts: 1 };
         check(anyhow::Error::new(rejected).context("cannot log in"), Exit::CredentialsRejected);
-        let unavailable = AuthError::Unavailable { url: "u".into(), n_attempts: 3, last: "HTTP 503".into() };
-        check(unavailable.into(), Exit::ServerOrNetwork);
-        check(AuthError::NoCredentials { base_url: "b".into() }.into(), Exit::NotLoggedIn);
         check(AuthError::Prompt(PromptError::Interrupted).into(), Exit::Interrupted);
         check(PromptError::EndOfInput.into(), Exit::NotLoggedIn);
         let other = AuthError::OtherServer { server: "s".into(), base_url: "b".into(), path: "/t.json".into() };
         check(anyhow::Error::new(other).context("cannot log out of b"), Exit::Usage);
+        check(anyhow::Error::new(UsageError("bad".into())).context("cannot log in"), Exit::Usage);
+        let lock = StoreError::LockTimeout { path: "/t.lock".into(), waited: std::time::Duration::from_secs(1) };
+        check(anyhow::Error::new(lock).context("cannot log in"), Exit::Unexpected);
         check(anyhow::anyhow!("something else"), Exit::Unexpected);
+    }
+
+    /// The exit code of every `AuthError` variant (and of the token-file errors inside
+    /// one), as the README's table documents them.
+    #[test]
+    fn every_variant_has_its_documented_exit_code() {
+        let url = || "https://tapis.example/v3/x".to_owned();
+        let path = || PathBuf::from("/t.json");
+        let io = || std::io::Error::other("disk");
+        let table: Vec<(AuthError, u8)> = vec![
+            (AuthError::CredentialsRejected { message: "m".into(), n_attempts: 1 }, 4),
+            (AuthError::Server { url: url(), status: 404, message: "m".into() }, 5),
+            (AuthError::Unavailable { url: url(), n_attempts: 3, last: "HTTP 503".into() }, 5),
+            (AuthError::Unconfirmed { url: url(), last: "timed out".into() }, 5),
+            (AuthError::InvalidResponse { url: url(), reason: "r".into() }, 5),
+            (AuthError::NoCredentials { base_url: url() }, 3),
+            (AuthError::RenewalRejected { base_url: url(), message: "m".into() }, 3),
+            (AuthError::NoClient { base_url: url() }, 2),
+            (AuthError::UnusableGivenToken { reason: "r".into() }, 2),
+            (AuthError::GivenTokenExpiring { expires_at: chrono::DateTime::UNIX_EPOCH }, 3),
+            (AuthError::DeviceCodeExpired, 3),
+            (AuthError::Prompt(PromptError::EndOfInput), 3),
+            (AuthError::Prompt(PromptError::Interrupted), 130),
+            (AuthError::Prompt(PromptError::Empty("username")), 3),
+            (AuthError::Prompt(PromptError::Terminal(io())), 3),
+            (
+                AuthError::Store(StoreError::Corrupt {
+                    path: path(),
+                    reason: tapis_store::format::parse_token_file(b"{").unwrap_err(),
+                }),
+                1,
+            ),
+            (AuthError::Store(StoreError::Unreadable { path: path(), source: io() }), 1),
+            (AuthError::Store(StoreError::NotOwned { path: path(), owner: 0 }), 1),
+            (AuthError::Store(StoreError::Symlink { path: path() }), 1),
+            (AuthError::Store(StoreError::Write { path: path(), source: io() }), 1),
+            (AuthError::Store(StoreError::Remove { path: path(), source: io() }), 1),
+            (AuthError::Store(StoreError::Lock { path: path(), source: io() }), 1),
+            (AuthError::Store(StoreError::LockNotOwned { path: path(), owner: 0 }), 1),
+            (AuthError::Store(StoreError::LockTimeout { path: path(), waited: std::time::Duration::from_secs(1) }), 1),
+            (AuthError::HttpClient("tls".into()), 1),
+            (AuthError::InvalidRequest { reason: "r".into() }, 2),
+            (
+                AuthError::TokenRefused { url: url(), status: 500, message: "Token is revoked.".into(), renewal: None },
+                3,
+            ),
+            (AuthError::ForeignPath { path: "https://x".into(), base_url: url() }, 2),
+        ];
+        for (error, code) in table {
+            let text = error.to_string();
+            assert_eq!(exit_code_for(&anyhow::Error::new(error).context("cannot log in")).code(), code, "{text}");
+        }
     }
 }

@@ -11,7 +11,6 @@ use std::borrow::Cow;
 use std::io::IsTerminal as _;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use tapis_auth_core::duration::format_duration;
 
 fn colour_enabled() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()) && std::io::stderr().is_terminal()
@@ -101,11 +100,7 @@ pub(crate) fn instant(at: DateTime<Utc>) -> String {
 
 /// `3h 59m left` or `expired 5m 02s ago`.
 pub(crate) fn time_left(left: TimeDelta) -> String {
-    if left > TimeDelta::zero() {
-        format!("{} left", format_duration(left))
-    } else {
-        format!("expired {} ago", format_duration(left))
-    }
+    tapis_auth_core::duration::format_time_left(left)
 }
 
 #[cfg(test)]

@@ -81,6 +81,22 @@ pub fn format_duration(duration: TimeDelta) -> String {
     }
 }
 
+/// Time left before an expiry, as people read it: `3h 59m left`, or `expired 4m 05s ago`.
+///
+/// ```
+/// use chrono::TimeDelta;
+/// use tapis_auth_core::duration::format_time_left;
+/// assert_eq!(format_time_left(TimeDelta::seconds(14_399)), "3h 59m left");
+/// assert_eq!(format_time_left(TimeDelta::seconds(-245)), "expired 4m 05s ago");
+/// ```
+pub fn format_time_left(left: TimeDelta) -> String {
+    if left > TimeDelta::zero() {
+        format!("{} left", format_duration(left))
+    } else {
+        format!("expired {} ago", format_duration(left))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,14 @@
 //! One Python exception class per exit code of the `tapis` command, under one base class,
-//! and the mapping from [`AuthError`] to them (the twin of `tapis-cli/src/exit.rs`).
+//! and the raising of them for an [`AuthError`], by its kind (`classes.rs` names the class of
+//! each kind, as `tapis-cli/src/exit.rs` names its exit code).
 
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyKeyboardInterrupt};
 use pyo3::prelude::*;
-use tapis_auth::{AuthError, PromptError};
+use tapis_auth::AuthError;
 use tapis_auth_core::BaseUrl;
+
+use crate::classes::{ExceptionClass, exception_class};
 
 create_exception!(
     tapis_connect,
@@ -49,44 +52,18 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// The Python exception for a failed login, with the text `tapis login` prints for it.
+/// The Python exception for a failed login, with the text `tapis login` prints for it. Its
+/// class follows the library's [`tapis_auth::ErrorKind`] ([`exception_class`], in `classes.rs`).
 pub(crate) fn to_python(error: &AuthError, base_url: &BaseUrl) -> PyErr {
-    let message = describe(&format!("cannot log in to {base_url}"), error);
-    match error {
-        AuthError::CredentialsRejected { .. } => CredentialsRejected::new_err(message),
-        AuthError::Server { .. } | AuthError::Unavailable { .. } | AuthError::InvalidResponse { .. } => {
-            ServerUnavailable::new_err(message)
-        }
-        AuthError::NoCredentials { .. } | AuthError::RenewalRejected { .. } | AuthError::DeviceCodeExpired => {
-            NotLoggedIn::new_err(message)
-        }
-        AuthError::Prompt(PromptError::Interrupted) => PyKeyboardInterrupt::new_err(message),
-        AuthError::Prompt(PromptError::EndOfInput | PromptError::Empty(_) | PromptError::Terminal(_)) => {
-            NotLoggedIn::new_err(message)
-        }
-        AuthError::Store(_) => TokenFileError::new_err(message),
-        AuthError::NoClient { .. }
-        | AuthError::UnusableGivenToken { .. }
-        | AuthError::ForeignPath { .. }
-        | AuthError::HttpClient(_) => TapisConnectError::new_err(message),
-        _ => TapisConnectError::new_err(message),
+    let context = format!("cannot log in to {base_url}");
+    let message =
+        tapis_auth::chain_text(std::iter::once(context).chain(tapis_auth::causes(error).map(ToString::to_string)));
+    match exception_class(error.kind()) {
+        ExceptionClass::NotLoggedIn => NotLoggedIn::new_err(message),
+        ExceptionClass::CredentialsRejected => CredentialsRejected::new_err(message),
+        ExceptionClass::ServerUnavailable => ServerUnavailable::new_err(message),
+        ExceptionClass::TokenFileError => TokenFileError::new_err(message),
+        ExceptionClass::KeyboardInterrupt => PyKeyboardInterrupt::new_err(message),
+        ExceptionClass::TapisConnectError => TapisConnectError::new_err(message),
     }
-}
-
-/// The context line and the error's causes, one per line, as the `tapis` command prints
-/// them: a cause the line above already quotes is not repeated.
-fn describe(context: &str, error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = context.to_owned();
-    let mut previous = context.to_owned();
-    let mut cause = Some(error);
-    while let Some(current) = cause {
-        let message = current.to_string();
-        if !previous.contains(&message) {
-            text.push_str("\n  caused by: ");
-            text.push_str(&message);
-            previous = message;
-        }
-        cause = current.source();
-    }
-    text
 }

@@ -13,6 +13,7 @@
 //! t = connect_tapis()                      # a tapipy client, or a Token without tapipy
 //! ```
 
+mod classes;
 mod errors;
 mod prompt;
 
@@ -21,8 +22,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use pyo3::prelude::*;
-use tapis_auth::{AuthError, Credentials, LoginOptions, Origin, Prompter, Session};
-use tapis_auth_core::duration::format_duration;
+use tapis_auth::{AuthError, Credentials, LoginOptions, Prompter, Session};
 use tapis_auth_core::{BaseUrl, ExposeSecret as _, SecretString};
 
 use crate::prompt::PythonPrompter;
@@ -170,39 +170,7 @@ fn token(session: &Session) -> Token {
         refresh_token: tokens.refresh.as_ref().map(|refresh| SecretString::from(refresh.expose_secret().to_owned())),
         client_id: tokens.client.as_ref().map(|client| client.client_id.clone()),
         client_key: tokens.client.as_ref().map(|client| client.client_key.clone()),
-        message: report(session, Utc::now()),
-    }
-}
-
-/// The sentence `connect_tapis()` prints, as `tapis login` words it.
-fn report(session: &Session, now: DateTime<Utc>) -> String {
-    let user = session.username().unwrap_or("an unknown user");
-    let expires_at = session.expires_at();
-    let left = expires_at - now;
-    let left = if left > TimeDelta::zero() {
-        format!("{} left", format_duration(left))
-    } else {
-        format!("expired {} ago", format_duration(left))
-    };
-    let expiry = format!("expires at {} ({left})", instant(expires_at));
-    let file = session.token_file().unwrap_or(Path::new("")).display();
-    let base_url = session.base_url();
-    match session.origin() {
-        Origin::Saved | Origin::Given => {
-            format!("Reusing the saved token for {base_url} as {user}; the token in {file} {expiry}.")
-        }
-        Origin::SavedByAnotherProcess => {
-            format!("Logged in to {base_url} as {user} by another process; the token in {file} {expiry}.")
-        }
-        Origin::Renewed if session.is_saved() => {
-            format!(
-                "Renewed the token for {base_url} as {user} without a password. Token saved to {file}; it {expiry}."
-            )
-        }
-        Origin::LoggedIn if session.is_saved() => {
-            format!("Logged in to {base_url} as {user}. Token saved to {file}; it {expiry}.")
-        }
-        _ => format!("Logged in to {base_url} as {user}, but the token was not saved; it {expiry}."),
+        message: session.summary(Utc::now()).to_string(),
     }
 }
 

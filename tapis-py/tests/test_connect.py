@@ -61,7 +61,7 @@ def test_a_saved_token_is_reused_with_no_request(mock, token_file, no_tapipy, ca
 
     assert mock.total() == before
     assert token.access_token == first.access_token
-    assert "Reusing the saved token" in capsys.readouterr().out
+    assert "Already logged in to" in capsys.readouterr().out
     assert get_token(base_url=mock.base_url, token_filePath=token_file) == first.access_token
     assert mock.total() == before
 

@@ -71,7 +71,7 @@ def test_a_notebook_cell_asks_in_the_notebook_and_gets_a_tapipy_client(kernel, m
     reply, printed = run_cell(kernel, code, allow_stdin=True, stdin_hook=stdin_hook)
     assert reply["status"] == "ok", printed
     assert len(asked) == 2
-    assert "Reusing the saved token" in printed
+    assert "Already logged in to" in printed
     assert mock.count("POST", "/v3/oauth2/tokens") == tokens_before
 
 

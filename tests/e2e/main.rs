@@ -11,6 +11,7 @@ mod login;
 mod logout;
 mod prompt;
 mod readme;
+mod refused;
 mod renewal;
 mod safety;
 mod scripting;

@@ -1,7 +1,9 @@
 //! Authenticated calls to any Tapis API path: [`ApiRequest`] in, [`ApiResponse`] out.
 
 use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
+use tapis_auth_core::BaseUrl;
 
 use super::send::{ReadError, describe_transport_error, excerpt, read_capped};
 use super::{TOKEN_HEADER, TapisClient};
@@ -14,25 +16,8 @@ impl TapisClient {
     /// be idempotent. Any status is an answer; only a transport failure, a refused request or
     /// an answer over the cap is an error.
     pub(crate) async fn call(&self, access_token: &str, request: &ApiRequest) -> Result<ApiResponse, AuthError> {
-        let path = request.path.as_str();
-        if !path.starts_with('/') || path.starts_with("//") {
-            return Err(AuthError::ForeignPath { path: path.to_owned(), base_url: self.base_url.to_string() });
-        }
-        let invalid = |reason: String| AuthError::InvalidRequest { reason };
-        let method = Method::from_bytes(request.method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| invalid(format!("`{}` is not an HTTP method", request.method)))?;
-        let url = self.base_url.join(path);
-        let mut builder = self.http.request(method, &url).header(TOKEN_HEADER, access_token);
-        for (name, value) in &request.headers {
-            if name.trim().eq_ignore_ascii_case(TOKEN_HEADER) {
-                return Err(invalid(format!("the {TOKEN_HEADER} header is set from the session")));
-            }
-            let name = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| invalid(format!("`{name}` is not a header name")))?;
-            let value = reqwest::header::HeaderValue::from_str(value.trim())
-                .map_err(|_| invalid(format!("the value of the header {name} is not valid in a header")))?;
-            builder = builder.header(name, value);
-        }
+        let Checked { method, url, headers } = request.checked(&self.base_url)?;
+        let mut builder = self.http.request(method, &url).header(TOKEN_HEADER, access_token).headers(headers);
         if let Some(body) = &request.body {
             builder = builder.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
         }
@@ -52,6 +37,47 @@ impl TapisClient {
             }),
             Err(ReadError::Transport(what)) => Err(unavailable(what)),
         }
+    }
+}
+
+/// A request's parts once checked: what is sent.
+struct Checked {
+    method: Method,
+    url: String,
+    headers: HeaderMap,
+}
+
+impl ApiRequest {
+    /// Checks that the request can be sent to `base_url` as it is: its path is a path on the
+    /// base URL ([`AuthError::ForeignPath`] otherwise), its method an HTTP method, its headers
+    /// valid names and values, without `X-Tapis-Token` ([`AuthError::InvalidRequest`]).
+    /// [`crate::Session::call`] checks the same before sending; a front end may call this first
+    /// to refuse a bad request before signing in.
+    pub fn check(&self, base_url: &BaseUrl) -> Result<(), AuthError> {
+        self.checked(base_url).map(|_| ())
+    }
+
+    fn checked(&self, base_url: &BaseUrl) -> Result<Checked, AuthError> {
+        // A path on the base URL: `/v3/...`, never `https://...`, `//host/...` or `host/...`.
+        let path = self.path.as_str();
+        if !path.starts_with('/') || path.starts_with("//") {
+            return Err(AuthError::ForeignPath { path: path.to_owned(), base_url: base_url.to_string() });
+        }
+        let invalid = |reason: String| AuthError::InvalidRequest { reason };
+        let method = Method::from_bytes(self.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| invalid(format!("`{}` is not an HTTP method", self.method)))?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            if name.trim().eq_ignore_ascii_case(TOKEN_HEADER) {
+                return Err(invalid(format!("the {TOKEN_HEADER} header is set from the session")));
+            }
+            let name = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| invalid(format!("`{name}` is not a header name")))?;
+            let value = HeaderValue::from_str(value.trim())
+                .map_err(|_| invalid(format!("the value of the header {name} is not valid in a header")))?;
+            headers.append(name, value);
+        }
+        Ok(Checked { method, url: base_url.join(path), headers })
     }
 }
 
@@ -128,6 +154,19 @@ pub struct ApiResponse {
 /// How the Java services start a 401's body when the token has expired.
 const JWT_EXPIRED_PREFIX: &str = "TAPIS_SECURITY_JWT_EXPIRED";
 
+/// How the services and the gateway word a revoked token (with a 400, 401 or 500).
+const TOKEN_REVOKED_PREFIX: &str = "Token is revoked";
+
+/// The one rule for "the server refused the token itself", which a renewal may cure: a 401
+/// whose message starts `TAPIS_SECURITY_JWT_EXPIRED`, or an error of any status whose message
+/// starts `Token is revoked`. Used for [`ApiResponse::says_token_refused`] and for the errors of
+/// the client's own requests ([`AuthError::says_token_refused`]).
+pub(crate) fn refuses_token(status: u16, message: &str) -> bool {
+    let message = message.trim_start();
+    (status == 401 && message.starts_with(JWT_EXPIRED_PREFIX))
+        || (!(200..300).contains(&status) && message.starts_with(TOKEN_REVOKED_PREFIX))
+}
+
 impl ApiResponse {
     /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
@@ -139,7 +178,8 @@ impl ApiResponse {
         serde_json::from_slice(&self.body).ok()
     }
 
-    /// The envelope's `message` when the body is a Tapis envelope, else the start of the body.
+    /// The envelope's `message` when the body is a Tapis envelope, else the start of the
+    /// body on one line (`(empty answer)` for none).
     pub fn message(&self) -> String {
         self.json().as_ref().and_then(envelope_message).unwrap_or_else(|| excerpt(&self.body))
     }
@@ -147,9 +187,44 @@ impl ApiResponse {
     /// Whether this is a 401 saying the token expired: a body, or an envelope message, that
     /// starts with `TAPIS_SECURITY_JWT_EXPIRED`.
     pub fn says_token_expired(&self) -> bool {
-        let starts = |text: &str| text.trim_start().starts_with(JWT_EXPIRED_PREFIX);
-        self.status == 401
-            && (starts(&String::from_utf8_lossy(&self.body))
-                || self.json().as_ref().and_then(envelope_message).is_some_and(|message| starts(&message)))
+        self.status == 401 && self.says(|message| message.trim_start().starts_with(JWT_EXPIRED_PREFIX))
+    }
+
+    /// Whether the server refused the token itself, so that a renewed token may succeed: a
+    /// 401 saying the token expired (see [`ApiResponse::says_token_expired`]), or an error
+    /// saying `Token is revoked.` (which the gateway answers with a 500). The body, or the
+    /// envelope's message, is what is read.
+    pub fn says_token_refused(&self) -> bool {
+        self.says(|message| refuses_token(self.status, message))
+    }
+
+    /// Whether the body, or the envelope's message, satisfies `test`.
+    fn says(&self, test: impl Fn(&str) -> bool) -> bool {
+        test(&String::from_utf8_lossy(&self.body))
+            || self.json().as_ref().and_then(envelope_message).is_some_and(|message| test(&message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(status: u16, body: &str, expected: (bool, bool)) {
+        let answer = ApiResponse { status, headers: Vec::new(), body: body.as_bytes().to_vec() };
+        assert_eq!((answer.says_token_expired(), answer.says_token_refused()), expected, "{status} {body}");
+    }
+
+    #[test]
+    fn which_answers_refuse_the_token() {
+        let envelope = |message: &str| serde_json::json!({"status": "error", "message": message}).to_string();
+        check(401, "TAPIS_SECURITY_JWT_EXPIRED Exception message: JWT expired", (true, true));
+        check(401, &envelope("TAPIS_SECURITY_JWT_EXPIRED ..."), (true, true));
+        check(500, &envelope("Token is revoked."), (false, true));
+        check(400, &envelope("Token is revoked."), (false, true));
+        check(401, "Token is revoked.", (false, true));
+        check(200, &envelope("Token is revoked."), (false, false));
+        check(500, "TAPIS_SECURITY_JWT_EXPIRED", (false, false));
+        check(403, "TAPIS_SECURITY_UNAUTHORIZED not allowed", (false, false));
+        check(500, &envelope("Internal error."), (false, false));
     }
 }

@@ -14,6 +14,7 @@ mod api;
 mod oauth;
 mod send;
 
+pub(crate) use api::refuses_token;
 pub use api::{ApiRequest, ApiResponse, DEFAULT_MAX_ANSWER_BYTES};
 pub use oauth::{DeviceCode, DevicePoll};
 

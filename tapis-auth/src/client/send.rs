@@ -112,6 +112,10 @@ impl TapisClient {
                 message: format!("a redirect{location}; redirects are not followed, check the base URL"),
             });
         }
+        if !status.is_success() && super::refuses_token(status.as_u16(), &message) {
+            // Not transient, even as a 500: the same token will be refused again.
+            return Attempt::Fatal(AuthError::Server { url: url.to_owned(), status: status.as_u16(), message });
+        }
         if is_transient_status(status) {
             let not_acted_on = matches!(status.as_u16(), 429 | 503);
             return Attempt::Transient(format!("HTTP {status}: {message}"), retry_after, not_acted_on);

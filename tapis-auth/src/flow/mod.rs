@@ -25,7 +25,7 @@ pub use options::{
     Credentials, DEFAULT_DEVICE_POLL_INTERVAL, DEFAULT_MIN_VALID, DEFAULT_N_PROMPT_ATTEMPTS, DeviceClient,
     LoginOptions, MAX_DEVICE_WAIT, MIN_DEVICE_POLL_INTERVAL,
 };
-pub use session::{Origin, Session};
+pub use session::{Origin, Session, Summary};
 
 /// Takes the token file's lock without blocking the async runtime's worker thread: at once
 /// when it is free, else waiting on a blocking-pool thread.

@@ -45,8 +45,8 @@ impl DeviceClient {
     }
 }
 
-/// Where to sign in and how: the one options type of [`connect`], [`device_login`],
-/// [`logout`], [`session_from_token`] and [`crate::TokenProvider`] (and their
+/// Where to sign in and how: the one options type of [`connect`](crate::connect), [`device_login`](crate::device_login),
+/// [`logout`](crate::logout), [`session_from_token`](crate::session_from_token) and [`crate::TokenProvider`] (and their
 /// [`crate::blocking`] forms).
 ///
 /// ```
@@ -86,7 +86,7 @@ pub struct LoginOptions {
     pub device_poll_interval: Duration,
     /// The OAuth client of a device login; `None` uses the client in the token file.
     pub device_client: Option<DeviceClient>,
-    /// [`logout`] keeps the personal OAuth client instead of deleting it.
+    /// [`logout`](crate::logout) keeps the personal OAuth client instead of deleting it.
     pub keep_client: bool,
 }
 

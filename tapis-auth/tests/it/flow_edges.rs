@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use mockito::Matcher;
 use serde_json::{Value, json};
-use tapis_auth::{AuthError, LoginOptions, blocking};
+use tapis_auth::{AuthError, LoginOptions, NoPrompt, SecretString, blocking};
 use tapis_testkit::CLIENTS_PATH;
 
 use crate::support::*;
@@ -295,5 +295,51 @@ fn an_api_answer_over_its_cap_is_an_error() {
     for mock in [&sized, &chunked, &fits] {
         mock.assert();
     }
+    tapis.assert_no_strays();
+}
+
+/// A token the server refuses as revoked (the gateway's 500) that cannot be renewed: asked
+/// once, not retried as a failing server, and `TokenRefused` says why it was not renewed —
+/// for `call` and `userinfo` alike, and for a given token (never renewed) too.
+#[test]
+fn a_revoked_token_that_cannot_be_renewed_is_token_refused_in_call_and_userinfo() {
+    let mut tapis = Tapis::new();
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = options(&tapis, folder.path());
+    let access = tapis.jwt(valid_exp());
+    write_token_file(&options.token_file, &token_file_fields(&access, valid_exp(), Some(&tapis.url())));
+    let revoked = tapis_testkit::error_response("Token is revoked.");
+    let systems = tapis
+        .server
+        .on("GET", "/v3/systems")
+        .with_tapis_token(&access)
+        .answer(500, "application/json", revoked.clone())
+        .expect(2);
+    let userinfo = tapis.server.userinfo().with_tapis_token(&access).answer(500, "application/json", revoked).expect(2);
+    let token_endpoint = tapis.server.token_endpoint().expect(0);
+
+    let mut saved = blocking::connect(&options, &mut NoPrompt).expect("the saved token");
+    let mut given = tapis_auth::session_from_token(&options, SecretString::from(access.clone())).expect("given");
+    for (session, renewed) in [(&mut saved, true), (&mut given, false)] {
+        let outcomes = [
+            blocking::call(session, &tapis_auth::ApiRequest::get("/v3/systems")).map(|_| ()),
+            blocking::userinfo(session).map(|_| ()),
+        ];
+        for outcome in outcomes {
+            match outcome {
+                Err(AuthError::TokenRefused { status: 500, message, renewal, .. }) => {
+                    assert_eq!(message, "Token is revoked.");
+                    assert_eq!(renewal.is_some(), renewed, "{renewal:?}");
+                    if let Some(renewal) = renewal {
+                        assert!(matches!(*renewal, AuthError::NoCredentials { .. }), "{renewal:?}");
+                    }
+                }
+                other => panic!("expected TokenRefused, got {other:?}"),
+            }
+        }
+    }
+    systems.assert();
+    userinfo.assert();
+    token_endpoint.assert();
     tapis.assert_no_strays();
 }

@@ -64,7 +64,7 @@ fn the_blocking_api_works_when_called_inside_a_runtime() {
         // Inside the runtime: a login (which needs HTTP), a call, and a userinfo, all blocking.
         let mut session = blocking::connect(&options, &mut NoPrompt).expect("logged in");
         let answer = blocking::call(&mut session, &ApiRequest::get(USERINFO_PATH)).expect("answered");
-        let profile = blocking::userinfo(&session).expect("the profile");
+        let profile = blocking::userinfo(&mut session).expect("the profile");
         (answer.status, profile)
     });
 

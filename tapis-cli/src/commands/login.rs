@@ -39,32 +39,12 @@ pub(crate) fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<Exit>
     report(&session)
 }
 
+/// The library's summary of the login, with the CLI's hint for a token that was reused.
 fn report(session: &Session) -> anyhow::Result<Exit> {
-    let user = session.username().unwrap_or("an unknown user");
-    let expiry = format!(
-        "expires at {} ({})",
-        output::instant(session.expires_at()),
-        output::time_left(session.expires_at() - Utc::now())
-    );
-    let file = session.token_file().unwrap_or(std::path::Path::new("")).display();
-    let base_url = session.base_url();
+    let summary = session.summary(Utc::now());
     match session.origin() {
-        Origin::Saved | Origin::Given => output::say(&format!(
-            "Already logged in to {base_url} as {user}; the token in {file} {expiry}. Use --force to log in again."
-        )),
-        Origin::SavedByAnotherProcess => output::say(&format!(
-            "Logged in to {base_url} as {user} by another tapis process; the token in {file} {expiry}."
-        )),
-        Origin::Renewed if session.is_saved() => output::say(&format!(
-            "Renewed the token for {base_url} as {user} without a password. Token saved to {file}; it {expiry}."
-        )),
-        Origin::LoggedIn if session.is_saved() => {
-            output::say(&format!("Logged in to {base_url} as {user}. Token saved to {file}; it {expiry}."))
-        }
-        _ => {
-            output::say(&format!("Logged in to {base_url} as {user}, but the token was not saved; it {expiry}."));
-            return Ok(Exit::Unexpected);
-        }
+        Origin::Saved | Origin::Given => output::say(&format!("{summary} Use --force to log in again.")),
+        _ => output::say(&summary.to_string()),
     }
-    Ok(Exit::Ok)
+    Ok(if summary.is_unsaved_new_token() { Exit::Unexpected } else { Exit::Ok })
 }

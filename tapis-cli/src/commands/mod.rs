@@ -195,22 +195,13 @@ fn read_password_line() -> anyhow::Result<SecretString> {
     Ok(SecretString::from(password))
 }
 
-/// An error and its causes on one line each; a cause already quoted by the message above it
-/// is not repeated. Each cause is escaped whole (a server's message may hold line breaks or
-/// escape sequences), so the line breaks in the result are tapis's own.
+/// An error and its causes on one line each, as the library joins them
+/// ([`tapis_auth::chain_text`]), in the CLI's words ([`crate::exit::cli_message`]). Each cause
+/// is escaped whole (a server's message may hold line breaks or escape sequences), so the
+/// line breaks in the result are tapis's own.
 pub(crate) fn describe(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    let mut previous = String::new();
-    for cause in error.chain() {
+    tapis_auth::chain_text(error.chain().map(|cause| {
         let message = crate::exit::cli_message(cause).unwrap_or_else(|| cause.to_string());
-        if previous.contains(&message) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str("\n  caused by: ");
-        }
-        text.push_str(&crate::output::escape_controls(&message));
-        previous = message;
-    }
-    text
+        crate::output::escape_controls(&message).into_owned()
+    }))
 }

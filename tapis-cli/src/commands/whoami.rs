@@ -7,12 +7,16 @@ use serde_json::Value;
 
 use crate::cli::{CredentialArgs, GlobalArgs, WhoamiArgs};
 use crate::exit::Exit;
+use crate::prompt::TerminalPrompter;
 
 pub(crate) fn run(global: &GlobalArgs, args: &WhoamiArgs) -> anyhow::Result<Exit> {
     let credentials = CredentialArgs { username: std::env::var("TAPIS_USERNAME").ok(), password_stdin: false };
-    let (session, _) = super::session(global, &credentials, tapis_auth::DEFAULT_MIN_VALID)?;
-    let profile = tapis_auth::blocking::userinfo(&session)
-        .with_context(|| format!("cannot get the user's profile from {}", session.base_url()))?;
+    let (mut session, _) = super::session(global, &credentials, tapis_auth::DEFAULT_MIN_VALID)?;
+    // A token the server refuses (revoked) is renewed once and the request made again, as
+    // `tapis api` does; both are the library's rule.
+    let base_url = session.base_url().clone();
+    let profile = tapis_auth::blocking::userinfo_with_prompter(&mut session, &mut TerminalPrompter::new())
+        .with_context(|| format!("cannot get the user's profile from {base_url}"))?;
 
     let mut stdout = std::io::stdout().lock();
     if args.json {
