@@ -67,6 +67,18 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Not logged in, in the CLI's words (a lapsed login): exit 3.
+#[derive(Debug)]
+pub(crate) struct NotLoggedInError(pub(crate) String);
+
+impl std::fmt::Display for NotLoggedInError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotLoggedInError {}
+
 /// Returns early with a [`UsageError`].
 macro_rules! usage {
     ($($argument:tt)*) => {
@@ -99,6 +111,9 @@ pub(crate) fn exit_code_for(error: &anyhow::Error) -> Exit {
         }
         if cause.downcast_ref::<UsageError>().is_some() {
             return Exit::Usage;
+        }
+        if cause.downcast_ref::<NotLoggedInError>().is_some() {
+            return Exit::NotLoggedIn;
         }
         if cause.downcast_ref::<StoreError>().is_some() {
             return Exit::Unexpected;
