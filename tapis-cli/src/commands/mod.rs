@@ -169,12 +169,14 @@ pub(crate) fn session(
             Err(error) => return Err(error).with_context(|| format!("cannot use {TOKEN_VARIABLE}")),
         }
     }
-    let stale = |expires_at| {
-        format!(
-            "{TOKEN_VARIABLE} is valid until {}, not for the {} asked for",
-            crate::output::instant(expires_at),
-            tapis_auth_core::duration::format_duration(min_valid)
-        )
+    let stale = |expires_at: chrono::DateTime<chrono::Utc>| {
+        let at = crate::output::instant(expires_at);
+        if expires_at <= chrono::Utc::now() {
+            format!("{TOKEN_VARIABLE} expired at {at}")
+        } else {
+            let margin = tapis_auth_core::duration::format_duration(min_valid);
+            format!("{TOKEN_VARIABLE} is valid only until {at}, less than the {margin} it must stay valid for")
+        }
     };
     let mut options = login_options(global, &target, credentials)?;
     options.min_valid = min_valid;
