@@ -103,7 +103,7 @@ pub(crate) enum Command {
 /// Where credentials come from when a login is needed.
 #[derive(Debug, PartialEq, Args)]
 pub(crate) struct CredentialArgs {
-    /// The username [default: a prompt]
+    /// The username [default: the profile's; with a password given (--password-stdin, TAPIS_PASSWORD), the user of the saved token; else a prompt]
     #[arg(long, short = 'u', env = "TAPIS_USERNAME", value_name = "USERNAME")]
     pub(crate) username: Option<String>,
 
@@ -148,7 +148,7 @@ pub(crate) struct TokenArgs {
     #[command(flatten)]
     pub(crate) credentials: CredentialArgs,
 
-    /// Log in again unless the token stays valid at least this long (e.g. 90s, 10m, 1h)
+    /// Log in again unless the token stays valid at least this long (e.g. 90s, 10m, 1h; a bare number is seconds)
     #[arg(long, value_name = "DURATION", default_value = default_text(min_valid_default()), value_parser = parse_time_delta)]
     pub(crate) min_valid: TimeDelta,
 

@@ -190,6 +190,7 @@ mod tests {
         check(AuthError::NoCredentials { base_url: "b".into() }.into(), Exit::NotLoggedIn);
         check(AuthError::Prompt(PromptError::Interrupted).into(), Exit::Interrupted);
         check(PromptError::EndOfInput.into(), Exit::NotLoggedIn);
+        check(NotLoggedInError("the login lapsed".into()).into(), Exit::NotLoggedIn);
         check(anyhow::anyhow!("something else"), Exit::Unexpected);
     }
 }
