@@ -157,10 +157,15 @@ impl std::fmt::Display for Notice {
             Notice::NotSaved(error) => write!(f, "{error}; the token is usable for this run only"),
             Notice::LoggedInByAnotherProcess => write!(f, "another process logged in meanwhile; its token is used"),
             Notice::ShorterThanAsked { valid_for, min_valid } => {
-                let left = tapis_auth_core::duration::format_time_left(*valid_for);
+                // `min_valid` may be a default nobody asked for: it is "the margin", not "asked for".
+                let left = if *valid_for > chrono::TimeDelta::zero() {
+                    format!("has {} left", format_duration(*valid_for))
+                } else {
+                    format!("expired {} ago", format_duration(*valid_for))
+                };
                 write!(
                     f,
-                    "the token has {left}, less than the {} asked for: the server issues no longer-lived tokens",
+                    "the token {left}, less than the {} it should stay valid for: the server issues no longer-lived tokens",
                     format_duration(*min_valid)
                 )
             }
@@ -254,12 +259,12 @@ mod tests {
         check(
             Notice::ShorterThanAsked { valid_for: TimeDelta::minutes(239), min_valid: TimeDelta::hours(5) },
             NoticeLevel::Warning,
-            "the token has 3h 59m left, less than the 5h 00m asked for: the server issues no longer-lived tokens",
+            "the token has 3h 59m left, less than the 5h 00m it should stay valid for: the server issues no longer-lived tokens",
         );
         check(
             Notice::ShorterThanAsked { valid_for: TimeDelta::seconds(-30), min_valid: TimeDelta::minutes(1) },
             NoticeLevel::Warning,
-            "the token has expired 30s ago, less than the 1m 00s asked for: the server issues no longer-lived tokens",
+            "the token expired 30s ago, less than the 1m 00s it should stay valid for: the server issues no longer-lived tokens",
         );
         check(
             Notice::LoggedInByAnotherProcess,

@@ -103,7 +103,7 @@ pub(crate) enum Command {
 /// Where credentials come from when a login is needed.
 #[derive(Debug, PartialEq, Args)]
 pub(crate) struct CredentialArgs {
-    /// The username [default: a prompt]
+    /// The username [default: the profile's; with a password given (--password-stdin, TAPIS_PASSWORD), the user of the saved token; else a prompt]
     #[arg(long, short = 'u', env = "TAPIS_USERNAME", value_name = "USERNAME")]
     pub(crate) username: Option<String>,
 
@@ -148,7 +148,7 @@ pub(crate) struct TokenArgs {
     #[command(flatten)]
     pub(crate) credentials: CredentialArgs,
 
-    /// Log in again unless the token stays valid at least this long (e.g. 90s, 10m, 1h)
+    /// Log in again unless the token stays valid at least this long (e.g. 90s, 10m, 1h; a bare number is seconds)
     #[arg(long, value_name = "DURATION", default_value = default_text(min_valid_default()), value_parser = parse_time_delta)]
     pub(crate) min_valid: TimeDelta,
 
@@ -257,6 +257,53 @@ pub(crate) fn cli_from_matches(matches: &mut clap::ArgMatches) -> Result<Cli, cl
     let mut cli = Cli::from_arg_matches_mut(matches)?;
     cli.global.base_url_on_command_line = base_url_on_command_line;
     Ok(cli)
+}
+
+/// A clap error about a value that came from an environment variable, reworded to name the
+/// variable: clap names the option (`--http-timeout`), which the user did not type and which
+/// may be hidden from `--help`. Other errors are returned as they are.
+pub(crate) fn name_the_variable(error: clap::Error, command: &clap::Command, args: &[OsString]) -> clap::Error {
+    use std::error::Error as _;
+
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(error.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue) {
+        return error;
+    }
+    let (Some(ContextValue::String(option)), Some(ContextValue::String(value))) =
+        (error.get(ContextKind::InvalidArg), error.get(ContextKind::InvalidValue))
+    else {
+        return error;
+    };
+    let long = option.trim_start_matches('-').split([' ', '=']).next().unwrap_or_default();
+    let Some(arg) = find_arg(command, long) else { return error };
+    let Some(variable) = arg.get_env().and_then(|variable| variable.to_str()) else { return error };
+    // Given on the command line (before any `--`), the value is the user's own word there.
+    let flag = format!("--{long}");
+    let short = arg.get_short().map(|short| format!("-{short}"));
+    let typed = args.iter().skip(1).map(|arg| arg.to_string_lossy()).take_while(|arg| arg != "--").any(|arg| {
+        arg == flag
+            || arg.strip_prefix(flag.as_str()).is_some_and(|rest| rest.starts_with('='))
+            || short.as_deref().is_some_and(|short| arg.starts_with(short) && !arg.starts_with("--"))
+    });
+    if typed || std::env::var_os(variable).is_none_or(|set| set.to_string_lossy() != value.as_str()) {
+        return error;
+    }
+    let mut message = format!("invalid value '{value}' in the environment variable {variable}");
+    if let Some(reason) = error.source() {
+        message.push_str(&format!(": {reason}"));
+    }
+    if let Some(ContextValue::Strings(valid)) = error.get(ContextKind::ValidValue) {
+        message.push_str(&format!(" (possible values: {})", valid.join(", ")));
+    }
+    clap::Error::raw(error.kind(), format!("{message}\n"))
+}
+
+/// The argument with this long name, in the command or any subcommand.
+fn find_arg<'command>(command: &'command clap::Command, long: &str) -> Option<&'command clap::Arg> {
+    command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(long))
+        .or_else(|| command.get_subcommands().find_map(|subcommand| find_arg(subcommand, long)))
 }
 
 /// The cached path's fast start: `tapis token` with no arguments, which scripts and job steps

@@ -67,6 +67,18 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Not logged in, in the CLI's words (a lapsed login): exit 3.
+#[derive(Debug)]
+pub(crate) struct NotLoggedInError(pub(crate) String);
+
+impl std::fmt::Display for NotLoggedInError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotLoggedInError {}
+
 /// Returns early with a [`UsageError`].
 macro_rules! usage {
     ($($argument:tt)*) => {
@@ -81,6 +93,9 @@ pub(crate) fn exit_code_for(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
         if cause.downcast_ref::<UsageError>().is_some() {
             return Exit::Usage;
+        }
+        if cause.downcast_ref::<NotLoggedInError>().is_some() {
+            return Exit::NotLoggedIn;
         }
         if let Some(kind) = ErrorKind::of(cause) {
             return exit_for_kind(kind);
@@ -180,6 +195,7 @@ mod tests {
         check(anyhow::Error::new(UsageError("bad".into())).context("cannot log in"), Exit::Usage);
         let lock = StoreError::LockTimeout { path: "/t.lock".into(), waited: std::time::Duration::from_secs(1) };
         check(anyhow::Error::new(lock).context("cannot log in"), Exit::Unexpected);
+        check(NotLoggedInError("the login lapsed".into()).into(), Exit::NotLoggedIn);
         check(anyhow::anyhow!("something else"), Exit::Unexpected);
     }
 

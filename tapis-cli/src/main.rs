@@ -24,7 +24,8 @@ fn main() -> ExitCode {
     // limit is changed. Failure (a kernel without prctl) is not worth stopping for.
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let cli = cli::parse_bare_token_command(&args, |name| std::env::var_os(name)).unwrap_or_else(parse_command_line);
+    let cli = cli::parse_bare_token_command(&args, |name| std::env::var_os(name))
+        .unwrap_or_else(|| parse_command_line(&args));
     let outcome = match cli.command {
         Command::Login(args) => commands::login::run(&cli.global, &args),
         Command::Token(args) => commands::token::run(&cli.global, &args),
@@ -49,9 +50,13 @@ fn main() -> ExitCode {
 
 /// `Cli::parse()`, without dropping clap's command tree and matches at the end: freeing them
 /// is about 6% of the cached `tapis token` path's instructions, and the process is about to exit.
-fn parse_command_line() -> Cli {
+/// A value from an environment variable that clap refuses is reported with the variable's
+/// name (`cli::name_the_variable`).
+fn parse_command_line(args: &[std::ffi::OsString]) -> Cli {
     let mut command = Cli::command();
-    let mut matches = command.get_matches_mut();
+    let mut matches = command
+        .try_get_matches_from_mut(args)
+        .unwrap_or_else(|error| cli::name_the_variable(error, &command, args).exit());
     let cli = cli::cli_from_matches(&mut matches).unwrap_or_else(|error| error.format(&mut command).exit());
     std::mem::forget(matches);
     std::mem::forget(command);

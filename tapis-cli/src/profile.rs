@@ -109,8 +109,19 @@ pub(crate) fn save_config(path: &Path, config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves where a command works. Reads the config file only when a profile is named.
+/// Resolves where a command works. Reads the config file only when a profile is named; a
+/// named profile that is not in it is a usage error that lists those that are (only a login
+/// creates a profile, see [`resolve_for_login`]).
 pub(crate) fn resolve(global: &GlobalArgs) -> anyhow::Result<Target> {
+    resolve_with(global, false)
+}
+
+/// [`resolve`] for `login`, which creates a named profile that does not exist yet.
+pub(crate) fn resolve_for_login(global: &GlobalArgs) -> anyhow::Result<Target> {
+    resolve_with(global, true)
+}
+
+fn resolve_with(global: &GlobalArgs, may_create: bool) -> anyhow::Result<Target> {
     let profile_name = global.profile.as_deref().filter(|name| !name.is_empty() && *name != DEFAULT_PROFILE);
     let Some(name) = profile_name else {
         let token_file = match &global.token_file {
@@ -126,8 +137,12 @@ pub(crate) fn resolve(global: &GlobalArgs) -> anyhow::Result<Target> {
         return Ok(Target { profile: None, is_new_profile: false, base_url, token_file, username: None });
     };
     check_name(name)?;
-    let config = load_config(&config_path()?)?;
+    let config_path = config_path()?;
+    let config = load_config(&config_path)?;
     let saved = config.profiles.get(name);
+    if saved.is_none() && !may_create {
+        usage!("{}", unknown_profile_message(name, &config, &config_path));
+    }
     // The profile's own server: the one it records, else the default it was made with.
     let own_url = match saved {
         Some(profile) => Some(match profile.base_url.as_deref() {
@@ -163,6 +178,19 @@ pub(crate) fn resolve(global: &GlobalArgs) -> anyhow::Result<Target> {
         token_file,
         username: saved.and_then(|profile| profile.username.clone()),
     })
+}
+
+/// Why a profile name is not usable: the profiles there are, where they are kept, and how
+/// to make this one.
+fn unknown_profile_message(name: &str, config: &Config, config_path: &Path) -> String {
+    let path = config_path.display();
+    let known = if config.profiles.is_empty() {
+        format!("the only profile is `{DEFAULT_PROFILE}` (the notebooks' settings; {path} names no other)")
+    } else {
+        let names: Vec<String> = config.profiles.keys().map(|known| format!("`{known}`")).collect();
+        format!("the profiles are `{DEFAULT_PROFILE}` and, in {path}, {}", names.join(", "))
+    };
+    format!("there is no profile `{name}`; {known}; `tapis login --profile {name}` creates it")
 }
 
 /// Every profile as it would be used without flags or variables: the defaults first

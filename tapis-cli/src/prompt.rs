@@ -71,6 +71,14 @@ impl Prompter for TerminalPrompter {
         let mut stderr = io::stderr().lock();
         write!(stderr, "Username for {}: ", output::escape_controls(base_url.as_str()))?;
         stderr.flush()?;
+        // Ctrl-C here ends the prompt as at the password prompt: "nothing was changed", 130.
+        if let Err(error) = wait_for_input_or_interrupt() {
+            writeln!(stderr)?;
+            return Err(match error.kind() {
+                io::ErrorKind::Interrupted => PromptError::Interrupted,
+                _ => PromptError::Terminal(error),
+            });
+        }
         let mut line = String::new();
         if io::stdin().lock().read_line(&mut line)? == 0 {
             writeln!(stderr)?;
@@ -112,6 +120,28 @@ impl Prompter for TerminalPrompter {
             }
         }
     }
+}
+
+/// Waits until standard input has something to read (a line, on a terminal), or fails with
+/// `Interrupted` on SIGINT (Ctrl-C). With SIGINT's default action the process would die at the
+/// prompt without a word; a handler that only sets a flag would not do either, since reads
+/// are restarted after it. So the signal writes to a socket, and `poll` watches both.
+fn wait_for_input_or_interrupt() -> io::Result<()> {
+    use rustix::event::{PollFd, PollFlags, poll};
+    let (signalled, signal_end) = std::os::unix::net::UnixStream::pair()?;
+    let handler = signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, signal_end)?;
+    let stdin = io::stdin();
+    let outcome = loop {
+        let mut fds = [PollFd::new(&stdin, PollFlags::IN), PollFd::new(&signalled, PollFlags::IN)];
+        match poll(&mut fds, None) {
+            Ok(_) if !fds[1].revents().is_empty() => break Err(io::ErrorKind::Interrupted.into()),
+            Ok(_) => break Ok(()),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(error) => break Err(io::Error::from(error)),
+        }
+    };
+    signal_hook::low_level::unregister(handler);
+    outcome
 }
 
 /// Asks for a secret on the controlling terminal, as Python's `getpass` does: echo is turned

@@ -6,8 +6,10 @@ use chrono::TimeDelta;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DurationError {
-    /// Not of the form `90`, `500ms`, `90s`, `10m`, `4h`, `1d` or a sum such as `1h30m`.
-    #[error("`{0}` is not a duration; use a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m")]
+    /// Not of the form `90` (seconds), `500ms`, `90s`, `10m`, `4h`, `1d` or a sum such as `1h30m`.
+    #[error(
+        "`{0}` is not a duration; use a number of seconds (90) or a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m"
+    )]
     Malformed(String),
     /// Too large to represent.
     #[error("`{0}` is too long a duration")]
@@ -123,19 +125,25 @@ mod tests {
             ("1h30m", "5400000ms"),
             ("1h30m15s", "5415000ms"),
             (" 2min ", "120000ms"),
-            ("", "error: `` is not a duration; use a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m"),
-            ("m", "error: `m` is not a duration; use a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m"),
+            (
+                "",
+                "error: `` is not a duration; use a number of seconds (90) or a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m",
+            ),
+            (
+                "m",
+                "error: `m` is not a duration; use a number of seconds (90) or a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m",
+            ),
             (
                 "10w",
-                "error: `10w` is not a duration; use a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m",
+                "error: `10w` is not a duration; use a number of seconds (90) or a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m",
             ),
             (
                 "-5m",
-                "error: `-5m` is not a duration; use a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m",
+                "error: `-5m` is not a duration; use a number of seconds (90) or a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m",
             ),
             (
                 "1.5h",
-                "error: `1.5h` is not a duration; use a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m",
+                "error: `1.5h` is not a duration; use a number of seconds (90) or a number with a unit, such as 500ms, 90s, 10m, 4h, 1d or 1h30m",
             ),
             ("99999999999999999999", "error: `99999999999999999999` is too long a duration"),
             ("9999999999999999d", "error: `9999999999999999d` is too long a duration"),

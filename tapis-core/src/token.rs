@@ -258,6 +258,14 @@ impl TokenSet {
         })
     }
 
+    /// The user these tokens were issued to (the access token's `tapis/username` claim, else
+    /// the user part of `sub`), when they belong to `base_url`: the username to log in with
+    /// again when a password is given without one. Expired tokens still name their user;
+    /// tokens of another server, or of unknown origin, name none.
+    pub fn username_for(&self, base_url: &BaseUrl) -> Option<&str> {
+        if self.belongs_to(base_url) { self.access.username() } else { None }
+    }
+
     /// How the saved tokens stand for a request to `base_url` at `now`.
     pub fn state(&self, base_url: &BaseUrl, now: DateTime<Utc>, min_valid: TimeDelta) -> TokenState {
         if !self.belongs_to(base_url) {
@@ -469,5 +477,20 @@ mod renewal_tests {
         assert!(!with_refresh.has_something_to_lose(at(5_000)));
         let with_client = TokenSet { client: Some(client), ..TokenSet::new(access) };
         assert!(with_client.has_something_to_lose(at(9_999)), "a client's key is never lost");
+    }
+
+    #[test]
+    fn the_saved_username_is_only_for_the_tokens_own_server() {
+        use base64::Engine as _;
+        let encode = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+        let claims = r#"{"iss":"https://tacc.tapis.io/v3/tokens","tapis/username":"jdoe","exp":1000}"#;
+        let jwt = SecretString::from(format!("{}.{}.sig", encode("{}"), encode(claims)));
+        let tokens = TokenSet::new(AccessToken::new(jwt, None).expect("usable"));
+        let url = |text| BaseUrl::parse(text).expect("valid");
+        assert_eq!(tokens.username_for(&url("https://tacc.tapis.io")), Some("jdoe"), "expired, but names its user");
+        assert_eq!(tokens.username_for(&url("https://designsafe.tapis.io")), None, "another server's user");
+        let expiry = DateTime::from_timestamp(1_000, 0);
+        let opaque = TokenSet::new(AccessToken::new(SecretString::from("opaque"), expiry).expect("usable"));
+        assert_eq!(opaque.username_for(&url("https://tacc.tapis.io")), None);
     }
 }

@@ -104,7 +104,7 @@ def test_a_fresh_token_is_not_renewed_for_a_margin_longer_than_any_token(mock, t
 
     assert token == first.access_token
     assert mock.total() == before
-    assert "less than the 5h 00m asked for" in capsys.readouterr().err
+    assert "less than the 5h 00m it should stay valid for" in capsys.readouterr().err
 
 
 def test_prompts_go_through_input_and_getpass(mock, token_file, prompts, no_tapipy):

@@ -45,7 +45,7 @@ use std::time::Duration;
 
 pub use format::{FormatError, MAX_TOKEN_FILE_BYTES};
 pub use lock::StoreLock;
-use tapis_auth_core::{KeptClient, TokenSet};
+use tapis_auth_core::{BaseUrl, KeptClient, TokenSet};
 
 /// The file name the notebooks' `connect_tapis()` uses, in the home folder.
 pub const DEFAULT_TOKEN_FILE_NAME: &str = ".tapis_tokens.json";
@@ -199,6 +199,15 @@ impl TokenStore {
     /// as it is. For commands that only look (`status`, listing profiles).
     pub fn load_read_only(&self) -> Result<Loaded, StoreError> {
         self.load_with(Tighten::No)
+    }
+
+    /// The username of the tokens saved for `base_url` ([`TokenSet::username_for`]), read
+    /// as [`TokenStore::load_read_only`] does (the file is not changed): the user to log in
+    /// as again when a password is given without a username. `None` when there is no file,
+    /// or its tokens belong to another server or name no user.
+    pub fn saved_username(&self, base_url: &BaseUrl) -> Result<Option<String>, StoreError> {
+        let loaded = self.load_read_only()?;
+        Ok(loaded.tokens.as_ref().and_then(|tokens| tokens.username_for(base_url)).map(str::to_owned))
     }
 
     fn load_with(&self, tighten: Tighten) -> Result<Loaded, StoreError> {

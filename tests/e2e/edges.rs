@@ -392,6 +392,6 @@ fn password_stdin_takes_the_first_line_and_leaves_the_rest() {
     assert_eq!(stdout(&output), "for the command\n");
 
     let output = run_with_input(world.tapis().args(["exec", "--password-stdin", "--", "true"]), b"\xff\xfe\n");
-    assert_exit(&output, 1);
+    assert_exit(&output, 2);
     assert!(stderr(&output).contains("is not UTF-8"), "{}", stderr(&output));
 }

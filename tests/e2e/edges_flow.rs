@@ -35,7 +35,7 @@ fn a_stale_tapis_token_gives_way_to_the_token_file_with_a_note() {
     assert_eq!(stdout(&output), format!("{fresh}\n"), "the renewed token, not the given one");
     let stderr = stderr(&output);
     assert_eq!(stderr.lines().filter(|line| line.contains("TAPIS_TOKEN")).count(), 1, "one note: {stderr}");
-    assert!(stderr.contains("TAPIS_TOKEN is valid until") && stderr.contains("using the token file"), "{stderr}");
+    assert!(stderr.contains("TAPIS_TOKEN is valid only until") && stderr.contains("using the token file"), "{stderr}");
     refresh.assert();
 
     // A given token that meets the margin is used as it is, with nothing read or sent.
@@ -56,10 +56,7 @@ fn a_stale_tapis_token_with_nothing_to_fall_back_on_exits_3() {
         assert_exit(&output, 3);
         assert_eq!(stdout(&output), "", "{args:?}");
         let stderr = stderr(&output);
-        assert!(
-            stderr.contains("TAPIS_TOKEN is valid until") && stderr.contains("not logged in"),
-            "{args:?}: {stderr}"
-        );
+        assert!(stderr.contains("TAPIS_TOKEN expired at") && stderr.contains("not logged in"), "{args:?}: {stderr}");
     }
     token_endpoint.assert();
     world.server.assert_no_strays();
@@ -206,7 +203,7 @@ fn a_herd_asking_for_more_than_a_token_lives_renews_once() {
     for output in herd {
         assert_exit(&output, 0);
         assert_eq!(stdout(&output), format!("{fresh}\n"), "every process prints the one renewed token");
-        assert!(stderr(&output).contains("less than the 5h 00m asked for"), "{}", stderr(&output));
+        assert!(stderr(&output).contains("less than the 5h 00m it should stay valid for"), "{}", stderr(&output));
     }
     refresh.assert();
     world.server.assert_no_strays();

@@ -9,6 +9,7 @@ mod edges_flow;
 mod hostile;
 mod login;
 mod logout;
+mod messages;
 mod prompt;
 mod readme;
 mod refused;

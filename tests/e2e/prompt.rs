@@ -14,7 +14,11 @@ const WRONG_PASSWORD: &str = "wrong-password-1234";
 const TIMEOUT_MS: u64 = 60_000;
 
 fn spawn_in_terminal(world: &World, args: &[&str]) -> PtySession {
-    let script = r#"stty echo; "$0" "$@"; echo "exit=$?"; stty -a | tr ' ;' '\n\n' | grep -x -e echo -e -echo"#;
+    // `trap : INT`: a Ctrl-C at a cooked-mode prompt reaches the whole process group, and
+    // the shell must outlive it to report (an interactive shell runs the command in a
+    // process group of its own). The command itself gets SIGINT's default action.
+    let script =
+        r#"trap : INT; stty echo; "$0" "$@"; echo "exit=$?"; stty -a | tr ' ;' '\n\n' | grep -x -e echo -e -echo"#;
     let mut command = Command::new("sh");
     command
         .arg("-c")
@@ -56,14 +60,14 @@ fn username_visible_password_hidden_wrong_then_right() {
     assert!(screen.contains(&format!("{USERNAME}\r\n")), "the username is echoed: {screen:?}");
     session.send_line(WRONG_PASSWORD).expect("type");
     screen += &session.exp_string("Invalid username/password combination. (2 tries left)").expect("rejection shown");
-    session.exp_string("Username for ").expect("asked again");
-    session.send_line(USERNAME).expect("type");
-    session.exp_string("Password for jdoe: ").expect("password prompt");
+    // Only the password is asked again; the username stays.
+    screen += &session.exp_string("Password for jdoe: ").expect("password prompt again");
     session.send_line(PASSWORD).expect("type");
     screen += &session.exp_string("exit=").expect("ends");
     screen += &finish(&mut session);
 
     assert!(screen.contains("Logged in to"), "{screen:?}");
+    assert!(!screen.contains("Username for "), "the username is asked once: {screen:?}");
     assert!(screen.contains("0\r\necho"), "exit 0 and echo on: {screen:?}");
     assert!(!screen.contains(WRONG_PASSWORD) && !screen.contains(PASSWORD), "no password echoed: {screen:?}");
     wrong.assert();
@@ -120,4 +124,20 @@ fn end_of_input_at_the_password_prompt_exits_cleanly() {
     assert!(screen.contains("no answer at the prompt"), "{screen:?}");
     endpoint.assert();
     assert_eq!(std::fs::read(world.token_file()).expect("read"), before, "the previous file is untouched");
+}
+
+#[test]
+fn ctrl_c_at_the_username_prompt_changes_nothing_and_exits_130() {
+    let mut world = World::new();
+    let endpoint = world.mock_token_endpoint(0);
+    let mut session = spawn_in_terminal(&world, &["login"]);
+
+    session.exp_string("Username for ").expect("username prompt");
+    session.send("jdo").expect("type");
+    session.send_control('c').expect("ctrl-c");
+    let screen = session.exp_string("exit=").expect("ends") + &finish(&mut session);
+    assert!(screen.contains("interrupted at the prompt; nothing was changed"), "{screen:?}");
+    assert!(screen.contains("130\r\necho"), "exit 130 and echo on: {screen:?}");
+    endpoint.assert();
+    assert!(!world.token_file().exists());
 }

@@ -41,10 +41,21 @@ pub(super) async fn log_in_with_password(
     let n_attempts = if prompts_for_something { options.n_prompt_attempts.max(1) } else { 1 };
     let mut oauth = if options.no_refresh { None } else { saved.client.cloned() };
     let mut attempt = 1;
+    // A prompted username is asked for once and kept when the password is rejected: Tapis
+    // answers a wrong password and an unknown user alike ("Invalid username/password
+    // combination."), so the likelier slip, in the password typed unseen, is the one asked
+    // again, and the password prompt shows the username that is kept. Only an answer that
+    // is about the username itself (`Invalid username; user … does not have access to the
+    // … tenant.`) asks for the username again.
+    let mut prompted_username = None;
     let (mut tokens, username, password) = loop {
-        let username = match &supplied.username {
-            Some(username) => username.clone(),
-            None => non_empty(prompter.username(&options.base_url)?.trim().to_owned(), "username")?,
+        let username = match (&supplied.username, &prompted_username) {
+            (Some(username), _) | (None, Some(username)) => username.clone(),
+            (None, None) => {
+                let username = non_empty(prompter.username(&options.base_url)?.trim().to_owned(), "username")?;
+                prompted_username = Some(username.clone());
+                username
+            }
         };
         let password = match &supplied.password {
             Some(password) => password.clone(),
@@ -63,6 +74,9 @@ pub(super) async fn log_in_with_password(
         match outcome {
             Ok(tokens) => break (tokens, username, password),
             Err(AuthError::CredentialsRejected { message, .. }) if attempt < n_attempts => {
+                if message.starts_with(USERNAME_REJECTED_PREFIX) {
+                    prompted_username = None;
+                }
                 prompter.notice(&Notice::CredentialsRejected { message, attempts_left: n_attempts - attempt });
                 attempt += 1;
             }
@@ -122,6 +136,9 @@ pub(super) async fn log_in_with_password(
         }
     }
 }
+
+/// How Tapis begins a rejection that is about the username, not the password.
+const USERNAME_REJECTED_PREFIX: &str = "Invalid username;";
 
 fn non_empty(answer: String, what: &'static str) -> Result<String, PromptError> {
     if answer.is_empty() { Err(PromptError::Empty(what)) } else { Ok(answer) }

@@ -207,7 +207,8 @@ fn check_prompted(passwords: &[&str], n_prompt_attempts: u32, expected_requests:
     let result = connect(&options, &mut prompter);
 
     let n_prompts = u32::try_from(expected_requests).expect("small");
-    assert_eq!((prompter.n_username_prompts, prompter.n_password_prompts), (n_prompts, n_prompts), "{context}");
+    // The username is asked once: a rejection asks again for the password only.
+    assert_eq!((prompter.n_username_prompts, prompter.n_password_prompts), (1, n_prompts), "{context}");
     let rejections: Vec<String> = (1..n_prompts)
         .take(n_wrong)
         .map(|attempt| {
@@ -239,6 +240,25 @@ fn prompted_credentials_are_asked_again_up_to_the_limit() {
     check_prompted(&["wrong-1", "wrong-2", "wrong-3"], 3, 3, false);
     check_prompted(&["wrong-1", "wrong-2", "wrong-3"], 2, 2, false);
     check_prompted(&["wrong-1", PASSWORD], 1, 1, false);
+}
+
+#[test]
+fn a_rejection_about_the_username_asks_for_the_username_again() {
+    const NO_ACCESS: &str = "Invalid username; user jdoe-typo does not have access to the designsafe tenant.";
+    let mut tapis = Tapis::new();
+    let wrong = tapis.login_rejected("jdoe-typo", PASSWORD, NO_ACCESS, 1);
+    let (right, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = options(&tapis, folder.path());
+    let mut prompter = Scripted::answering(&[("jdoe-typo", PASSWORD), (USERNAME, PASSWORD)]);
+
+    let session = connect(&options, &mut prompter).expect("logged in on the second try");
+
+    assert_eq!(session.access_token().expose_secret(), fresh);
+    assert_eq!((prompter.n_username_prompts, prompter.n_password_prompts), (2, 2));
+    wrong.assert();
+    right.assert();
+    tapis.assert_no_strays();
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::output;
 use crate::prompt::TerminalPrompter;
 
 pub(crate) fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<Exit> {
-    let target = crate::profile::resolve(global)?;
+    let target = crate::profile::resolve_for_login(global)?;
     let mut options = super::login_options(global, &target, &args.credentials)?;
     options.force = args.force;
     options.n_prompt_attempts = args.attempts;
@@ -28,9 +28,9 @@ pub(crate) fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<Exit>
         });
         let session = blocking::device_login(&options, &mut prompter);
         prompter.end_live_line();
-        session
+        session.map_err(anyhow::Error::from)
     } else {
-        blocking::connect(&options, &mut prompter)
+        super::connect(&options, &mut prompter)
     }
     .with_context(|| format!("cannot log in to {}", options.base_url))?;
     if session.origin() != Origin::Given {

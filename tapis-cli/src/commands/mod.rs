@@ -14,7 +14,7 @@ pub(crate) mod whoami;
 use std::io;
 use std::os::fd::AsFd as _;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use chrono::TimeDelta;
 use secrecy::zeroize::{Zeroize as _, Zeroizing};
 use tapis_auth::{
@@ -79,8 +79,10 @@ fn retry_policy() -> RetryPolicy {
 }
 
 /// Login options for a target and the credential flags. The username comes from
-/// `--username`/`TAPIS_USERNAME`, else the profile; the password from `--password-stdin` (one
-/// line), else `TAPIS_PASSWORD`. Missing parts are prompted for.
+/// `--username`/`TAPIS_USERNAME`, else the profile, else — when a password is given — the
+/// user of the tokens saved for this server; the password from `--password-stdin` (one
+/// line), else `TAPIS_PASSWORD`. Missing parts are prompted for (see [`connect`] for a
+/// password given without a username and no terminal).
 pub(crate) fn login_options(
     global: &GlobalArgs,
     target: &Target,
@@ -99,10 +101,53 @@ pub(crate) fn login_options(
         .map(str::trim)
         .filter(|name| !name.is_empty())
         .map(str::to_owned);
+    // A password without a username is for the user already signed in here. A token file
+    // that cannot be read names nobody; the login then says what is missing.
+    let username = match (username, &password) {
+        (None, Some(_)) => {
+            tapis_store::TokenStore::new(&target.token_file).saved_username(&target.base_url).ok().flatten()
+        }
+        (username, _) => username,
+    };
     options.credentials.username = username;
     options.credentials.password = password;
     options.client_description = format!("tapis CLI on {}", tapis_store::host_name());
     Ok(options)
+}
+
+/// `blocking::connect`, with the CLI's words for the two ways a login without a terminal
+/// falls short that the library tells apart from "never logged in" only by context: a
+/// password given without a username (a usage error naming the flag and the variable), and
+/// a saved login whose refresh token has expired (not "not logged in": it lapsed).
+pub(crate) fn connect(options: &LoginOptions, prompter: &mut TerminalPrompter) -> anyhow::Result<Session> {
+    let credentials = &options.credentials;
+    match blocking::connect(options, prompter) {
+        Err(AuthError::NoCredentials { .. }) if credentials.password.is_some() && credentials.username.is_none() => {
+            crate::exit::usage!(
+                "a password was given but no username, and the token file {} holds no login to {} to take it from; pass --username or set TAPIS_USERNAME",
+                options.token_file.display(),
+                options.base_url
+            )
+        }
+        Err(error @ AuthError::NoCredentials { .. }) => match refresh_expired_at(options) {
+            Some(expired_at) => Err(crate::exit::NotLoggedInError(format!(
+                "the login to {} has lapsed: its refresh token expired at {}, so the token cannot be renewed, and there is no terminal to ask for a password; run `tapis login` in a terminal, or set TAPIS_USERNAME and TAPIS_PASSWORD",
+                options.base_url,
+                crate::output::instant(expired_at)
+            ))
+            .into()),
+            None => Err(error.into()),
+        },
+        outcome => Ok(outcome?),
+    }
+}
+
+/// When the tokens saved for this server hold a refresh token that has expired, its expiry.
+fn refresh_expired_at(options: &LoginOptions) -> Option<chrono::DateTime<chrono::Utc>> {
+    let loaded = tapis_store::TokenStore::new(&options.token_file).load_read_only().ok()?;
+    let tokens = loaded.tokens.filter(|tokens| tokens.belongs_to(&options.base_url))?;
+    let expires_at = tokens.refresh.as_ref()?.expires_at()?;
+    (expires_at <= chrono::Utc::now()).then_some(expires_at)
 }
 
 /// A valid session for `token`, `exec`, `api` and `whoami`: `TAPIS_TOKEN` as it is when set
@@ -124,16 +169,18 @@ pub(crate) fn session(
             Err(error) => return Err(error).with_context(|| format!("cannot use {TOKEN_VARIABLE}")),
         }
     }
-    let stale = |expires_at| {
-        format!(
-            "{TOKEN_VARIABLE} is valid until {}, not for the {} asked for",
-            crate::output::instant(expires_at),
-            tapis_auth_core::duration::format_duration(min_valid)
-        )
+    let stale = |expires_at: chrono::DateTime<chrono::Utc>| {
+        let at = crate::output::instant(expires_at);
+        if expires_at <= chrono::Utc::now() {
+            format!("{TOKEN_VARIABLE} expired at {at}")
+        } else {
+            let margin = tapis_auth_core::duration::format_duration(min_valid);
+            format!("{TOKEN_VARIABLE} is valid only until {at}, less than the {margin} it must stay valid for")
+        }
     };
     let mut options = login_options(global, &target, credentials)?;
     options.min_valid = min_valid;
-    let session = blocking::connect(&options, &mut TerminalPrompter::new()).with_context(|| match stale_given {
+    let session = connect(&options, &mut TerminalPrompter::new()).with_context(|| match stale_given {
         Some(expires_at) => format!("{}, and cannot get a token for {} instead", stale(expires_at), options.base_url),
         None => format!("cannot get a token for {}", options.base_url),
     })?;
@@ -187,10 +234,12 @@ fn read_password_line() -> anyhow::Result<SecretString> {
     }
     let password = line.strip_suffix(b"\r").unwrap_or(&line);
     if password.is_empty() {
-        bail!("--password-stdin was given but standard input had no password on its first line");
+        crate::exit::usage!(
+            "--password-stdin was given but standard input had no password on its first line; pipe the password in, e.g. `tapis login --password-stdin < password-file`"
+        );
     }
     let Ok(password) = std::str::from_utf8(password) else {
-        bail!("--password-stdin was given but the password on standard input is not UTF-8");
+        crate::exit::usage!("--password-stdin was given but the password on standard input is not UTF-8");
     };
     Ok(SecretString::from(password))
 }

@@ -96,7 +96,13 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
             lines.push(("User", access.username().unwrap_or("(unknown)").to_owned()));
             lines.push(("Tenant", access.tenant_id().unwrap_or("(unknown)").to_owned()));
             lines.push(("Expires at", output::instant(access.expires_at())));
-            lines.push(("Time left", left.map(output::time_left).unwrap_or_default()));
+            // The label says "left" already: `3h 59m`, or `none (expired 5m 02s ago)`.
+            let left_text = match left {
+                Some(left) if left > TimeDelta::zero() => tapis_auth_core::duration::format_duration(left),
+                Some(left) => format!("none ({})", output::time_left(left)),
+                None => String::new(),
+            };
+            lines.push(("Time left", left_text));
             let renewal_line = match (renewal, refresh_expires_at) {
                 (Some((_, client)), Some(at)) => {
                     format!(
@@ -106,11 +112,19 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
                     )
                 }
                 (Some((_, client)), None) => format!("on, through the OAuth client {}", client.client_id),
-                // A plain `tapis login` answers "already logged in" while the token is valid.
                 (None, _) if from_environment => {
                     format!("off (a token from {} is never renewed)", super::TOKEN_VARIABLE)
                 }
-                (None, _) => "off (`tapis login --force` turns it on)".to_owned(),
+                // A plain `tapis login` answers "already logged in" while the token is valid.
+                (None, _) => match tokens.as_ref().and_then(|tokens| tokens.refresh.as_ref()?.expires_at()) {
+                    Some(at) if at <= now => {
+                        format!(
+                            "off: the refresh token expired at {} (`tapis login --force` turns it on)",
+                            output::instant(at)
+                        )
+                    }
+                    _ => "off (`tapis login --force` turns it on)".to_owned(),
+                },
             };
             lines.push(("Renewal", renewal_line));
         }

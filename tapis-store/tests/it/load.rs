@@ -252,3 +252,20 @@ fn a_fifo_at_the_token_path_is_refused_without_waiting_for_a_writer() {
     let message = outcome.expect_err("a FIFO is not a token file");
     assert!(message.contains("is not a regular file"), "{message}");
 }
+
+#[test]
+fn the_saved_username_is_read_without_changing_the_file() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("tokens.json");
+    let store = TokenStore::new(&path);
+    let url = |text: &str| tapis_auth_core::BaseUrl::parse(text).expect("a valid base URL");
+    assert_eq!(store.saved_username(&url(crate::DESIGNSAFE)).expect("no file is no user"), None);
+    // An expired notebook token still names its user, for its own server only.
+    let token = jwt("jdoe", 1_000);
+    fs::write(&path, format!(r#"{{"access_token": "{token}", "expires_at": "1970-01-01T00:16:40+00:00"}}"#))
+        .expect("write the token file");
+    set_mode(&path, 0o644);
+    assert_eq!(store.saved_username(&url(crate::DESIGNSAFE)).expect("readable").as_deref(), Some("jdoe"));
+    assert_eq!(store.saved_username(&url("https://tacc.tapis.io")).expect("readable"), None);
+    assert_eq!(mode(&path), 0o644, "only looked at");
+}
