@@ -65,7 +65,7 @@ pub(crate) enum Start {
 pub(crate) fn start(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Start, AuthError> {
     let store = TokenStore::new(&options.token_file);
     let saved = read_saved(&store, options, prompter, true)?;
-    let now = Utc::now();
+    let now = options.client.clock.now();
     if !options.force
         && let Some(tokens) =
             saved.as_ref().filter(|tokens| is_valid(tokens, options) || is_best_to_be_had(tokens, options, now))
@@ -99,7 +99,7 @@ pub(crate) async fn log_in_or_renew(
 
     let _lock = lock(&store, options.lock_timeout).await?;
     let saved = read_saved(&store, options, prompter, false)?;
-    let now = Utc::now();
+    let now = options.client.clock.now();
     // Another process renewed or logged in while this one waited: its token is the one to
     // use, even if it falls short of `min_valid` (no request of ours would do better).
     let renewed_meanwhile = |tokens: &TokenSet| {
@@ -141,7 +141,7 @@ pub(crate) async fn log_in_or_renew(
     if origin == Origin::Renewed {
         tokens.created_client_id = saved.as_ref().and_then(|saved| saved.created_client_id.clone());
     }
-    tell_if_short(&tokens.access, options, Utc::now(), prompter);
+    tell_if_short(&tokens.access, options, options.client.clock.now(), prompter);
     let saved = save_or_tell(&store, &tokens, prompter);
     Ok(Session::new(options, tokens, origin, saved, Some(client)))
 }
@@ -166,7 +166,7 @@ pub fn session_from_token(options: &LoginOptions, token: SecretString) -> Result
     {
         return Err(unusable(format!("it was issued by {server}, not {base_url}; use the base URL of its server")));
     }
-    if !tokens.access.is_fresh(Utc::now(), options.min_valid) {
+    if !tokens.access.is_fresh(options.client.clock.now(), options.min_valid) {
         return Err(AuthError::GivenTokenExpiring { expires_at: tokens.access.expires_at() });
     }
     Ok(Session::new(options, TokenSet { base_url: Some(base_url), ..tokens }, Origin::Given, false, None))
@@ -174,7 +174,7 @@ pub fn session_from_token(options: &LoginOptions, token: SecretString) -> Result
 
 /// Whether saved tokens are good for this request as they are.
 fn is_valid(tokens: &TokenSet, options: &LoginOptions) -> bool {
-    tokens.state(&options.base_url, Utc::now(), options.min_valid) == TokenState::Valid
+    tokens.state(&options.base_url, options.client.clock.now(), options.min_valid) == TokenState::Valid
 }
 
 /// Whether saved tokens, though short of `min_valid`, are as good as a request would give:

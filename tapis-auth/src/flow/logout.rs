@@ -1,6 +1,6 @@
 //! [`logout`]: delete this tool's OAuth client, revoke the tokens, remove the file.
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use tapis_auth_core::TokenSet;
 use tapis_store::TokenStore;
 
@@ -68,7 +68,7 @@ async fn log_out_on_server(options: &LoginOptions, tokens: &TokenSet, report: &m
             return;
         }
     };
-    let now = Utc::now();
+    let now = options.client.clock.now();
     let access_is_live = tokens.access.time_left(now) > TimeDelta::zero();
     if let Some(client_id) = tokens.created_client_id.as_ref().filter(|_| !options.keep_client) {
         if access_is_live {

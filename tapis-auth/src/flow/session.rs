@@ -127,7 +127,7 @@ impl Session {
         if !answer.says_token_expired() || self.origin == Origin::Given {
             return Ok(answer);
         }
-        let left = self.expires_at() - Utc::now();
+        let left = self.expires_at() - self.options.client.clock.now();
         let mut options = self.options.clone();
         options.min_valid = left.max(TimeDelta::zero()) + TimeDelta::seconds(1);
         options.force = false;

@@ -11,3 +11,4 @@ mod flow;
 mod flow_edges;
 mod runtime;
 mod support;
+mod time;
