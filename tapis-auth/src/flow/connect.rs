@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tapis_auth_core::{AccessToken, SecretString, TokenSet, TokenState};
-use tapis_store::TokenStore;
+use tapis_store::{LooseMode, TokenStore};
 
 use super::password::log_in_with_password;
 use super::{LoginOptions, Origin, Session, lock, save_or_tell};
@@ -215,7 +215,7 @@ fn read_saved(
         }
         Err(error) => return Err(error.into()),
     };
-    if let Some(old_mode) = loaded.tightened_from
+    if let Some(LooseMode::Tightened(old_mode)) = loaded.loose_mode
         && tell
     {
         prompter.notice(&Notice::TightenedPermissions { path: store.path().to_path_buf(), old_mode });
