@@ -43,14 +43,14 @@ fn a_device_login_that_is_never_approved_gives_up_after_15_minutes() {
     let mut tapis = Tapis::new();
     let folder = tempfile::tempdir().expect("temp folder");
     // The server says nothing about the code's expiry and keeps answering "not ready".
-    let (options, clock, code) = device_options(&mut tapis, folder.path(), Duration::from_secs(5), None);
-    // Polls at 5 s, 10 s, …: the first after 15 minutes (900 s) is the 181st, at 905 s.
-    let polls = tapis.server.device_code_grant("myclient", "dc-1").answer_error(400, NOT_READY).expect(181);
+    let (options, clock, code) = device_options(&mut tapis, folder.path(), Duration::from_secs(30), None);
+    // Polls at 30 s, 60 s, …: the first after 15 minutes (900 s) is the 31st, at 930 s.
+    let polls = tapis.server.device_code_grant("myclient", "dc-1").answer_error(400, NOT_READY).expect(31);
 
     let result = blocking::device_login(&options, &mut Scripted::no_terminal());
 
     assert!(matches!(result, Err(AuthError::DeviceCodeExpired)), "{result:?}");
-    assert_eq!(clock.elapsed(), Duration::from_secs(905), "virtual time waited");
+    assert_eq!(clock.elapsed(), Duration::from_secs(930), "virtual time waited");
     assert_eq!(MAX_DEVICE_WAIT.num_seconds(), 900);
     assert!(!folder.path().join("tokens.json").exists(), "nothing saved");
     code.assert();
