@@ -38,6 +38,7 @@ mod response;
 mod retry;
 #[cfg(feature = "sdk")]
 pub mod sdk;
+pub mod time;
 
 pub use client::{
     ApiRequest, ApiResponse, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_ANSWER_BYTES,
@@ -54,6 +55,7 @@ pub use provider::TokenProvider;
 pub use retry::{DEFAULT_N_ATTEMPTS, RetryPolicy};
 pub use tapis_auth_core::{AccessToken, BaseUrl, ExposeSecret, SecretString, TokenSet};
 pub use tapis_store::{DEFAULT_LOCK_TIMEOUT, StoreError, default_token_file_path};
+pub use time::{Clock, SharedClock, SystemClock};
 
 /// The token-answer parser, for the fuzz targets only; not part of the stable API.
 #[cfg(feature = "fuzzing")]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use tapis_auth_core::{AccessToken, TokenSet, TokenState};
 
 use crate::error::AuthError;
@@ -66,7 +66,7 @@ impl TokenProvider {
     pub async fn token(&self, min_valid: TimeDelta) -> Result<AccessToken, AuthError> {
         let asked_at = Instant::now();
         let mut current = self.inner.current.lock().await;
-        let now = Utc::now();
+        let now = self.inner.options.client.clock.now();
         let base_url = &self.inner.options.base_url;
         if let Some(tokens) = &current.tokens {
             let renewed_meanwhile = current.renewed_at.is_some_and(|at| at >= asked_at);

@@ -32,7 +32,7 @@
 //! it. That client also prints every request on stdout. [`client`] adds none of the SDK's
 //! middleware.
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use http::Extensions;
 use reqwest::header::HeaderValue;
 use reqwest::{Request, Response, ResponseBuilderExt as _, StatusCode, Url};
@@ -101,7 +101,7 @@ impl Middleware for Renewing {
             return Ok(answer);
         }
         // As `Session::call`: a token that lives longer than the refused one.
-        let left = token.expires_at() - Utc::now();
+        let left = token.expires_at() - self.provider.options().client.clock.now();
         let renewed = self.token(left.max(TimeDelta::zero()) + TimeDelta::seconds(1)).await?;
         set_token(&mut again, &renewed)?;
         next.run(again, extensions).await

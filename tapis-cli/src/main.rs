@@ -9,6 +9,8 @@ mod exit;
 mod output;
 mod profile;
 mod prompt;
+#[cfg(debug_assertions)]
+mod test_clock;
 
 use std::process::ExitCode;
 

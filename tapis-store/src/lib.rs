@@ -28,8 +28,8 @@
 //! - A failed save leaves the previous file untouched.
 //! - The token path itself is never written through: if it is a symbolic link, saving refuses.
 //! - A token file owned by another user is refused; one that is group- or world-readable is
-//!   tightened to 0600 on load, and [`Loaded::tightened_from`] reports it
-//!   ([`TokenStore::load_read_only`] leaves it as it is).
+//!   tightened to 0600 on load, and [`Loaded::loose_mode`] reports it
+//!   ([`TokenStore::load_read_only`] leaves it as it is, and reports that).
 //! - The lock file, too, must be a regular file of this user's; another user's is refused at
 //!   once, not waited on.
 #![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
@@ -156,11 +156,19 @@ pub struct Loaded {
     pub tokens: Option<TokenSet>,
     /// The OAuth client a logout kept, when the file holds it and no tokens.
     pub kept_client: Option<KeptClient>,
-    /// The file's old mode when it was group- or world-accessible and has been set to 0600.
-    pub tightened_from: Option<u32>,
-    /// The file's mode when it is group- or world-accessible and was left so, by
-    /// [`TokenStore::load_read_only`].
-    pub readable_by_others: Option<u32>,
+    /// Whether the file was group- or world-accessible, and what the load did about it;
+    /// `None` when it was not (or there is no file).
+    pub loose_mode: Option<LooseMode>,
+}
+
+/// A token file's mode that lets group or others in, as a load found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LooseMode {
+    /// [`TokenStore::load`] set it to 0600; the old mode.
+    Tightened(u32),
+    /// [`TokenStore::load_read_only`] left it as it is; the mode.
+    LeftAsIs(u32),
 }
 
 /// The token file at one path.
@@ -195,7 +203,7 @@ impl TokenStore {
     }
 
     /// Reads the saved tokens as [`TokenStore::load`] does, but never changes the file: a
-    /// group- or world-accessible file is reported in [`Loaded::readable_by_others`] and left
+    /// group- or world-accessible file is reported as [`LooseMode::LeftAsIs`] and left
     /// as it is. For commands that only look (`status`, listing profiles).
     pub fn load_read_only(&self) -> Result<Loaded, StoreError> {
         self.load_with(Tighten::No)
@@ -233,13 +241,13 @@ impl TokenStore {
             return Err(StoreError::NotOwned { path: self.path.clone(), owner });
         }
         let mode = metadata.mode() & 0o7777;
-        let (tightened_from, readable_by_others) = match tighten {
-            _ if mode & 0o077 == 0 => (None, None),
+        let loose_mode = match tighten {
+            _ if mode & 0o077 == 0 => None,
             Tighten::Yes => {
                 file.set_permissions(fs::Permissions::from_mode(0o600)).map_err(unreadable)?;
-                (Some(mode), None)
+                Some(LooseMode::Tightened(mode))
             }
-            Tighten::No => (None, Some(mode)),
+            Tighten::No => Some(LooseMode::LeftAsIs(mode)),
         };
         let mut bytes = Vec::with_capacity(metadata.len().min(MAX_TOKEN_FILE_BYTES) as usize + 1);
         (&mut file).take(MAX_TOKEN_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
@@ -249,7 +257,7 @@ impl TokenStore {
             format::TokenFileContents::Tokens(tokens) => (Some(*tokens), None),
             format::TokenFileContents::KeptClient(kept) => (None, Some(kept)),
         };
-        Ok(Loaded { tokens, kept_client, tightened_from, readable_by_others })
+        Ok(Loaded { tokens, kept_client, loose_mode })
     }
 
     /// Saves `tokens` atomically: a 0600 temporary file in the same folder, written and

@@ -1,15 +1,17 @@
 //! Crash safety: a writer killed with SIGKILL at random moments never leaves an empty, partial
 //! or mixed token file, and a reader looking all the while never sees one.
 //!
-//! This test binary has its own `main` (`harness = false`) because it is also the writer: it
-//! re-executes itself with `TAPIS_SAVE_LOOP=<path>`, and then saves two different token sets
+//! This test binary is also the writer: the test re-executes it to run only
+//! [`writer_process`] with `TAPIS_SAVE_LOOP=<path>`, which then saves two different token sets
 //! to that path, one after the other, until it is killed. So the writer is always built from
-//! the same source as the test.
+//! the same source as the test. Without the variable `writer_process` does nothing, so the
+//! binary is an ordinary test binary (`cargo test`, `cargo nextest`).
 //!
-//! `TAPIS_STRESS_KILLS` sets the number of kills (default 200); `cargo xtask stress` runs 1000.
+//! `TAPIS_STRESS_KILLS` sets the number of kills (default 50, which keeps the test within
+//! about two seconds); `cargo xtask stress` runs 1000.
 
 use std::path::PathBuf;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use tapis_auth_core::{AccessToken, SecretString, TokenSet};
@@ -17,18 +19,14 @@ use tapis_store::TokenStore;
 
 const SAVE_LOOP_VARIABLE: &str = "TAPIS_SAVE_LOOP";
 
-fn main() -> ExitCode {
+/// The name of the test that is the writer, for the test to run it alone.
+const WRITER_TEST: &str = "writer_process";
+
+/// The writer when `TAPIS_SAVE_LOOP` is set (see the module's documentation); else nothing.
+#[test]
+fn writer_process() {
     if let Some(path) = std::env::var_os(SAVE_LOOP_VARIABLE) {
-        return save_loop(PathBuf::from(path));
-    }
-    let outcome = std::panic::catch_unwind(a_writer_killed_at_any_moment_leaves_the_old_or_the_new_file);
-    // The closing line test runners print, so CI logs read the same as for other tests.
-    if outcome.is_ok() {
-        println!("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
-        ExitCode::SUCCESS
-    } else {
-        println!("test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out");
-        ExitCode::FAILURE
+        std::process::exit(save_loop(PathBuf::from(path)));
     }
 }
 
@@ -41,36 +39,38 @@ fn token_set(which: usize) -> TokenSet {
     TokenSet::new(access)
 }
 
-/// The writer: saves the two token sets in turn until killed. It says `saving` on stdout
-/// once it has saved one, so the test can kill it inside the loop rather than at start-up.
-fn save_loop(path: PathBuf) -> ExitCode {
+/// The writer: saves the two token sets in turn until killed; returns an exit code only if a
+/// save fails. It says `saving` on a line of stdout once it has saved one, so the test can
+/// kill it inside the loop rather than at start-up.
+fn save_loop(path: PathBuf) -> i32 {
     let store = TokenStore::new(path);
     let sets = [token_set(0), token_set(1)];
     if store.save(&sets[1]).is_err() {
-        return ExitCode::FAILURE;
+        return 1;
     }
-    println!("saving");
+    println!("\nsaving");
     for which in (0..2).cycle() {
         if let Err(error) = store.save(&sets[which]) {
             eprintln!("save loop: {error}");
-            return ExitCode::FAILURE;
+            return 1;
         }
     }
-    ExitCode::SUCCESS
+    0
 }
 
 /// Starts a writer and returns once it is inside its save loop.
 fn spawn_writer(path: &PathBuf) -> std::process::Child {
     let mut child = Command::new(std::env::current_exe().expect("own path"))
+        .args([WRITER_TEST, "--exact", "--nocapture", "--test-threads=1"])
         .env(SAVE_LOOP_VARIABLE, path)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn writer");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("piped stdout");
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("read");
-    assert_eq!(line, "saving\n", "the writer started saving");
+    // The test harness's own lines come first.
+    let stdout = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+    let started = std::io::BufRead::lines(stdout).map_while(Result::ok).any(|line| line == "saving");
+    assert!(started, "the writer started saving");
     child
 }
 
@@ -95,8 +95,9 @@ impl Jitter {
     }
 }
 
+#[test]
 fn a_writer_killed_at_any_moment_leaves_the_old_or_the_new_file() {
-    let kills: usize = std::env::var("TAPIS_STRESS_KILLS").ok().and_then(|n| n.parse().ok()).unwrap_or(200);
+    let kills: usize = std::env::var("TAPIS_STRESS_KILLS").ok().and_then(|n| n.parse().ok()).unwrap_or(50);
     let folder = tempfile::tempdir().expect("temp folder");
     let path = folder.path().join("tokens.json");
 

@@ -72,26 +72,28 @@ fn readme_batch_script() -> String {
 
 #[test]
 fn the_readme_batch_example_works_as_written() {
-    // Tokens that live 66 s stand in for 4-hour ones: the job's first step gets one (with a
-    // warning, as it falls short of the 30 minutes asked for); "hours later", once it has a
-    // minute or less left, `tapis exec` must pass over the exported TAPIS_TOKEN and renew.
+    // The job's first step gets a 4-hour token; 10 hours later (on the clock of the `tapis`
+    // processes, moved by the stand-in for the analysis), `tapis exec` must pass over the
+    // exported TAPIS_TOKEN, expired by then, and renew.
     let mut world = World::new();
     let r0 = world.refresh_jwt("r0");
     world.write_renewable_file(&world.jwt(-60), -60, &r0);
     let now = tapis_testkit::now_unix();
-    let (first, r1) = (world.jwt(66), world.refresh_jwt("r1"));
-    let (second, r2) = (world.jwt(4 * 3600), world.refresh_jwt("r2"));
-    let renewals = [(&r0, &first, 66, &r1), (&r1, &second, 4 * 3600, &r2)].map(|(old, access, lifetime, new)| {
-        world
-            .server
-            .refresh_grant(old)
-            .through_client(CLIENT_ID, CLIENT_KEY)
-            .answer_tokens_with_refresh(access, now + lifetime, new, now + 365 * 86_400)
-            .expect(1)
-    });
+    let later = 10 * 3600;
+    let (first, r1) = (world.jwt(4 * 3600), world.refresh_jwt("r1"));
+    let (second, r2) = (world.jwt(later + 4 * 3600), world.refresh_jwt("r2"));
+    let renewals =
+        [(&r0, &first, 4 * 3600, &r1), (&r1, &second, later + 4 * 3600, &r2)].map(|(old, access, lifetime, new)| {
+            world
+                .server
+                .refresh_grant(old)
+                .through_client(CLIENT_ID, CLIENT_KEY)
+                .answer_tokens_with_refresh(access, now + lifetime, new, now + 365 * 86_400)
+                .expect(1)
+        });
 
-    // `python3` is a stand-in that logs which script ran with which token; "analyse.py" works
-    // until the first token has less than a minute left.
+    // `python3` is a stand-in that logs which script ran with which token; "analyse.py" takes
+    // 10 hours: it moves the clock.
     let bin = tempfile::tempdir().expect("temp bin");
     let log = bin.path().join("python3.log");
     let python = bin.path().join("python3");
@@ -99,9 +101,8 @@ fn the_readme_batch_example_works_as_written() {
         &python,
         format!(
             "#!/bin/sh\nprintf '%s %s\\n' \"$1\" \"$TAPIS_TOKEN\" >> '{}'\n\
-             if [ \"$1\" = analyse.py ]; then while [ \"$(date +%s)\" -lt {} ]; do sleep 0.2; done; fi\n",
+             if [ \"$1\" = analyse.py ]; then echo {later} > \"$TAPIS_TEST_CLOCK\"; fi\n",
             log.display(),
-            now + 66 - 59
         ),
     )
     .expect("write python3");
@@ -119,7 +120,7 @@ fn the_readme_batch_example_works_as_written() {
         .env("HOME", world.home.path())
         .env("NO_COLOR", "1")
         .env("TAPIS_BASE_URL", world.base_url())
-        .env("TAPIS_TEST_BACKOFF_MS", "1")
+        .env("TAPIS_TEST_CLOCK", world.clock_file())
         .stdin(Stdio::null())
         .output()
         .expect("run the job script");

@@ -86,10 +86,11 @@ fn a_piped_password_without_a_username_is_for_the_user_in_the_token_file() {
 fn a_piped_password_without_any_username_names_the_flag_and_the_variable() {
     let mut world = World::new();
     let anything = world.mock_token_endpoint(0);
-    // No token file; then one of another server, whose user is not this server's.
+    // No token file; then one of another server (expired: nothing to lose), whose user is not
+    // this server's.
     for other_server_file in [false, true] {
         if other_server_file {
-            world.write_notebook_file(&jwt_for("https://tacc.tapis.io", 3600), 3600);
+            world.write_notebook_file(&jwt_for("https://tacc.tapis.io", -3600), -3600);
         }
         let output =
             run_with_input(world.tapis().args(["login", "--password-stdin"]), format!("{PASSWORD}\n").as_bytes());

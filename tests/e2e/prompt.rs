@@ -30,7 +30,7 @@ fn spawn_in_terminal(world: &World, args: &[&str]) -> PtySession {
         .env("HOME", world.home.path())
         .env("NO_COLOR", "1")
         .env("TAPIS_BASE_URL", world.base_url())
-        .env("TAPIS_TEST_BACKOFF_MS", "1");
+        .env("TAPIS_TEST_CLOCK", world.clock_file());
     rexpect::session::spawn_command(command, Some(TIMEOUT_MS)).expect("spawn in a pseudo-terminal")
 }
 

@@ -51,9 +51,15 @@ impl World {
         self.home.path().join(".tapis_tokens.json")
     }
 
-    /// `tapis` with a clean environment: this world's HOME and base URL, no colour, a 1 ms
-    /// retry backoff (`TAPIS_TEST_BACKOFF_MS`, read by debug builds only), and no TAPIS_*
-    /// variables from whoever runs the tests.
+    /// The file whose whole seconds put the clock of the `tapis` processes this world runs
+    /// ahead of the system's (absent at first: no lead).
+    pub(crate) fn clock_file(&self) -> PathBuf {
+        self.home.path().join("clock")
+    }
+
+    /// `tapis` with a clean environment: this world's HOME and base URL, no colour, this
+    /// world's clock (`TAPIS_TEST_CLOCK`, read by debug builds only: the flow's waits pass at
+    /// once), and no TAPIS_* variables from whoever runs the tests.
     pub(crate) fn tapis(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tapis"));
         command
@@ -62,7 +68,7 @@ impl World {
             .env("NO_COLOR", "1")
             .env("TAPIS_BASE_URL", self.base_url())
             .env("TAPIS_HTTP_TIMEOUT", "20s")
-            .env("TAPIS_TEST_BACKOFF_MS", "1");
+            .env("TAPIS_TEST_CLOCK", self.clock_file());
         command
     }
 

@@ -200,7 +200,7 @@ fn fuzz(seconds: u64) -> Result<(), String> {
 
 fn stress(kills: u64) -> Result<(), String> {
     eprintln!("==> crash-safety stress: {kills} kills");
-    let args = ["test", "--release", "-p", "tapis-store", "--test", "crash"];
+    let args = ["test", "--release", "-p", "tapis-store", "--test", "crash", "--", "--nocapture"];
     let fix = "a token file did not survive a killed writer: see the crash test's output above";
     run_cargo(&args, &[("TAPIS_STRESS_KILLS", &kills.to_string())], fix)
 }

@@ -114,6 +114,36 @@ fn problems_under(root: &Path, folder: &Path) -> Vec<String> {
     problems
 }
 
+/// `[[test]]` targets with `harness = false` in the Cargo.toml of the packages at `root`'s top
+/// level: `cargo nextest` cannot list such a binary (it must answer libtest's `--list`), so
+/// a test that needs a `main` of its own re-executes an ordinary test instead (as
+/// `tapis-store/tests/crash.rs` does). Benches may keep their own harness.
+fn tests_without_the_standard_harness(root: &Path) -> Vec<String> {
+    let mut manifests: Vec<_> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("Cargo.toml"))
+        .filter(|path| path.is_file())
+        .collect();
+    manifests.sort();
+    let mut problems = Vec::new();
+    for manifest in manifests {
+        let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+        let mut section = "";
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                section = line;
+            } else if section == "[[test]]" && line.replace(' ', "") == "harness=false" {
+                let shown = manifest.strip_prefix(root).unwrap_or(&manifest).display().to_string();
+                problems
+                    .push(format!("{shown}: a [[test]] target has `harness = false`, which cargo nextest cannot list"));
+            }
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -125,6 +155,22 @@ mod tests {
         let problems: Vec<String> =
             LIBRARY_SOURCES.iter().flat_map(|folder| problems_under(root, &root.join(folder))).collect();
         assert!(problems.is_empty(), "library messages must stay neutral:\n{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn every_test_target_runs_under_the_standard_harness() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root");
+        let problems = tests_without_the_standard_harness(root);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+        let fake = tempfile::tempdir().expect("a temporary folder");
+        std::fs::create_dir(fake.path().join("store")).expect("folder");
+        let manifest = "[[bench]]\nname = \"b\"\nharness = false\n\n[[test]]\nname = \"crash\"\nharness = false\n";
+        std::fs::write(fake.path().join("store/Cargo.toml"), manifest).expect("write");
+        assert_eq!(
+            tests_without_the_standard_harness(fake.path()),
+            ["store/Cargo.toml: a [[test]] target has `harness = false`, which cargo nextest cannot list"]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use tapis_auth_core::BaseUrl;
 
 use crate::error::AuthError;
 use crate::retry::RetryPolicy;
+use crate::time::SharedClock;
 
 mod api;
 mod oauth;
@@ -62,6 +63,9 @@ pub struct ClientConfig {
     /// Appended to the user agent `tapis-auth/<version>`, to name the program using the
     /// library (e.g. `my-workflow/1.2`).
     pub user_agent_suffix: Option<String>,
+    /// The clock the client and the flow read and sleep on (retry backoff, device-login
+    /// polls, token expiry); the system clock by default.
+    pub clock: SharedClock,
 }
 
 /// The default bound on establishing a connection (TCP and TLS).
@@ -90,6 +94,7 @@ impl Default for ClientConfig {
             request_timeout: DEFAULT_HTTP_TIMEOUT,
             retry: RetryPolicy::default(),
             user_agent_suffix: None,
+            clock: SharedClock::default(),
         }
     }
 }

@@ -142,7 +142,7 @@ impl TapisClient {
             .map_err(|reason| AuthError::InvalidResponse { url: url.to_owned(), reason: reason.to_string() })?;
         tokens.base_url = Some(self.base_url.clone());
         tokens.client = client.cloned();
-        tokens.obtained_at = Some(chrono::Utc::now());
+        tokens.obtained_at = Some(self.config.clock.now());
         Ok(tokens)
     }
 

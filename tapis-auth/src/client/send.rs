@@ -64,7 +64,7 @@ impl TapisClient {
                 Attempt::Transient(what, retry_after, _) => {
                     last = what;
                     if attempt < n_attempts {
-                        tokio::time::sleep(self.config.retry.delay_before(attempt + 1, retry_after)).await;
+                        self.config.clock.sleep(self.config.retry.delay_before(attempt + 1, retry_after)).await;
                     }
                 }
             }

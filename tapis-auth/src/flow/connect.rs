@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tapis_auth_core::{AccessToken, KeptClient, SecretString, TokenSet, TokenState};
-use tapis_store::TokenStore;
+use tapis_store::{LooseMode, TokenStore};
 
 use super::password::{PreviousClient, log_in_with_password};
 use super::{LoginOptions, Origin, Session, lock, save_or_tell};
@@ -68,7 +68,7 @@ pub(crate) enum Start {
 pub(crate) fn start(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Start, AuthError> {
     let store = TokenStore::new(&options.token_file);
     let saved = read_saved(&store, options, prompter, true)?.tokens;
-    let now = Utc::now();
+    let now = options.client.clock.now();
     if !options.force
         && let Some(tokens) =
             saved.as_ref().filter(|tokens| is_valid(tokens, options) || is_best_to_be_had(tokens, options, now))
@@ -107,7 +107,7 @@ pub(crate) async fn log_in_or_renew(
         (None, Some(kept)) => PreviousClient::of_kept(kept),
         (None, None) => PreviousClient::default(),
     };
-    let now = Utc::now();
+    let now = options.client.clock.now();
     // Another process renewed or logged in while this one waited: its token is the one to
     // use, even if it falls short of `min_valid` (no request of ours would do better).
     let renewed_meanwhile = |tokens: &TokenSet| {
@@ -149,7 +149,7 @@ pub(crate) async fn log_in_or_renew(
     if origin == Origin::Renewed {
         tokens.created_client_id = saved.as_ref().and_then(|saved| saved.created_client_id.clone());
     }
-    tell_if_short(&tokens.access, options, Utc::now(), prompter);
+    tell_if_short(&tokens.access, options, options.client.clock.now(), prompter);
     let saved = save_or_tell(&store, &tokens, prompter);
     Ok(Session::new(options, tokens, origin, saved, Some(client)))
 }
@@ -174,7 +174,7 @@ pub fn session_from_token(options: &LoginOptions, token: SecretString) -> Result
     {
         return Err(unusable(format!("it was issued by {server}, not {base_url}; use the base URL of its server")));
     }
-    if !tokens.access.is_fresh(Utc::now(), options.min_valid) {
+    if !tokens.access.is_fresh(options.client.clock.now(), options.min_valid) {
         return Err(AuthError::GivenTokenExpiring { expires_at: tokens.access.expires_at() });
     }
     Ok(Session::new(options, TokenSet { base_url: Some(base_url), ..tokens }, Origin::Given, false, None))
@@ -182,7 +182,7 @@ pub fn session_from_token(options: &LoginOptions, token: SecretString) -> Result
 
 /// Whether saved tokens are good for this request as they are.
 pub(super) fn is_valid(tokens: &TokenSet, options: &LoginOptions) -> bool {
-    tokens.state(&options.base_url, Utc::now(), options.min_valid) == TokenState::Valid
+    tokens.state(&options.base_url, options.client.clock.now(), options.min_valid) == TokenState::Valid
 }
 
 /// Whether saved tokens, though short of `min_valid`, are as good as a request would give:
@@ -236,7 +236,7 @@ pub(super) fn read_saved(
         }
         Err(error) => return Err(error.into()),
     };
-    if let Some(old_mode) = loaded.tightened_from
+    if let Some(LooseMode::Tightened(old_mode)) = loaded.loose_mode
         && tell
     {
         prompter.notice(&Notice::TightenedPermissions { path: store.path().to_path_buf(), old_mode });
@@ -251,7 +251,7 @@ pub(super) fn read_saved(
             return Ok(SavedFile { tokens: Some(tokens), kept_client: None });
         }
         (Some(tokens), _) => match tokens.server() {
-            Some(server) if !options.force && tokens.has_something_to_lose(Utc::now()) => {
+            Some(server) if !options.force && tokens.has_something_to_lose(options.client.clock.now()) => {
                 return Err(other_server(&server));
             }
             server => server,

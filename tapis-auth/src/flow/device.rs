@@ -13,6 +13,7 @@ use super::{
 use crate::client::{DevicePoll, TapisClient};
 use crate::error::AuthError;
 use crate::prompt::{Notice, Prompter};
+use crate::time::SharedClock;
 
 /// Logs in with the device-code grant: shows the user a page and a code (as
 /// [`Notice::DeviceCode`]), then polls every `device_poll_interval` until the user approves,
@@ -38,7 +39,8 @@ pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -
     let client_id = oauth.client_id.as_str();
     let client = TapisClient::new(options.base_url.clone(), options.client.clone())?;
     let code = client.device_code(client_id).await?;
-    let started = Utc::now();
+    let clock = &options.client.clock;
+    let started = clock.now();
     // Server-supplied times, in checked arithmetic: an absurd one counts as unknown.
     let expires_at = code.expires_at.or_else(|| {
         let left = TimeDelta::try_seconds(i64::try_from(code.expires_in_seconds?).ok()?)?;
@@ -52,11 +54,11 @@ pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -
         expires_at,
     });
     let mut tokens = loop {
-        wait_for_next_poll(interval, expires_at, prompter).await;
+        wait_for_next_poll(clock, interval, expires_at, prompter).await;
         match client.poll_device_token(client_id, &code.device_code).await? {
             DevicePoll::Approved(tokens) => break *tokens,
             DevicePoll::Expired => return Err(AuthError::DeviceCodeExpired),
-            DevicePoll::Pending if Utc::now() > give_up_at => {
+            DevicePoll::Pending if clock.now() > give_up_at => {
                 // The server keeps saying "not ready" long after the code's expiry, or for
                 // longer than any device login lasts when it gave no expiry.
                 return Err(AuthError::DeviceCodeExpired);
@@ -111,12 +113,17 @@ fn choose_device_client(
 }
 
 /// Waits until the next device poll, telling the prompter about once a second.
-async fn wait_for_next_poll(interval: Duration, expires_at: Option<DateTime<Utc>>, prompter: &mut dyn Prompter) {
+async fn wait_for_next_poll(
+    clock: &SharedClock,
+    interval: Duration,
+    expires_at: Option<DateTime<Utc>>,
+    prompter: &mut dyn Prompter,
+) {
     let mut left = interval;
     while !left.is_zero() {
         prompter.notice(&Notice::DeviceWaiting { expires_at });
         let step = left.min(Duration::from_secs(1));
-        tokio::time::sleep(step).await;
+        clock.sleep(step).await;
         left -= step;
     }
 }

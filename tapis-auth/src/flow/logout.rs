@@ -1,7 +1,7 @@
 //! [`logout`]: delete this tool's OAuth client, revoke the tokens, remove the file (or keep
 //! the client in it).
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use tapis_auth_core::{KeptClient, TokenSet};
 use tapis_store::TokenStore;
 
@@ -135,7 +135,7 @@ async fn log_out_on_server(options: &LoginOptions, tokens: &TokenSet, report: &m
             return has_client_key && (options.keep_client || tokens.created_client_id.is_some());
         }
     };
-    let now = Utc::now();
+    let now = options.client.clock.now();
     let access_is_live = tokens.access.time_left(now) > TimeDelta::zero();
     if let Some(client_id) = tokens.created_client_id.as_ref().filter(|_| !options.keep_client) {
         if access_is_live {

@@ -166,7 +166,7 @@ impl Session {
         if self.origin == Origin::Given {
             return Err(refused(None));
         }
-        let left = self.expires_at() - Utc::now();
+        let left = self.expires_at() - self.options.client.clock.now();
         let mut options = self.options.clone();
         options.min_valid = left.max(TimeDelta::zero()) + TimeDelta::seconds(1);
         options.force = false;

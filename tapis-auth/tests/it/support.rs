@@ -5,10 +5,15 @@ use std::collections::VecDeque;
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use mockito::{Matcher, Mock};
 use serde_json::{Value, json};
-use tapis_auth::{ClientConfig, LoginOptions, Notice, PromptError, Prompter, RetryPolicy};
+use tapis_auth::time::Sleep;
+use tapis_auth::{ClientConfig, Clock, LoginOptions, Notice, PromptError, Prompter, RetryPolicy, SharedClock};
 use tapis_auth_core::{BaseUrl, SecretString};
 #[allow(unused_imports)] // for tests that mock a request with `on(method, path)`
 pub(crate) use tapis_testkit::REVOKE_PATH;
@@ -45,11 +50,55 @@ pub(crate) fn grant(username: &str, password: &str) -> Matcher {
     Matcher::Json(json!({"username": username, "password": password, "grant_type": "password"}))
 }
 
-/// The retry policy the tests use: the usual 3 attempts, no waiting between them.
+/// The client settings the tests use: the usual 3 attempts, no waiting between them, on a
+/// [`TestClock`] (so a device login's polls cost no time either).
 pub(crate) fn client_config() -> ClientConfig {
     let mut config = ClientConfig::default();
     config.retry = RetryPolicy::immediate(3);
+    config.clock = SharedClock::from(TestClock::new());
     config
+}
+
+/// A virtual clock: it starts at the real time when made, and moves only when slept on, by
+/// as much as asked, at once. It records every sleep.
+#[derive(Debug)]
+pub(crate) struct TestClock {
+    start: DateTime<Utc>,
+    sleeps: Mutex<Vec<Duration>>,
+}
+
+impl TestClock {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self { start: Utc::now(), sleeps: Mutex::default() })
+    }
+
+    /// `config` on a new test clock (and its settings otherwise kept); returns the clock.
+    pub(crate) fn install(config: &mut ClientConfig) -> Arc<Self> {
+        let clock = Self::new();
+        config.clock = SharedClock::from(clock.clone());
+        clock
+    }
+
+    /// Every sleep so far, in order.
+    pub(crate) fn sleeps(&self) -> Vec<Duration> {
+        self.sleeps.lock().expect("not poisoned").clone()
+    }
+
+    /// How far the clock has moved.
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.sleeps().iter().sum()
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.start + self.elapsed()
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        self.sleeps.lock().expect("not poisoned").push(duration);
+        Box::pin(tokio::task::yield_now())
+    }
 }
 
 /// A mock Tapis server ([`MockTapis`], with its stray-request traps) and this crate's view of
@@ -107,7 +156,7 @@ impl Tapis {
 pub(crate) fn options(tapis: &Tapis, folder: &Path) -> LoginOptions {
     let mut options = LoginOptions::new(tapis.base_url(), folder.join("tokens.json"));
     options.client = client_config();
-    options.lock_timeout = std::time::Duration::from_secs(5);
+    options.lock_timeout = Duration::from_secs(5);
     options.no_refresh = true;
     options
 }

@@ -17,9 +17,7 @@ use std::os::fd::AsFd as _;
 use anyhow::Context as _;
 use chrono::TimeDelta;
 use secrecy::zeroize::{Zeroize as _, Zeroizing};
-use tapis_auth::{
-    AuthError, ClientConfig, LoginOptions, RetryPolicy, SecretString, Session, blocking, session_from_token,
-};
+use tapis_auth::{AuthError, ClientConfig, LoginOptions, SecretString, Session, blocking, session_from_token};
 
 use crate::cli::{CredentialArgs, GlobalArgs};
 use crate::profile::{self, Target};
@@ -43,8 +41,11 @@ pub(crate) fn client_config(global: &GlobalArgs) -> ClientConfig {
     let mut config = ClientConfig::default();
     config.connect_timeout = global.http_timeout.min(config.connect_timeout);
     config.request_timeout = global.http_timeout;
-    config.retry = retry_policy();
     config.user_agent_suffix = Some(concat!("tapis-cli/", env!("CARGO_PKG_VERSION")).to_owned());
+    #[cfg(debug_assertions)]
+    if let Some(clock) = crate::test_clock::from_environment() {
+        config.clock = clock;
+    }
     config
 }
 
@@ -54,28 +55,6 @@ pub(crate) fn target_options(global: &GlobalArgs, target: &Target) -> LoginOptio
     options.lock_timeout = global.lock_timeout;
     options.client = client_config(global);
     options
-}
-
-/// The variable that shortens the retry backoff, for the end-to-end tests: every wait between
-/// attempts (a server's `Retry-After` included) becomes this many milliseconds. Read only in
-/// debug builds; a release build ignores it.
-#[cfg(debug_assertions)]
-pub(crate) const TEST_BACKOFF_VARIABLE: &str = "TAPIS_TEST_BACKOFF_MS";
-
-/// The default retry policy, with its backoff shortened by [`TEST_BACKOFF_VARIABLE`] in a
-/// debug build.
-fn retry_policy() -> RetryPolicy {
-    let policy = RetryPolicy::default();
-    #[cfg(debug_assertions)]
-    if let Some(millis) = std::env::var(TEST_BACKOFF_VARIABLE).ok().and_then(|text| text.parse().ok()) {
-        let backoff = std::time::Duration::from_millis(millis);
-        let mut shortened = policy;
-        shortened.initial_backoff = backoff;
-        shortened.max_backoff = backoff;
-        shortened.jitter = false;
-        return shortened;
-    }
-    policy
 }
 
 /// Login options for a target and the credential flags. The username comes from

@@ -18,7 +18,7 @@ pub(crate) fn run(args: &ProfilesArgs) -> anyhow::Result<Exit> {
         // Only looks: a loose mode is left for the commands that use the token to tighten.
         let loaded = TokenStore::new(&target.token_file).load_read_only();
         let tokens = loaded.as_ref().ok().and_then(|loaded| loaded.tokens.as_ref());
-        let state = super::status::state_name(
+        let state = super::status::StatusState::of(
             tokens.map(|tokens| tokens.state(&target.base_url, now, TimeDelta::zero())),
             loaded.is_err(),
         );
@@ -27,7 +27,7 @@ pub(crate) fn run(args: &ProfilesArgs) -> anyhow::Result<Exit> {
             "name": target.profile.as_deref().unwrap_or(DEFAULT_PROFILE),
             "base_url": target.base_url.as_str(),
             "username": user,
-            "state": state,
+            "state": state.to_string(),
             "expires_at": tokens.map(|tokens| output::instant(tokens.access.expires_at())),
             "token_file": target.token_file.display().to_string(),
         }));

@@ -7,22 +7,53 @@ use anyhow::Context as _;
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
 use tapis_auth_core::{TokenSet, TokenState};
-use tapis_store::TokenStore;
+use tapis_store::{LooseMode, TokenStore};
 
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::exit::Exit;
 use crate::output;
 
-/// The state as `status` and `profiles` name it: `state` is that of the saved tokens (`None`
-/// when there are none), `unreadable` whether the token file could not be used.
-pub(crate) fn state_name(state: Option<TokenState>, unreadable: bool) -> &'static str {
-    match state {
-        _ if unreadable => "unreadable",
-        None => "none",
-        Some(TokenState::Valid | TokenState::ExpiringSoon) => "valid",
-        Some(TokenState::Expired) => "expired",
-        Some(TokenState::OtherServer) => "other-server",
-        Some(_) => "unknown",
+/// The state as `status` and `profiles` show it (its `Display` is the name they print).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatusState {
+    /// No saved tokens.
+    None,
+    /// Not expired, for this server.
+    Valid,
+    Expired,
+    /// The tokens belong to another server, or to none known.
+    OtherServer,
+    /// The token file could not be used.
+    Unreadable,
+    /// A state of a newer `tapis-auth-core` that this version does not name.
+    Unknown,
+}
+
+impl StatusState {
+    /// `state` is that of the saved tokens (`None` when there are none), `unreadable` whether
+    /// the token file could not be used.
+    pub(crate) fn of(state: Option<TokenState>, unreadable: bool) -> Self {
+        match state {
+            _ if unreadable => Self::Unreadable,
+            None => Self::None,
+            Some(TokenState::Valid | TokenState::ExpiringSoon) => Self::Valid,
+            Some(TokenState::Expired) => Self::Expired,
+            Some(TokenState::OtherServer) => Self::OtherServer,
+            Some(_) => Self::Unknown,
+        }
+    }
+}
+
+impl std::fmt::Display for StatusState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::None => "none",
+            Self::Valid => "valid",
+            Self::Expired => "expired",
+            Self::OtherServer => "other-server",
+            Self::Unreadable => "unreadable",
+            Self::Unknown => "unknown",
+        })
     }
 }
 
@@ -45,7 +76,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
         // `status` only looks: a loose mode is reported, not changed.
         None => match TokenStore::new(token_file).load_read_only() {
             Ok(loaded) => {
-                if let Some(mode) = loaded.readable_by_others {
+                if let Some(LooseMode::LeftAsIs(mode)) = loaded.loose_mode {
                     output::warn(&format!(
                         "the token file {} is readable by others (mode {mode:04o}); the next `tapis login` or `tapis token` makes it 0600",
                         token_file.display()
@@ -59,7 +90,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
     };
     let now = Utc::now();
     let state = tokens.as_ref().map(|tokens| tokens.state(base_url, now, TimeDelta::zero()));
-    let name = state_name(state, problem.is_some());
+    let shown = StatusState::of(state, problem.is_some());
     let access = tokens.as_ref().map(|tokens| &tokens.access);
     let left = access.map(|access| access.time_left(now));
     let renewal = tokens.as_ref().and_then(|tokens| tokens.renewal(now));
@@ -72,7 +103,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
             "profile": target.profile,
             "token_file": (!from_environment).then(|| token_file.display().to_string()),
             "token_source": if from_environment { "environment" } else { "file" },
-            "state": name,
+            "state": shown.to_string(),
             "username": access.and_then(|access| access.username()),
             "tenant_id": access.and_then(|access| access.tenant_id()),
             "expires_at": access.map(|access| output::instant(access.expires_at())),
@@ -135,9 +166,9 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
                 format!("{}{server}, kept without tokens (the next `tapis login` uses it)", kept.client.client_id),
             ));
         }
-        let state_line = match (name, &problem) {
-            ("unreadable", Some(problem)) => format!("unreadable ({problem})"),
-            ("other-server", _) => match tokens.as_ref().map(|tokens| (tokens.server(), &tokens.base_url)) {
+        let state_line = match (shown, &problem) {
+            (StatusState::Unreadable, Some(problem)) => format!("{shown} ({problem})"),
+            (StatusState::OtherServer, _) => match tokens.as_ref().map(|tokens| (tokens.server(), &tokens.base_url)) {
                 Some((None, Some(recorded))) => format!(
                     "other-server (the recorded base URL {} and the tokens' issuers disagree)",
                     output::escape_controls(recorded.as_str())
@@ -145,7 +176,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
                 Some((Some(server), _)) => format!("other-server (the token belongs to {server})"),
                 _ => "other-server (the token belongs to an unknown server)".to_owned(),
             },
-            (name, _) => name.to_owned(),
+            (shown, _) => shown.to_string(),
         };
         lines.push(("State", state_line));
         for (label, value) in lines {
@@ -154,5 +185,26 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
             writeln!(stdout, "{:<12}{value}", format!("{label}:")).context("cannot write to standard output")?;
         }
     }
-    Ok(if name == "valid" { Exit::Ok } else { Exit::NotLoggedIn })
+    Ok(if shown == StatusState::Valid { Exit::Ok } else { Exit::NotLoggedIn })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(state: Option<TokenState>, unreadable: bool, expected: StatusState, name: &str) {
+        let shown = StatusState::of(state, unreadable);
+        assert_eq!((shown, shown.to_string().as_str()), (expected, name), "{state:?}, unreadable {unreadable}");
+    }
+
+    #[test]
+    fn states_are_named_as_status_and_profiles_print_them() {
+        check(None, false, StatusState::None, "none");
+        check(Some(TokenState::Valid), false, StatusState::Valid, "valid");
+        check(Some(TokenState::ExpiringSoon), false, StatusState::Valid, "valid");
+        check(Some(TokenState::Expired), false, StatusState::Expired, "expired");
+        check(Some(TokenState::OtherServer), false, StatusState::OtherServer, "other-server");
+        check(None, true, StatusState::Unreadable, "unreadable");
+        check(Some(TokenState::Valid), true, StatusState::Unreadable, "unreadable");
+    }
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use tapis_auth_core::expiry::format_expires_at;
 use tapis_auth_core::{AccessToken, BaseUrl, ExposeSecret as _, OAuthClient, RefreshToken, SecretString, TokenSet};
-use tapis_store::{Loaded, StoreError};
+use tapis_store::{Loaded, LooseMode, StoreError};
 
 /// The server the test tokens' `iss` claim names.
 const DESIGNSAFE: &str = "https://designsafe.tapis.io";
@@ -123,12 +123,12 @@ fn describe_tokens(tokens: &TokenSet) -> String {
 /// when the file's mode was tightened. `path` is shown as `<path>`.
 fn describe_load(result: Result<Loaded, StoreError>, path: &Path) -> String {
     match result {
-        Ok(Loaded { tokens, tightened_from, .. }) => {
+        Ok(Loaded { tokens, loose_mode, .. }) => {
             let mut text = match tokens {
                 None => "none".to_owned(),
                 Some(tokens) => format!("ok {}", describe_tokens(&tokens)),
             };
-            if let Some(mode) = tightened_from {
+            if let Some(LooseMode::Tightened(mode)) = loose_mode {
                 text.push_str(&format!(" tightened from {mode:#o}"));
             }
             text
