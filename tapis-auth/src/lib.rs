@@ -29,6 +29,8 @@
 
 pub mod blocking;
 mod client;
+#[cfg(feature = "debug-log")]
+pub mod debug_log;
 mod error;
 mod flow;
 mod prompt;
@@ -37,6 +39,7 @@ mod response;
 mod retry;
 #[cfg(feature = "sdk")]
 mod sdk;
+pub mod secrets;
 
 pub use client::{
     ApiRequest, ApiResponse, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_ANSWER_BYTES,
@@ -51,6 +54,7 @@ pub use flow::{
 pub use prompt::{NoPrompt, Notice, NoticeLevel, PromptError, Prompter};
 pub use provider::TokenProvider;
 pub use retry::{DEFAULT_N_ATTEMPTS, RetryPolicy};
+pub use secrets::redact;
 pub use tapis_auth_core::{AccessToken, BaseUrl, ExposeSecret, SecretString, TokenSet};
 pub use tapis_store::{DEFAULT_LOCK_TIMEOUT, StoreError, default_token_file_path};
 

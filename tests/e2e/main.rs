@@ -10,6 +10,7 @@ mod hostile;
 mod login;
 mod logout;
 mod prompt;
+mod redaction;
 mod renewal;
 mod scripting;
 mod status;

@@ -82,6 +82,10 @@ fn choose_device_client(options: &LoginOptions) -> Result<(DeviceClient, Option<
         .ok()
         .and_then(|loaded| loaded.tokens)
         .filter(|tokens| tokens.belongs_to(&options.base_url));
+    saved.iter().for_each(crate::secrets::remember_tokens);
+    if let Some(key) = options.device_client.as_ref().and_then(|given| given.client_key.as_ref()) {
+        crate::secrets::remember(key);
+    }
     let created_client_id = saved.as_ref().and_then(|tokens| tokens.created_client_id.clone());
     let chosen = match (&options.device_client, saved.and_then(|tokens| tokens.client)) {
         (Some(given), Some(saved)) if given.client_key.is_none() && saved.client_id == given.client_id => {

@@ -44,7 +44,10 @@ pub async fn logout(options: &LoginOptions) -> Result<LogoutReport, AuthError> {
     let store = TokenStore::new(&options.token_file);
     let _lock = lock(&store, options.lock_timeout).await?;
     let tokens = match store.load() {
-        Ok(loaded) => loaded.tokens,
+        Ok(loaded) => {
+            loaded.tokens.iter().for_each(crate::secrets::remember_tokens);
+            loaded.tokens
+        }
         Err(error) if error.counts_as_no_token() => None,
         Err(error) => return Err(error.into()),
     };
