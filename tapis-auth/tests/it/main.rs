@@ -9,5 +9,6 @@
 mod client;
 mod flow;
 mod flow_edges;
+mod redaction;
 mod runtime;
 mod support;
