@@ -28,7 +28,10 @@ pub fn init_stderr() -> bool {
 
 /// Writes what it is given with [`crate::redact`] applied. The `fmt` subscriber writes one
 /// whole event per call, so a secret is never split between two writes.
-pub struct RedactingWriter<W: Write>(pub W);
+pub struct RedactingWriter<W: Write>(
+    /// Where the redacted text goes.
+    pub W,
+);
 
 impl<W: Write> Write for RedactingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -46,13 +49,11 @@ impl<W: Write> Write for RedactingWriter<W> {
 mod tests {
     use std::io::Write as _;
 
-    use tapis_auth_core::SecretString;
-
     use super::RedactingWriter;
 
     #[test]
     fn the_writer_masks_remembered_secrets() {
-        crate::secrets::remember(&SecretString::from("debug-log-test-secret"));
+        crate::secrets::remember_text("debug-log-test-secret");
         let mut writer = RedactingWriter(Vec::new());
         writer.write_all(b"DEBUG answer: echo debug-log-test-secret\n").expect("written");
         assert_eq!(String::from_utf8_lossy(&writer.0), "DEBUG answer: echo ***\n");

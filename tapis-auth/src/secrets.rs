@@ -37,6 +37,11 @@ pub fn remember(secret: &SecretString) {
     queue(Pending::Secret(secret.clone()));
 }
 
+/// [`remember`], for a secret the caller holds as text.
+pub(crate) fn remember_text(secret: &str) {
+    queue(Pending::Secret(SecretString::from(secret)));
+}
+
 /// Remembers an OAuth client's key, and the HTTP Basic credentials made of it.
 pub fn remember_client(client: &OAuthClient) {
     queue(Pending::Client(client.client_id.clone(), client.client_key.clone()));
@@ -44,9 +49,9 @@ pub fn remember_client(client: &OAuthClient) {
 
 /// Remembers the secrets of a token set: the tokens and the client's key.
 pub fn remember_tokens(tokens: &TokenSet) {
-    remember(&SecretString::from(tokens.access.expose_secret()));
+    remember_text(tokens.access.expose_secret());
     if let Some(refresh) = &tokens.refresh {
-        remember(&SecretString::from(refresh.expose_secret()));
+        remember_text(refresh.expose_secret());
     }
     if let Some(client) = &tokens.client {
         remember_client(client);

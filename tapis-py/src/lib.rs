@@ -37,8 +37,9 @@ fn sign_in(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Sessio
 /// standard error, redacted (a kernel's, which Jupyter forwards to the notebook). Read at each
 /// sign-in, so that setting `os.environ["TAPIS_DEBUG"]` after the import works too.
 fn debug_log_if_asked() {
-    let asked = std::env::var("TAPIS_DEBUG")
-        .is_ok_and(|value| !matches!(value.trim().to_ascii_lowercase().as_str(), "" | "0" | "false" | "no" | "off" | "n" | "f"));
+    let asked = std::env::var("TAPIS_DEBUG").is_ok_and(|value| {
+        !matches!(value.trim().to_ascii_lowercase().as_str(), "" | "0" | "false" | "no" | "off" | "n" | "f")
+    });
     if asked {
         tapis_auth::debug_log::init_stderr();
     }

@@ -15,7 +15,7 @@ impl TapisClient {
     /// be idempotent. Any status is an answer; only a transport failure, a refused request or
     /// an answer over the cap is an error.
     pub(crate) async fn call(&self, access_token: &str, request: &ApiRequest) -> Result<ApiResponse, AuthError> {
-        crate::secrets::remember(&tapis_auth_core::SecretString::from(access_token));
+        crate::secrets::remember_text(access_token);
         let path = request.path.as_str();
         if !path.starts_with('/') || path.starts_with("//") {
             return Err(AuthError::ForeignPath { path: path.to_owned(), base_url: self.base_url.to_string() });
