@@ -11,7 +11,7 @@ use crate::prompt::PromptError;
 #[non_exhaustive]
 pub enum AuthError {
     /// The server rejected the username or password (`Invalid username/password combination.`).
-    #[error("the server rejected the credentials: {message}")]
+    #[error("the server rejected the credentials: {}", crate::secrets::redact(.message))]
     CredentialsRejected {
         /// The server's message, verbatim.
         message: String,
@@ -19,7 +19,7 @@ pub enum AuthError {
         n_attempts: u32,
     },
     /// The server answered with an error that retrying will not fix (a 4xx, or a redirect).
-    #[error("{url} answered {status}: {message}")]
+    #[error("{url} answered {status}: {}", crate::secrets::redact(.message))]
     Server {
         /// The URL requested (never with credentials).
         url: String,
@@ -30,7 +30,7 @@ pub enum AuthError {
     },
     /// The server could not be reached or kept failing (connect errors, timeouts, 429, 5xx,
     /// HTML where JSON was expected) for every attempt.
-    #[error("{url} failed after {n_attempts} attempt{}: {last}", if *n_attempts == 1 { "" } else { "s" })]
+    #[error("{url} failed after {n_attempts} attempt{}: {}", if *n_attempts == 1 { "" } else { "s" }, crate::secrets::redact(.last))]
     Unavailable {
         /// The URL requested.
         url: String,
@@ -42,7 +42,7 @@ pub enum AuthError {
     /// A request that must not be sent twice (it creates something, or rotates a token) may
     /// have reached the server, but no usable answer came back (a timeout after sending, an
     /// answer cut off, a gateway error). It was not sent again.
-    #[error("{url} may have acted on the request, but its answer was lost ({last}); it was not sent again")]
+    #[error("{url} may have acted on the request, but its answer was lost ({}); it was not sent again", crate::secrets::redact(.last))]
     Unconfirmed {
         /// The URL requested.
         url: String,
@@ -50,7 +50,7 @@ pub enum AuthError {
         last: String,
     },
     /// The server said success but its answer cannot be used.
-    #[error("{url} sent an answer that cannot be used: {reason}")]
+    #[error("{url} sent an answer that cannot be used: {}", crate::secrets::redact(.reason))]
     InvalidResponse {
         /// The URL requested.
         url: String,
@@ -67,7 +67,7 @@ pub enum AuthError {
     },
     /// Renewal was refused (the refresh token was revoked or expired, or its client was
     /// deleted) and there is no password to fall back on.
-    #[error("renewing the token for {base_url} was refused ({message}); log in again")]
+    #[error("renewing the token for {base_url} was refused ({}); log in again", crate::secrets::redact(.message))]
     RenewalRejected {
         /// The server a login is needed for.
         base_url: String,
@@ -83,7 +83,7 @@ pub enum AuthError {
         base_url: String,
     },
     /// A token given by the caller (not from the token file) cannot be used here.
-    #[error("the given token cannot be used: {reason}")]
+    #[error("the given token cannot be used: {}", crate::secrets::redact(.reason))]
     UnusableGivenToken {
         /// Why.
         reason: String,
@@ -120,17 +120,17 @@ pub enum AuthError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The HTTP client could not be set up.
-    #[error("cannot set up the HTTP client: {0}")]
+    #[error("cannot set up the HTTP client: {}", crate::secrets::redact(.0))]
     HttpClient(String),
     /// An [`crate::ApiRequest`] that cannot be sent as it is (a bad method or header).
-    #[error("the request cannot be sent: {reason}")]
+    #[error("the request cannot be sent: {}", crate::secrets::redact(.reason))]
     InvalidRequest {
         /// What is wrong with it.
         reason: String,
     },
     /// The server refused the session's token although it had not expired by the local clock
     /// (it was revoked, or the clocks differ), and it could not be renewed.
-    #[error("{url} refused the token ({status}: {message}), and it could not be renewed; log in again")]
+    #[error("{url} refused the token ({status}: {}), and it could not be renewed; log in again", crate::secrets::redact(.message))]
     TokenRefused {
         /// The URL requested.
         url: String,

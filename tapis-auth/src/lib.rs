@@ -30,6 +30,8 @@
 
 pub mod blocking;
 mod client;
+#[cfg(feature = "debug-log")]
+pub mod debug_log;
 mod error;
 mod flow;
 mod prompt;
@@ -38,6 +40,7 @@ mod response;
 mod retry;
 #[cfg(feature = "sdk")]
 pub mod sdk;
+pub mod secrets;
 pub mod time;
 
 pub use client::{
@@ -53,6 +56,7 @@ pub use flow::{
 pub use prompt::{NoPrompt, Notice, NoticeLevel, PromptError, Prompter};
 pub use provider::TokenProvider;
 pub use retry::{DEFAULT_N_ATTEMPTS, RetryPolicy};
+pub use secrets::redact;
 pub use tapis_auth_core::{AccessToken, BaseUrl, ExposeSecret, SecretString, TokenSet};
 pub use tapis_store::{DEFAULT_LOCK_TIMEOUT, StoreError, default_token_file_path};
 pub use time::{Clock, SharedClock, SystemClock};

@@ -131,11 +131,21 @@ impl Notice {
 }
 
 /// The notice in words, without a level label; front ends add the label and, where they
-/// want, their own hints (a command to run).
+/// want, their own hints (a command to run). Every secret the process holds is masked
+/// ([`crate::secrets::redact`]): a server's message may echo one.
 impl std::fmt::Display for Notice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::secrets::redact(&Words(self).to_string()))
+    }
+}
+
+/// A notice's words before redaction.
+struct Words<'a>(&'a Notice);
+
+impl std::fmt::Display for Words<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use tapis_auth_core::duration::format_duration;
-        match self {
+        match self.0 {
             Notice::UnusableTokenFile(error) => write!(f, "{error}; treating it as no token (a login replaces it)"),
             Notice::TightenedPermissions { path, old_mode } => write!(
                 f,

@@ -61,6 +61,10 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, env = "TAPIS_HTTP_TIMEOUT", value_name = "DURATION", default_value = default_text(DEFAULT_HTTP_TIMEOUT),
           value_parser = parse_http_timeout, hide_short_help = true)]
     pub(crate) http_timeout: Duration,
+
+    /// Show on stderr what is asked and answered: each request's method, URL, status, time and retry, the token file read and its token's state, the lock wait (secrets masked)
+    #[arg(long, global = true, env = "TAPIS_DEBUG", value_parser = clap::builder::FalseyValueParser::new(), hide_short_help = true)]
+    pub(crate) debug: bool,
 }
 
 #[derive(Debug, PartialEq, Subcommand)]
@@ -313,7 +317,7 @@ fn find_arg<'command>(command: &'command clap::Command, long: &str) -> Option<&'
 /// is set but empty or does not parse — returns `None`, and clap parses as usual, with its
 /// messages.
 pub(crate) fn parse_bare_token_command(args: &[OsString], variable: impl Fn(&str) -> Option<OsString>) -> Option<Cli> {
-    if args.len() != 2 || args[1] != "token" {
+    if args.len() != 2 || args[1] != "token" || variable("TAPIS_DEBUG").is_some() {
         return None;
     }
     // A variable that is set must be non-empty UTF-8 that parses; clap is left to judge the rest.
@@ -341,6 +345,7 @@ pub(crate) fn parse_bare_token_command(args: &[OsString], variable: impl Fn(&str
             token_file: text("TAPIS_TOKEN_FILE")?.map(PathBuf::from),
             lock_timeout: duration("TAPIS_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT, parse_std_duration)?,
             http_timeout: duration("TAPIS_HTTP_TIMEOUT", DEFAULT_HTTP_TIMEOUT, parse_http_timeout)?,
+            debug: false,
         },
         command: Command::Token(TokenArgs {
             credentials: CredentialArgs { username: text("TAPIS_USERNAME")?, password_stdin: false },
@@ -459,6 +464,8 @@ mod tests {
         assert!(parse_bare_token_command(&args, bad_url).is_none());
         let empty = |name: &str| (name == "TAPIS_PROFILE").then(OsString::new);
         assert!(parse_bare_token_command(&args, empty).is_none());
+        let debug = |name: &str| (name == "TAPIS_DEBUG").then(|| OsString::from("0"));
+        assert!(parse_bare_token_command(&args, debug).is_none(), "TAPIS_DEBUG is left to clap");
         for zero in ["0", "0s", "0ms"] {
             let zero_timeout = |name: &str| (name == "TAPIS_HTTP_TIMEOUT").then(|| OsString::from(zero));
             assert!(
@@ -506,6 +513,15 @@ mod tests {
         }
         let cli = Cli::try_parse_from(["tapis", "--http-timeout", "1ms", "status"]).expect("a tiny timeout is allowed");
         assert_eq!(cli.global.http_timeout, Duration::from_millis(1));
+    }
+
+    #[test]
+    fn debug_is_a_flag_and_a_variable() {
+        let cli = Cli::try_parse_from(["tapis", "token", "--debug"]).expect("parses");
+        assert!(cli.global.debug);
+        let cli = Cli::try_parse_from(["tapis", "--debug", "status"]).expect("parses");
+        assert!(cli.global.debug);
+        assert!(!Cli::try_parse_from(["tapis", "status"]).expect("parses").global.debug);
     }
 
     #[test]

@@ -28,6 +28,11 @@ fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = cli::parse_bare_token_command(&args, |name| std::env::var_os(name))
         .unwrap_or_else(|| parse_command_line(&args));
+    if cli.global.debug {
+        // The library's debug events on stderr, every line redacted; nothing is set up
+        // without `--debug`, so the cached path pays nothing for it.
+        tapis_auth::debug_log::init_stderr();
+    }
     let outcome = match cli.command {
         Command::Login(args) => commands::login::run(&cli.global, &args),
         Command::Token(args) => commands::token::run(&cli.global, &args),

@@ -44,9 +44,10 @@ pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
     Cow::Owned(escaped)
 }
 
-/// A message of one or more lines (tapis's own line breaks), each line escaped.
+/// A message of one or more lines (tapis's own line breaks), each line escaped, with every
+/// secret the process holds masked (`tapis_auth::redact`: a server's message may echo one).
 fn escape_lines(message: &str) -> String {
-    message.split('\n').map(escape_controls).collect::<Vec<_>>().join("\n")
+    tapis_auth::redact(message).split('\n').map(escape_controls).collect::<Vec<_>>().join("\n")
 }
 
 /// JSON for people and scripts: pretty-printed, with the characters that serde leaves as

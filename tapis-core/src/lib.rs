@@ -27,6 +27,7 @@ pub mod base_url;
 pub mod duration;
 pub mod expiry;
 pub mod jwt;
+pub mod redact;
 pub mod token;
 
 pub use base_url::{BaseUrl, BaseUrlError, DEFAULT_BASE_URL};

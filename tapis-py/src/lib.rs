@@ -29,7 +29,20 @@ use crate::prompt::PythonPrompter;
 
 /// The one call into the login flow, kept alone so that a change of its path is one edit.
 fn sign_in(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
+    debug_log_if_asked();
     tapis_auth::blocking::connect(options, prompter)
+}
+
+/// `TAPIS_DEBUG=1`, as for the `tapis` command: the library's debug log on the process's
+/// standard error, redacted (a kernel's, which Jupyter forwards to the notebook). Read at each
+/// sign-in, so that setting `os.environ["TAPIS_DEBUG"]` after the import works too.
+fn debug_log_if_asked() {
+    let asked = std::env::var("TAPIS_DEBUG").is_ok_and(|value| {
+        !matches!(value.trim().to_ascii_lowercase().as_str(), "" | "0" | "false" | "no" | "off" | "n" | "f")
+    });
+    if asked {
+        tapis_auth::debug_log::init_stderr();
+    }
 }
 
 /// A signed-in token, as Python sees it: what `connect_tapis()` returns when tapipy is not

@@ -12,6 +12,7 @@ mod logout;
 mod messages;
 mod prompt;
 mod readme;
+mod redaction;
 mod refused;
 mod renewal;
 mod safety;

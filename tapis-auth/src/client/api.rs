@@ -9,6 +9,7 @@ use super::send::{ReadError, describe_transport_error, excerpt, read_capped};
 use super::{TOKEN_HEADER, TapisClient};
 use crate::error::AuthError;
 use crate::response::envelope_message;
+use crate::secrets::redacted;
 
 impl TapisClient {
     /// Sends one authenticated request (`X-Tapis-Token`) to a path on the base URL and reads
@@ -16,14 +17,21 @@ impl TapisClient {
     /// be idempotent. Any status is an answer; only a transport failure, a refused request or
     /// an answer over the cap is an error.
     pub(crate) async fn call(&self, access_token: &str, request: &ApiRequest) -> Result<ApiResponse, AuthError> {
+        crate::secrets::remember_text(access_token);
         let Checked { method, url, headers } = request.checked(&self.base_url)?;
         let mut builder = self.http.request(method, &url).header(TOKEN_HEADER, access_token).headers(headers);
         if let Some(body) = &request.body {
             builder = builder.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
         }
         let unavailable = |last: String| AuthError::Unavailable { url: url.clone(), n_attempts: 1, last };
-        let response = builder.send().await.map_err(|error| unavailable(describe_transport_error(&error)))?;
+        let started = std::time::Instant::now();
+        let response = builder.send().await.map_err(|error| {
+            let what = describe_transport_error(&error);
+            tracing::debug!("{} {url}: no answer after {} ms: {what}", request.method, started.elapsed().as_millis());
+            unavailable(what)
+        })?;
         let status = response.status().as_u16();
+        tracing::debug!("{} {url}: {status} in {} ms", request.method, started.elapsed().as_millis());
         let headers = response
             .headers()
             .iter()
@@ -181,7 +189,7 @@ impl ApiResponse {
     /// The envelope's `message` when the body is a Tapis envelope, else the start of the
     /// body on one line (`(empty answer)` for none).
     pub fn message(&self) -> String {
-        self.json().as_ref().and_then(envelope_message).unwrap_or_else(|| excerpt(&self.body))
+        self.json().as_ref().and_then(envelope_message).map_or_else(|| excerpt(&self.body), |text| redacted(&text))
     }
 
     /// Whether this is a 401 saying the token expired: a body, or an envelope message, that

@@ -27,6 +27,10 @@ impl TapisClient {
         password: &SecretString,
         client: Option<&OAuthClient>,
     ) -> Result<TokenSet, AuthError> {
+        crate::secrets::remember(password);
+        if let Some(client) = client {
+            crate::secrets::remember_client(client);
+        }
         let url = self.base_url.join(TOKENS_PATH);
         let body = json!({"username": username, "password": password.expose_secret(), "grant_type": "password"});
         let answer = self.send_with_retries(&url, || with_client(self.http.post(&url).json(&body), client)).await?;
@@ -36,6 +40,8 @@ impl TapisClient {
     /// The refresh grant: a new access token and a new (rotated) refresh token, without the
     /// password. Needs the client the refresh token was issued through.
     pub async fn refresh_grant(&self, refresh: &RefreshToken, client: &OAuthClient) -> Result<TokenSet, AuthError> {
+        crate::secrets::remember_text(refresh.expose_secret());
+        crate::secrets::remember_client(client);
         let url = self.base_url.join(TOKENS_PATH);
         let body = json!({"grant_type": "refresh_token", "refresh_token": refresh.expose_secret()});
         let answer =
@@ -48,6 +54,7 @@ impl TapisClient {
     /// failure that leaves open whether the client was made, the error is
     /// [`AuthError::Unconfirmed`] (look for it with [`TapisClient::find_client`]).
     pub async fn create_client(&self, access_token: &str, description: &str) -> Result<OAuthClient, AuthError> {
+        crate::secrets::remember_text(access_token);
         let url = self.base_url.join(CLIENTS_PATH);
         let body = json!({"description": description, "display_name": description, "callback_url": ""});
         let answer = self
@@ -63,6 +70,7 @@ impl TapisClient {
     /// `GET /v3/oauth2/clients`; `None` when there is none, or when the list does not give
     /// its key.
     pub async fn find_client(&self, access_token: &str, description: &str) -> Result<Option<OAuthClient>, AuthError> {
+        crate::secrets::remember_text(access_token);
         let url = self.base_url.join(CLIENTS_PATH);
         let answer = self.send(&url, Repeat::Safe, || self.http.get(&url).header(TOKEN_HEADER, access_token)).await?;
         let clients = answer.get("result").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
@@ -74,6 +82,7 @@ impl TapisClient {
 
     /// Deletes an OAuth client (`DELETE /v3/oauth2/clients/{client_id}`).
     pub async fn delete_client(&self, access_token: &str, client_id: &str) -> Result<(), AuthError> {
+        crate::secrets::remember_text(access_token);
         let url = self.base_url.join(&format!("{CLIENTS_PATH}/{}", path_segment(client_id)));
         self.send_with_retries(&url, || self.http.delete(&url).header(TOKEN_HEADER, access_token)).await.map(drop)
     }
@@ -97,8 +106,10 @@ impl TapisClient {
             Some(Value::String(date)) => parse_http_date(date).ok(),
             _ => None,
         };
+        let device_code = SecretString::from(device_code.to_owned());
+        crate::secrets::remember(&device_code);
         Ok(DeviceCode {
-            device_code: SecretString::from(device_code.to_owned()),
+            device_code,
             user_code: user_code.to_owned(),
             verification_uri: verification_uri.to_owned(),
             expires_at,
@@ -112,6 +123,7 @@ impl TapisClient {
         client_id: &str,
         device_code: &SecretString,
     ) -> Result<DevicePoll, AuthError> {
+        crate::secrets::remember(device_code);
         let url = self.base_url.join(TOKENS_PATH);
         let body =
             json!({"grant_type": "device_code", "client_id": client_id, "device_code": device_code.expose_secret()});
@@ -129,6 +141,7 @@ impl TapisClient {
 
     /// The signed-in user's profile (`GET /v3/oauth2/userinfo`): the envelope's `result`.
     pub async fn userinfo(&self, access_token: &str) -> Result<Value, AuthError> {
+        crate::secrets::remember_text(access_token);
         let url = self.base_url.join(USERINFO_PATH);
         let answer = self.send_with_retries(&url, || self.http.get(&url).header(TOKEN_HEADER, access_token)).await?;
         match answer.get("result") {
@@ -140,6 +153,7 @@ impl TapisClient {
     fn tokens_from(&self, url: &str, answer: &Value, client: Option<&OAuthClient>) -> Result<TokenSet, AuthError> {
         let mut tokens = parse_token_response(answer)
             .map_err(|reason| AuthError::InvalidResponse { url: url.to_owned(), reason: reason.to_string() })?;
+        crate::secrets::remember_tokens(&tokens);
         tokens.base_url = Some(self.base_url.clone());
         tokens.client = client.cloned();
         tokens.obtained_at = Some(self.config.clock.now());
@@ -148,6 +162,7 @@ impl TapisClient {
 
     /// Revokes a token: `POST /v3/oauth2/tokens/revoke`.
     pub async fn revoke(&self, token: &str) -> Result<(), AuthError> {
+        crate::secrets::remember_text(token);
         let url = self.base_url.join(REVOKE_PATH);
         let body = json!({"token": token});
         self.send_with_retries(&url, || self.http.post(&url).json(&body)).await.map(drop)
@@ -185,10 +200,12 @@ pub enum DevicePoll {
 /// An OAuth client from a client object of the clients endpoint, when it has an id and a key.
 fn client_from(result: Option<&Value>) -> Option<OAuthClient> {
     let field = |name: &str| result?.get(name)?.as_str().filter(|text| !text.is_empty());
-    Some(OAuthClient {
+    let client = OAuthClient {
         client_id: field("client_id")?.to_owned(),
         client_key: SecretString::from(field("client_key")?.to_owned()),
-    })
+    };
+    crate::secrets::remember_client(&client);
+    Some(client)
 }
 
 /// Adds HTTP Basic client credentials when there is a client.

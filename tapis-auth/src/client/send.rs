@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::{BODY_EXCERPT_CHARS, MAX_RESPONSE_BYTES, REJECTED_PREFIXES, TapisClient};
 use crate::error::AuthError;
 use crate::response::envelope_message;
+use crate::secrets::redacted;
 
 /// acted on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,25 +58,45 @@ impl TapisClient {
         for attempt in 1..=n_attempts {
             match self.attempt(url, build()).await {
                 Attempt::Done(value) => return Ok(value),
-                Attempt::Fatal(error) => return Err(error),
+                Attempt::Fatal(error) => {
+                    tracing::debug!("{url}: not retried (another try would get the same answer)");
+                    return Err(error);
+                }
                 Attempt::Transient(what, _, false) if repeat == Repeat::Once => {
+                    tracing::debug!(
+                        "{url}: not sent again (the server may have acted on it, and it must not act twice)"
+                    );
                     return Err(AuthError::Unconfirmed { url: url.to_owned(), last: what });
                 }
                 Attempt::Transient(what, retry_after, _) => {
                     last = what;
                     if attempt < n_attempts {
-                        self.config.clock.sleep(self.config.retry.delay_before(attempt + 1, retry_after)).await;
+                        let delay = self.config.retry.delay_before(attempt + 1, retry_after);
+                        tracing::debug!(
+                            "{url}: retrying in {} ms (attempt {} of {n_attempts})",
+                            delay.as_millis(),
+                            attempt + 1
+                        );
+                        self.config.clock.sleep(delay).await;
                     }
                 }
             }
         }
+        tracing::debug!("{url}: giving up after {n_attempts} attempts");
         Err(AuthError::Unavailable { url: url.to_owned(), n_attempts, last })
     }
 
     async fn attempt(&self, url: &str, request: RequestBuilder) -> Attempt<Value> {
-        let response = match request.send().await {
+        let started = std::time::Instant::now();
+        let (http, request) = request.build_split();
+        let method = request.as_ref().map(|request| request.method().clone()).unwrap_or_default();
+        let response = match async { http.execute(request?).await }.await {
             Ok(response) => response,
-            Err(error) => return Attempt::Transient(describe_transport_error(&error), None, error.is_connect()),
+            Err(error) => {
+                let what = describe_transport_error(&error);
+                tracing::debug!("{method} {url}: no answer after {} ms: {what}", started.elapsed().as_millis());
+                return Attempt::Transient(what, None, error.is_connect());
+            }
         };
         let status = response.status();
         let retry_after = retry_after(&response);
@@ -83,7 +104,7 @@ impl TapisClient {
             .headers()
             .get(reqwest::header::LOCATION)
             .and_then(|value| value.to_str().ok())
-            .map(|value| format!(" to {value}"))
+            .map(|value| format!(" to {}", redacted(value)))
             .unwrap_or_default();
         let body = match read_capped(response, MAX_RESPONSE_BYTES).await {
             Ok(body) => body,
@@ -96,7 +117,13 @@ impl TapisClient {
             Err(ReadError::Transport(what)) => return Attempt::Transient(what, None, false),
         };
         let json = serde_json::from_slice::<Value>(&body).ok().filter(Value::is_object);
-        let message = json.as_ref().and_then(envelope_message).unwrap_or_else(|| excerpt(&body));
+        let message = json.as_ref().and_then(envelope_message).map_or_else(|| excerpt(&body), |text| redacted(&text));
+        let elapsed_ms = started.elapsed().as_millis();
+        if status.is_success() {
+            tracing::debug!("{method} {url}: {status} in {elapsed_ms} ms");
+        } else {
+            tracing::debug!("{method} {url}: {status} in {elapsed_ms} ms: {message}");
+        }
 
         if status.is_success() {
             return match json {
@@ -166,9 +193,10 @@ pub(super) async fn read_capped(mut response: Response, limit: u64) -> Result<Ve
     }
 }
 
-/// The start of a body, on one line, for an error message.
+/// The start of a body, on one line, for an error message, with the process's secrets masked.
 pub(super) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
+    let text = crate::secrets::redact(&text);
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.is_empty() {
         return "(empty answer)".to_owned();
@@ -180,7 +208,8 @@ pub(super) fn excerpt(body: &[u8]) -> String {
     shown
 }
 
-/// A transport error in words, without reqwest's URL (which is said elsewhere).
+/// A transport error in words, without reqwest's URL (which is said elsewhere), with the
+/// process's secrets masked.
 pub(super) fn describe_transport_error(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
         "timed out"
@@ -195,5 +224,5 @@ pub(super) fn describe_transport_error(error: &reqwest::Error) -> String {
         cause = inner.to_string();
         source = inner.source();
     }
-    if cause.is_empty() { kind.to_owned() } else { format!("{kind} ({cause})") }
+    if cause.is_empty() { kind.to_owned() } else { format!("{kind} ({})", redacted(&cause)) }
 }

@@ -164,6 +164,7 @@ pub(crate) async fn log_in_or_renew(
 /// (a caller may then fall back to [`connect`], as if no token had been given).
 pub fn session_from_token(options: &LoginOptions, token: SecretString) -> Result<Session, AuthError> {
     let base_url = options.base_url.clone();
+    crate::secrets::remember(&token);
     use tapis_auth_core::ExposeSecret as _;
     let unusable = |reason: String| AuthError::UnusableGivenToken { reason };
     tapis_auth_core::jwt::read_claims(token.expose_secret()).map_err(|error| unusable(error.to_string()))?;
@@ -197,6 +198,22 @@ fn is_best_to_be_had(tokens: &TokenSet, options: &LoginOptions, now: DateTime<Ut
         && options.min_valid >= tokens.access.expires_at() - obtained_at
 }
 
+/// The saved token's state for the debug log: `valid`, `expired`, ..., with its expiry and
+/// whether it can be renewed.
+fn describe_state(tokens: &TokenSet, options: &LoginOptions) -> String {
+    let now = Utc::now();
+    let state = match tokens.state(&options.base_url, now, options.min_valid) {
+        TokenState::Valid => "valid",
+        TokenState::ExpiringSoon => "expiring within the margin",
+        TokenState::Expired => "expired",
+        TokenState::OtherServer => "for another server",
+        _ => "unknown",
+    };
+    let expires_at = tokens.access.expires_at().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let renewable = if tokens.renewal(now).is_some() { "renewable" } else { "not renewable" };
+    format!("{state} (until {expires_at}, {renewable})")
+}
+
 /// Tells the prompter when the token handed out is valid for less than `min_valid`.
 fn tell_if_short(access: &AccessToken, options: &LoginOptions, now: DateTime<Utc>, prompter: &mut dyn Prompter) {
     if !access.is_fresh(now, options.min_valid) {
@@ -226,16 +243,35 @@ pub(super) fn read_saved(
     prompter: &mut dyn Prompter,
     tell: bool,
 ) -> Result<SavedFile, AuthError> {
+    let path = store.path();
     let loaded = match store.load() {
         Ok(loaded) => loaded,
         Err(error) if error.counts_as_no_token() => {
+            tracing::debug!("read the token file {}: no usable token ({error})", path.display());
             if tell {
                 prompter.notice(&Notice::UnusableTokenFile(error));
             }
             return Ok(SavedFile::default());
         }
-        Err(error) => return Err(error.into()),
+        Err(error) => {
+            tracing::debug!("cannot read the token file {}: {error}", path.display());
+            return Err(error.into());
+        }
     };
+    if let Some(tokens) = &loaded.tokens {
+        crate::secrets::remember_tokens(tokens);
+    }
+    tracing::debug!(
+        "read the token file {}: {}",
+        path.display(),
+        match &loaded.tokens {
+            None => "no token".to_owned(),
+            Some(tokens) => describe_state(tokens, options),
+        }
+    );
+    if let Some(kept) = &loaded.kept_client {
+        crate::secrets::remember_client(&kept.client);
+    }
     if let Some(LooseMode::Tightened(old_mode)) = loaded.loose_mode
         && tell
     {

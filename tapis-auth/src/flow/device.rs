@@ -96,6 +96,9 @@ fn choose_device_client(
     saved: Option<TokenSet>,
     kept_client: Option<KeptClient>,
 ) -> Result<(DeviceClient, Option<String>), AuthError> {
+    if let Some(key) = options.device_client.as_ref().and_then(|given| given.client_key.as_ref()) {
+        crate::secrets::remember(key);
+    }
     let (saved_client, created_client_id) = match (saved, kept_client) {
         (Some(tokens), _) => (tokens.client, tokens.created_client_id),
         (None, Some(kept)) => (Some(kept.client), kept.created_client_id),

@@ -62,7 +62,13 @@ pub async fn logout(options: &LoginOptions) -> Result<LogoutReport, AuthError> {
     let store = TokenStore::new(&options.token_file);
     let _lock = lock(&store, options.lock_timeout).await?;
     let (tokens, kept) = match store.load() {
-        Ok(loaded) => (loaded.tokens, loaded.kept_client),
+        Ok(loaded) => {
+            loaded.tokens.iter().for_each(crate::secrets::remember_tokens);
+            if let Some(kept) = &loaded.kept_client {
+                crate::secrets::remember_client(&kept.client);
+            }
+            (loaded.tokens, loaded.kept_client)
+        }
         Err(error) if error.counts_as_no_token() => (None, None),
         Err(error) => return Err(error.into()),
     };

@@ -31,15 +31,26 @@ pub use session::{Origin, Session, Summary};
 /// when it is free, else waiting on a blocking-pool thread.
 async fn lock(store: &TokenStore, timeout: Duration) -> Result<StoreLock, AuthError> {
     match store.lock(Duration::ZERO) {
-        Ok(lock) => return Ok(lock),
+        Ok(lock) => {
+            tracing::debug!("took the lock on {} at once", store.path().display());
+            return Ok(lock);
+        }
         Err(tapis_store::StoreError::LockTimeout { .. }) if !timeout.is_zero() => {}
         Err(error) => return Err(error.into()),
     }
-    let store = store.clone();
-    match tokio::task::spawn_blocking(move || store.lock(timeout)).await {
-        Ok(locked) => Ok(locked?),
+    tracing::debug!("the lock on {} is held by another process; waiting", store.path().display());
+    let started = std::time::Instant::now();
+    let waiting = store.clone();
+    let locked = match tokio::task::spawn_blocking(move || waiting.lock(timeout)).await {
+        Ok(locked) => locked,
         Err(error) => std::panic::resume_unwind(error.into_panic()),
+    };
+    let waited_ms = started.elapsed().as_millis();
+    match &locked {
+        Ok(_) => tracing::debug!("took the lock on {} after {waited_ms} ms", store.path().display()),
+        Err(error) => tracing::debug!("no lock on {} after {waited_ms} ms: {error}", store.path().display()),
     }
+    Ok(locked?)
 }
 
 /// Saves `tokens`; a failure is told as [`Notice::NotSaved`] (the tokens stay usable for this
