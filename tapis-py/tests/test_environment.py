@@ -243,3 +243,22 @@ def test_a_script_run_by_tapis_exec_goes_to_the_server_exec_prepared(mock, token
     assert f"RESULT {mock.base_url} designsafe jdoe True" in result.stdout
     assert "Using the token in TAPIS_TOKEN" in result.stdout
     assert mock.total() == before
+
+
+def test_the_cli_and_connect_tapis_read_a_profile_alike(mock, tmp_path, monkeypatch, no_tapipy):
+    write_profiles(tmp_path, f'[profiles.mock]\nbase_url = "{mock.base_url}"\nusername = "jdoe"\n')
+    token = connect_tapis(profile="mock", password="s3cret")
+    before = mock.total()
+
+    result = subprocess.run(
+        [tapis_binary(), "--profile", "mock", "token"],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ["HOME"], "NO_COLOR": "1"},
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == token.access_token
+    assert mock.total() == before
