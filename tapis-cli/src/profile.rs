@@ -12,38 +12,16 @@
 //!   (only `--base-url` on the command line may point a profile elsewhere), so an inherited
 //!   variable never sends a profile's login, or its saved settings, to another server.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use serde::{Deserialize, Serialize};
 use tapis_auth_core::{BaseUrl, DEFAULT_BASE_URL};
+pub(crate) use tapis_store::profiles::{Config, DEFAULT_PROFILE, Profile};
 
 use crate::cli::GlobalArgs;
 use crate::exit::usage;
-
-/// The name that means "no profile": the notebooks' defaults.
-pub(crate) const DEFAULT_PROFILE: &str = "default";
-
-/// The config file's contents.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(crate) struct Config {
-    #[serde(default)]
-    pub(crate) profiles: BTreeMap<String, Profile>,
-}
-
-/// One profile's settings; each may be left out.
-#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub(crate) struct Profile {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) base_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) token_file: Option<PathBuf>,
-}
 
 /// Where a command works: the server, the token file and the username to use.
 #[derive(Debug, Clone)]
@@ -59,11 +37,7 @@ pub(crate) struct Target {
 
 /// Checks a profile name: letters, digits, `-`, `_` and `.`, not starting with `.`, at most 64.
 pub(crate) fn check_name(name: &str) -> anyhow::Result<()> {
-    let well_formed = !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with('.')
-        && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'));
-    if !well_formed {
+    if !tapis_store::profiles::is_profile_name(name) {
         usage!(
             "`{name}` is not a profile name; use letters, digits, `-`, `_` and `.` (not first), at most 64 characters"
         );
@@ -73,23 +47,17 @@ pub(crate) fn check_name(name: &str) -> anyhow::Result<()> {
 
 /// `profiles.toml` in the platform config folder.
 pub(crate) fn config_path() -> anyhow::Result<PathBuf> {
-    let dirs = directories::ProjectDirs::from("", "", "tapis").context("cannot find a home folder for the config")?;
-    Ok(dirs.config_dir().join("profiles.toml"))
+    tapis_store::profiles::config_path().context("cannot find a home folder for the config")
 }
 
 /// The token file of a profile that does not name one.
 fn profile_token_file(name: &str) -> anyhow::Result<PathBuf> {
-    let dirs = directories::ProjectDirs::from("", "", "tapis").context("cannot find a home folder for tokens")?;
-    Ok(dirs.data_dir().join("tokens").join(format!("{name}.json")))
+    tapis_store::profiles::profile_token_file_path(name).context("cannot find a home folder for tokens")
 }
 
 /// Reads the config file; a missing file is an empty config.
 pub(crate) fn load_config(path: &Path) -> anyhow::Result<Config> {
-    match fs::read_to_string(path) {
-        Ok(text) => toml::from_str(&text).with_context(|| format!("the config file {} is not valid", path.display())),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(error) => Err(error).with_context(|| format!("cannot read the config file {}", path.display())),
-    }
+    Ok(tapis_store::profiles::load_config(path)?)
 }
 
 /// Writes the config file atomically (a temporary file renamed over it).
@@ -228,11 +196,11 @@ pub(crate) fn remember(target: &Target, username: Option<&str>) -> anyhow::Resul
     let path = config_path()?;
     let mut config = load_config(&path)?;
     let entry = config.profiles.entry(name.clone()).or_default();
-    let updated = Profile {
-        base_url: Some(target.base_url.to_string()),
-        username: username.map(str::to_owned).or_else(|| entry.username.clone()),
-        token_file: entry.token_file.clone(),
-    };
+    let updated = Profile::new(
+        Some(target.base_url.to_string()),
+        username.map(str::to_owned).or_else(|| entry.username.clone()),
+        entry.token_file.clone(),
+    );
     if *entry == updated {
         return Ok(None);
     }
@@ -260,10 +228,9 @@ mod tests {
         let folder = tempfile::tempdir().expect("temp");
         let path = folder.path().join("nested").join("profiles.toml");
         let mut config = Config::default();
-        config.profiles.insert(
-            "tacc".into(),
-            Profile { base_url: Some("https://tacc.tapis.io".into()), username: Some("jdoe".into()), token_file: None },
-        );
+        config
+            .profiles
+            .insert("tacc".into(), Profile::new(Some("https://tacc.tapis.io".into()), Some("jdoe".into()), None));
         save_config(&path, &config).expect("save");
         let text = fs::read_to_string(&path).expect("read");
         assert!(text.contains("[profiles.tacc]") && text.contains("base_url = \"https://tacc.tapis.io\""), "{text}");

@@ -16,16 +16,19 @@
 mod classes;
 mod errors;
 mod prompt;
+mod target;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use pyo3::prelude::*;
-use tapis_auth::{AuthError, Credentials, LoginOptions, Prompter, Session};
-use tapis_auth_core::{BaseUrl, ExposeSecret as _, SecretString};
+use tapis_auth::{AuthError, Credentials, LoginOptions, Prompter, Session, session_from_token};
+use tapis_auth_core::duration::format_duration;
+use tapis_auth_core::{ExposeSecret as _, SecretString};
 
 use crate::prompt::PythonPrompter;
+use crate::target::TOKEN_VARIABLE;
 
 /// The one call into the login flow, kept alone so that a change of its path is one edit.
 fn sign_in(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
@@ -53,6 +56,7 @@ pub struct Token {
     expires_at: DateTime<Utc>,
     base_url: String,
     username: Option<String>,
+    tenant_id: Option<String>,
     token_file: PathBuf,
     refresh_token: Option<SecretString>,
     client_id: Option<String>,
@@ -86,7 +90,13 @@ impl Token {
         self.username.as_deref()
     }
 
-    /// The token file.
+    /// The tenant the token is for (its `tapis/tenant_id` claim).
+    #[getter]
+    fn tenant_id(&self) -> Option<&str> {
+        self.tenant_id.as_deref()
+    }
+
+    /// The token file (empty for a token given in `TAPIS_TOKEN`).
     #[getter]
     fn token_file(&self) -> PathBuf {
         self.token_file.clone()
@@ -132,44 +142,55 @@ impl Token {
     }
 }
 
-/// Signs in as `tapis login` does and returns the [`Token`]: the saved token with no request
-/// when it has more than `min_valid_seconds` left, else a renewal, else a password login
-/// (the arguments, else `TAPIS_USERNAME`/`TAPIS_PASSWORD`, else prompts through `input()` and
-/// `getpass.getpass()`, at most 3 times).
+/// Signs in as `tapis token` does and returns the [`Token`]: `TAPIS_TOKEN` as it is when it
+/// is set and valid for more than `min_valid_seconds` (unless `force`), else the saved token
+/// with no request when it has that long left, else a renewal, else a password login (the
+/// arguments, else `TAPIS_USERNAME`/`TAPIS_PASSWORD`, else the profile's username, else
+/// prompts through `input()` and `getpass.getpass()`, at most 3 times). The server, the token
+/// file and the profile are the arguments when not `None` or empty, else `TAPIS_BASE_URL`,
+/// `TAPIS_TOKEN_FILE`, `TAPIS_PROFILE`, else the profile's settings, else the defaults.
 #[pyfunction]
-#[pyo3(signature = (token_file_path, base_url, username, password, force, min_valid_seconds))]
+#[pyo3(signature = (token_file_path, base_url, username, password, force, min_valid_seconds, profile=None))]
+#[allow(clippy::too_many_arguments)]
 fn connect(
     py: Python<'_>,
-    token_file_path: PathBuf,
-    base_url: &str,
+    token_file_path: Option<PathBuf>,
+    base_url: Option<&str>,
     username: &str,
     password: &str,
     force: bool,
     min_valid_seconds: i64,
+    profile: Option<&str>,
 ) -> PyResult<Token> {
-    let base_url = BaseUrl::parse(base_url).map_err(|error| {
-        pyo3::exceptions::PyValueError::new_err(format!("the base URL `{base_url}` cannot be used: {error}"))
-    })?;
-    let mut options = LoginOptions::new(base_url, token_file_path);
+    let arguments = target::Arguments { profile, base_url, token_file: token_file_path, username: Some(username) };
+    let target = target::resolve(&arguments)?;
+    let mut options = LoginOptions::new(target.base_url, target.token_file);
     options.force = force;
     options.min_valid = TimeDelta::seconds(min_valid_seconds.max(0));
-    options.credentials = Credentials::default();
-    options.credentials.username = given(username, "TAPIS_USERNAME").map(|name| name.trim().to_owned());
-    options.credentials.password = given(password, "TAPIS_PASSWORD").map(SecretString::from);
-    options.client_description = format!("tapis-connect on {}", tapis_store::host_name());
     let mut prompter = PythonPrompter::new(py);
+    if !force && let Some(given) = target::given_token() {
+        match session_from_token(&options, given) {
+            Ok(session) => return Ok(token(&session)),
+            Err(AuthError::GivenTokenExpiring { expires_at }) => prompter.note(&format!(
+                "{TOKEN_VARIABLE} is valid until {}, not for the {} asked for; using the token file {} instead",
+                instant(expires_at),
+                format_duration(options.min_valid),
+                options.token_file.display()
+            )),
+            Err(error) => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!("cannot use {TOKEN_VARIABLE}: {error}")));
+            }
+        }
+    }
+    options.credentials = Credentials::default();
+    options.credentials.username = target.username;
+    options.credentials.password = target::password(password);
+    options.client_description = format!("tapis-connect on {}", tapis_store::host_name());
     let outcome = py.detach(|| sign_in(&options, &mut prompter));
     match outcome {
         Ok(session) => Ok(token(&session)),
         Err(error) => Err(prompter.take_interrupt().unwrap_or_else(|| errors::to_python(&error, &options.base_url))),
     }
-}
-
-/// An argument when given (not empty), else the environment variable when set and not empty.
-fn given(argument: &str, variable: &str) -> Option<String> {
-    Some(argument.to_owned())
-        .filter(|value| !value.is_empty())
-        .or_else(|| std::env::var(variable).ok().filter(|value| !value.is_empty()))
 }
 
 fn token(session: &Session) -> Token {
@@ -179,6 +200,9 @@ fn token(session: &Session) -> Token {
         expires_at: session.expires_at(),
         base_url: session.base_url().as_str().to_owned(),
         username: session.username().map(str::to_owned),
+        tenant_id: tapis_auth_core::jwt::read_claims(session.access_token().expose_secret())
+            .ok()
+            .and_then(|claims| claims.tenant_id),
         token_file: session.token_file().map(Path::to_path_buf).unwrap_or_default(),
         refresh_token: tokens.refresh.as_ref().map(|refresh| SecretString::from(refresh.expose_secret().to_owned())),
         client_id: tokens.client.as_ref().map(|client| client.client_id.clone()),

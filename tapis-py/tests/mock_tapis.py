@@ -2,8 +2,9 @@
 
 It issues real RS256 JWTs (so tapipy, which checks signatures against the tenant's
 ``public_key``, accepts them), serves ``/v3/tenants`` and ``/v3/sites`` for tapipy, the
-password and refresh grants, OAuth client creation and a jobs list, and counts the requests
-per endpoint so that tests can assert "no request was made".
+password and refresh grants, OAuth client creation, a jobs list and the systems service's
+TMS credential calls (what DesignSafe's dapi makes when it is given a client), and counts
+the requests per endpoint so that tests can assert "no request was made".
 """
 
 import base64
@@ -177,14 +178,33 @@ def _handler(mock):
                     return
                 job = {"uuid": "job-1", "name": "mock-job", "status": "FINISHED", "appId": "app"}
                 self._send(200, _envelope([job], "Jobs retrieved"))
+            elif path.startswith("/v3/systems/") and path.count("/") == 3:
+                if self._user() is None:
+                    return
+                system = {"id": path.rsplit("/", 1)[1], "defaultAuthnMethod": "TMS_KEYS", "canExec": True}
+                self._send(200, _envelope(system, "System retrieved"))
             else:
                 self._error(f"no such path {path}", 404)
+
+        def _user(self):
+            """The claims of a valid X-Tapis-Token, else None after answering as the Java services do."""
+            claims = mock.valid_access_token(self.headers.get("X-Tapis-Token", ""))
+            if claims is None:
+                self._send(401, "TAPIS_SECURITY_JWT_EXPIRED Exception message: JWT expired", "text/plain")
+            return claims
 
         def do_POST(self):
             path = self._count("POST")
             body = self._body()
             if path == "/v3/oauth2/tokens":
                 self._tokens(body)
+            elif path.startswith("/v3/systems/credential/") and path.endswith("/check"):
+                # No credential yet: the systems service answers 404.
+                if self._user() is not None:
+                    self._error("TAPIS_NOT_FOUND credential not found", 404)
+            elif path.startswith("/v3/systems/credential/"):
+                if self._user() is not None:
+                    self._send(200, _envelope(None, "Credential created"))
             elif path == "/v3/oauth2/clients":
                 claims = mock.valid_access_token(self.headers.get("X-Tapis-Token", ""))
                 if claims is None:

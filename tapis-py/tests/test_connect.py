@@ -331,3 +331,54 @@ def test_tapipy_gets_the_refresh_token_and_renews_after_expiry(mock, token_file)
     assert mock.count("POST", TOKENS) == refreshes_before + 1
     assert t.access_token.claims["exp"] > first_exp
     assert mock.count("GET", "/v3/jobs/list") == 1
+
+
+@pytest.fixture
+def connections(monkeypatch):
+    """Every address a socket connects to from here on (loopback or not)."""
+    import socket
+
+    seen = []
+    real_connect = socket.socket.connect
+
+    def connect(self, address):
+        seen.append(address)
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return seen
+
+
+def test_a_cached_connect_tapis_builds_the_tapipy_client_with_no_request(mock, token_file, connections):
+    from tapipy.tapis import Tapis
+
+    log_in(mock, token_file)
+    before = mock.total()
+    connections.clear()
+
+    t = connect_tapis(token_filePath=token_file, base_url=mock.base_url)
+
+    assert isinstance(t, Tapis)
+    # Neither /v3/sites nor /v3/tenants, nor an OpenAPI spec download, nor anything else.
+    assert mock.total() == before
+    assert connections == []
+    assert t.tenant_id == "designsafe"
+    assert t.username == "jdoe"
+    assert t.get_access_jwt() == read(token_file)["access_token"]
+
+
+def test_dapi_takes_the_client_whole_and_sets_up_tms_credentials(mock, token_file, caplog):
+    from dapi import DSClient
+
+    log_in(mock, token_file)
+    t = connect_tapis(token_filePath=token_file, base_url=mock.base_url)
+
+    with caplog.at_level("DEBUG", logger="dapi"):
+        ds = DSClient(tapis_client=t)
+
+    assert ds.tapis is t
+    assert "Could not determine username" not in caplog.text
+    for system in ["frontera", "stampede3", "ls6"]:
+        assert mock.count("GET", f"/v3/systems/{system}") == 1
+        assert mock.count("POST", f"/v3/systems/credential/{system}/user/jdoe") == 1, system
+    assert mock.count("GET", "/v3/tenants") == 0

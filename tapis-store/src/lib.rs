@@ -36,6 +36,7 @@
 
 pub mod format;
 mod lock;
+pub mod profiles;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _, Write as _};

@@ -3,7 +3,7 @@
 //! `target/python/venv` is made with the system's `python3 -m venv` (or `$PYTHON`) and filled
 //! from PyPI with the pinned `tapis-py/requirements-dist.txt`: maturin, ziglang and
 //! cargo-zigbuild (whose PyPI package ships the binary) to build, pytest, tapipy,
-//! jupyter_client and ipykernel to test. It is reused while its stamp matches the
+//! jupyter_client, ipykernel and DesignSafe's dapi (with its numpy, pandas and SQLAlchemy) to test. It is reused while its stamp matches the
 //! requirements file, so only the first run downloads anything.
 
 use std::path::{Path, PathBuf};

@@ -253,6 +253,7 @@ impl std::fmt::Display for Summary {
             _ if self.is_unsaved_new_token() => {
                 write!(f, "Logged in to {base_url} as {user}, but the token was not saved; it {expiry}.")
             }
+            (Origin::Given, _) => write!(f, "Using the given token for {base_url} as {user}; it {expiry}."),
             (Origin::SavedByAnotherProcess, _) => {
                 write!(f, "Logged in to {base_url} as {user} by another process; {the_token} {expiry}.")
             }
@@ -324,7 +325,7 @@ mod tests {
         // A given token has no file: no empty path is printed.
         check(
             summary(Origin::Given, false, None),
-            &format!("Already logged in to https://designsafe.tapis.io as jdoe; the given token {at}."),
+            &format!("Using the given token for https://designsafe.tapis.io as jdoe; it {at}."),
         );
         let mut expired = summary(Origin::Saved, true, file);
         expired.left = TimeDelta::seconds(-302);

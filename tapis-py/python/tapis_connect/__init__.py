@@ -5,6 +5,12 @@ library behind the ``tapis`` command: it reuses a saved token with no request, r
 without a password, else asks (``input()`` / ``getpass``, at most 3 times), and saves the
 token file 0600 and atomically under a lock shared with ``tapis``. This module only converts
 its result into a tapipy client; the native module does the rest.
+
+Every argument left at its default (``None`` or empty) is taken as the ``tapis`` command takes
+it: from ``TAPIS_BASE_URL``, ``TAPIS_TOKEN_FILE``, ``TAPIS_PROFILE``, ``TAPIS_USERNAME`` and
+``TAPIS_PASSWORD``, else from the named profile, else the defaults (DesignSafe and
+``~/.tapis_tokens.json``); a valid ``TAPIS_TOKEN`` is used as it is. So a script run under
+``tapis exec`` works where ``exec`` prepared it.
 """
 
 import os
@@ -33,15 +39,22 @@ __all__ = [
 
 
 def connect_tapis(
-    token_filePath="~/.tapis_tokens.json",
-    base_url="https://designsafe.tapis.io",
+    token_filePath=None,
+    base_url=None,
     username="",
     password="",
     force_connect=False,
+    profile=None,
 ):
-    """Return a tapipy ``Tapis`` client signed in to ``base_url`` (a ``Token`` without tapipy)."""
+    """Return a tapipy ``Tapis`` client signed in to ``base_url`` (a ``Token`` without tapipy).
+
+    ``token_filePath`` defaults to ``TAPIS_TOKEN_FILE``, else the profile's, else
+    ``~/.tapis_tokens.json``; ``base_url`` to ``TAPIS_BASE_URL``, else the profile's, else
+    ``https://designsafe.tapis.io``; ``profile`` to ``TAPIS_PROFILE``. Building the client
+    makes no request: it is given the tenant and the username from the token.
+    """
     token = _native.connect(
-        os.path.expanduser(token_filePath), base_url, username or "", password or "", bool(force_connect), 60
+        _expand(token_filePath), base_url, username or "", password or "", bool(force_connect), 60, profile
     )
     print(token.message)
     try:
@@ -50,6 +63,10 @@ def connect_tapis(
         return token
     return Tapis(
         base_url=token.base_url,
+        # With the tenant given, tapipy does not list /v3/sites and /v3/tenants on every call;
+        # with the username, libraries that take a ready client (DesignSafe's dapi) know the user.
+        tenant_id=token.tenant_id,
+        username=token.username,
         access_token=token.access_token,
         refresh_token=token.refresh_token,
         client_id=token.client_id,
@@ -57,6 +74,10 @@ def connect_tapis(
     )
 
 
-def get_token(base_url="https://designsafe.tapis.io", token_filePath="~/.tapis_tokens.json", min_valid=60):
+def get_token(base_url=None, token_filePath=None, min_valid=60, profile=None):
     """Return an access token string valid for at least ``min_valid`` seconds."""
-    return _native.connect(os.path.expanduser(token_filePath), base_url, "", "", False, int(min_valid)).access_token
+    return _native.connect(_expand(token_filePath), base_url, "", "", False, int(min_valid), profile).access_token
+
+
+def _expand(token_file_path):
+    return os.path.expanduser(token_file_path) if token_file_path else None
