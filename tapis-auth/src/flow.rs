@@ -358,7 +358,8 @@ pub(crate) async fn log_in_or_renew(
     let store = TokenStore::new(&options.token_file);
     let has_password_way = has_password_way(options, prompter);
 
-    let _lock = lock(&store, options.lock_timeout).await?;
+    let held = lock(&store, options.lock_timeout).await?;
+    crate::prompt::tell_once_if_lock_fallback(&held, prompter);
     let saved = read_saved(&store, options, prompter, false)?;
     let now = Utc::now();
     // Another process renewed or logged in while this one waited: its token is the one to
@@ -652,7 +653,8 @@ pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -
     tokens.created_client_id = created_client_id;
     // Only the save needs the lock: the wait above may take minutes, and other processes
     // must not time out on the lock meanwhile.
-    let _lock = lock(&store, options.lock_timeout).await?;
+    let held = lock(&store, options.lock_timeout).await?;
+    crate::prompt::tell_once_if_lock_fallback(&held, prompter);
     let saved = save_or_tell(&store, &tokens, prompter);
     Ok(Session::new(options, tokens, Origin::LoggedIn, saved, Some(client)))
 }
