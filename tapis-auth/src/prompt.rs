@@ -1,9 +1,10 @@
 //! The caller's side of a login: asking for credentials and hearing what happened.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tapis_auth_core::{BaseUrl, SecretString};
-use tapis_store::StoreError;
+use tapis_store::{StoreError, StoreLock};
 
 /// Why asking for credentials failed.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +99,12 @@ pub enum Notice {
         /// When the code expires, if known.
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// The token file's file system does not support `flock`, so the lock is a lock folder
+    /// ([`tapis_store::LockKind::LockFolder`]). Said at most once per process.
+    LockFallback {
+        /// The lock folder.
+        path: PathBuf,
+    },
 }
 
 /// How much a [`Notice`] matters, so that a front end can label it (`note:`, `warning:`,
@@ -123,7 +130,9 @@ impl Notice {
             Notice::LoggedInByAnotherProcess | Notice::DeviceCode { .. } | Notice::DeviceWaiting { .. } => {
                 NoticeLevel::Progress
             }
-            Notice::TokenForOtherServer { .. } | Notice::ClientCreated { .. } => NoticeLevel::Note,
+            Notice::TokenForOtherServer { .. } | Notice::ClientCreated { .. } | Notice::LockFallback { .. } => {
+                NoticeLevel::Note
+            }
             Notice::CredentialsRejected { .. } => NoticeLevel::Error,
             _ => NoticeLevel::Warning,
         }
@@ -200,7 +209,25 @@ impl std::fmt::Display for Words<'_> {
                 }
             }
             Notice::DeviceWaiting { .. } => write!(f, "waiting for the device login to be approved"),
+            Notice::LockFallback { path } => {
+                let bound = chrono::TimeDelta::from_std(tapis_store::FALLBACK_STALE_AFTER).unwrap_or_default();
+                write!(
+                    f,
+                    "this file system does not support flock; the token file is locked with the folder {} instead (a lock left by a process that died on another machine is taken over after {})",
+                    path.display(),
+                    format_duration(bound)
+                )
+            }
         }
+    }
+}
+
+/// Tells `prompter` that `lock` is the lock folder rather than an `flock`
+/// ([`Notice::LockFallback`]), the first time in this process that a lock is one.
+pub(crate) fn tell_once_if_lock_fallback(lock: &StoreLock, prompter: &mut dyn Prompter) {
+    static TOLD: AtomicBool = AtomicBool::new(false);
+    if lock.is_fallback() && !TOLD.swap(true, Ordering::Relaxed) {
+        prompter.notice(&Notice::LockFallback { path: lock.path().to_path_buf() });
     }
 }
 
@@ -280,6 +307,11 @@ mod tests {
             Notice::LoggedInByAnotherProcess,
             NoticeLevel::Progress,
             "another process logged in meanwhile; its token is used",
+        );
+        check(
+            Notice::LockFallback { path: "/home/jdoe/.tapis_tokens.json.lock.d".into() },
+            NoticeLevel::Note,
+            "this file system does not support flock; the token file is locked with the folder /home/jdoe/.tapis_tokens.json.lock.d instead (a lock left by a process that died on another machine is taken over after 20s)",
         );
     }
 }

@@ -32,6 +32,11 @@
 //!   ([`TokenStore::load_read_only`] leaves it as it is, and reports that).
 //! - The lock file, too, must be a regular file of this user's; another user's is refused at
 //!   once, not waited on.
+//! - Where the file system refuses `flock` (ENOSYS, ENOLCK, EOPNOTSUPP), the lock is the
+//!   folder `<token file>.lock.d` instead ([`LockKind::LockFolder`]), with the same
+//!   guarantees: one holder at a time, and a lock left by a dead process is taken over (at
+//!   once on the same machine, after [`FALLBACK_STALE_AFTER`] without a heartbeat from
+//!   another).
 #![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
 
 pub mod format;
@@ -45,7 +50,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use format::{FormatError, MAX_TOKEN_FILE_BYTES};
-pub use lock::StoreLock;
+pub use lock::{FALLBACK_HEARTBEAT_PERIOD, FALLBACK_STALE_AFTER, LockKind, StoreLock};
 use tapis_auth_core::{BaseUrl, KeptClient, TokenSet};
 
 /// The file name the notebooks' `connect_tapis()` uses, in the home folder.
@@ -196,6 +201,14 @@ impl TokenStore {
         PathBuf::from(name)
     }
 
+    /// The lock folder's path, `<token file>.lock.d`: the lock where the file system does not
+    /// support `flock` ([`LockKind::LockFolder`]). It exists only while the lock is held.
+    pub fn lock_folder_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".lock.d");
+        PathBuf::from(name)
+    }
+
     /// Reads the saved tokens. A missing file is `Ok` with no tokens; a file that is not a
     /// usable token is [`StoreError::Corrupt`]. At most [`MAX_TOKEN_FILE_BYTES`] are read.
     /// Needs no lock: saves are atomic renames.
@@ -342,6 +355,14 @@ impl TokenStore {
     /// Takes the exclusive cross-process lock on `<token file>.lock`, waiting at most
     /// `timeout`. The lock is released when the guard drops or the process dies (it is an
     /// `flock`, held by the open file), so a crashed process never leaves a stale lock.
+    ///
+    /// Where the file system refuses `flock` with ENOSYS, ENOLCK or EOPNOTSUPP (Lustre
+    /// mounted without `flock`, NFS without a lock daemon, some FUSE and SMB mounts), the
+    /// lock is the folder [`TokenStore::lock_folder_path`] instead, within the same `timeout`;
+    /// [`StoreLock::kind`] says which was taken. A process that dies holding it leaves it
+    /// behind, and the next process takes it over: at once when the dead process was on the
+    /// same machine, after [`FALLBACK_STALE_AFTER`] without a heartbeat when it was on another.
+    /// A timeout then names the lock folder.
     pub fn lock(&self, timeout: Duration) -> Result<StoreLock, StoreError> {
         let folder = self.folder();
         let lock_path = self.lock_path();
@@ -370,7 +391,13 @@ impl TokenStore {
         };
         let metadata = file.metadata().map_err(lock_error)?;
         check_lock_file(&lock_path, &metadata)?;
-        lock::acquire(file, &lock_path, timeout)
+        let paths = lock::LockPaths {
+            file: lock_path,
+            folder_lock: self.lock_folder_path(),
+            folder,
+            token_file_name: self.file_name(),
+        };
+        lock::acquire(file, &paths, timeout)
     }
 
     fn folder(&self) -> PathBuf {
@@ -452,6 +479,7 @@ mod tests {
     fn lock_path_is_a_sidecar() {
         let store = TokenStore::new("/home/jdoe/.tapis_tokens.json");
         assert_eq!(store.lock_path(), PathBuf::from("/home/jdoe/.tapis_tokens.json.lock"));
+        assert_eq!(store.lock_folder_path(), PathBuf::from("/home/jdoe/.tapis_tokens.json.lock.d"));
         assert_eq!(TokenStore::new("tokens.json").folder(), PathBuf::from("."));
     }
 }

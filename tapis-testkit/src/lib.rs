@@ -1,10 +1,13 @@
 //! Test helpers shared by the tapis crates: [`MockTapis`], a mock Tapis server, and the fake
 //! (unsigned) Tapis JWTs and answers it hands out, shaped like the real services' answers:
 //! the JSON envelope, 400 with a message for client errors, plain text from the Java
-//! services, HTML from a gateway. Not published.
+//! services, HTML from a gateway. Also [`flock_shim`], a preloadable library that makes
+//! `flock` fail as it does on file systems without it. Not published.
 
+mod flock_shim;
 mod mock;
 
+pub use flock_shim::{FLOCK_ERRNO_VARIABLE, FLOCK_ERRNOS, fail_flock_with, flock_shim};
 pub use mock::{CLIENTS_PATH, DEVICE_CODE_PATH, Expect, MockTapis, REVOKE_PATH, TOKENS_PATH, USERINFO_PATH, messages};
 
 use base64::Engine as _;

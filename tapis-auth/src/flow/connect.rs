@@ -100,7 +100,8 @@ pub(crate) async fn log_in_or_renew(
     let store = TokenStore::new(&options.token_file);
     let has_password_way = has_password_way(options, prompter);
 
-    let _lock = lock(&store, options.lock_timeout).await?;
+    let held = lock(&store, options.lock_timeout).await?;
+    crate::prompt::tell_once_if_lock_fallback(&held, prompter);
     let SavedFile { tokens: saved, kept_client } = read_saved(&store, options, prompter, false)?;
     let previous = match (&saved, &kept_client) {
         (Some(tokens), _) => PreviousClient::of_tokens(tokens),

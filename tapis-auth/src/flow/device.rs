@@ -75,7 +75,8 @@ pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -
     tokens.created_client_id = created_client_id;
     // Only the save needs the lock: the wait above may take minutes, and other processes
     // must not time out on the lock meanwhile.
-    let _lock = lock(&store, options.lock_timeout).await?;
+    let held = lock(&store, options.lock_timeout).await?;
+    crate::prompt::tell_once_if_lock_fallback(&held, prompter);
     // Another process may have saved another server's tokens meanwhile: they are not replaced.
     read_saved(&store, options, prompter, false)?;
     let saved = save_or_tell(&store, &tokens, prompter);

@@ -69,6 +69,8 @@ fn the_lock_file_is_0600_in_folders_created_0700() {
     let path = folder.path().join("new/tokens.json");
     let store = TokenStore::new(&path);
     let lock = store.lock(Duration::ZERO).expect("a free lock is taken even with no wait");
+    let kind = format!("{:?} fallback={} path={}", lock.kind(), lock.is_fallback(), lock.path() == store.lock_path());
+    check("where flock works", &kind, "Flock fallback=false path=true");
     let modes =
         format!("new={:o} new/tokens.json.lock={:o}", mode(&folder.path().join("new")), mode(&store.lock_path()));
     check("modes", &modes, "new=700 new/tokens.json.lock=600");

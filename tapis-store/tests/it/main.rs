@@ -1,5 +1,5 @@
 //! The token file through the public API, on real files in temporary folders: load, save,
-//! permissions, removal and the lock.
+//! permissions, removal, the lock and its fallback where `flock` is refused.
 //!
 //! Most tests are tables. Each row's outcome is rendered as one line of text (see
 //! [`describe_load`] and [`describe_error`]) and compared through [`check`], with the temporary
@@ -8,6 +8,7 @@
 
 mod load;
 mod lock;
+mod lock_fallback;
 mod permissions;
 mod save;
 
