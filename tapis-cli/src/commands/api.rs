@@ -17,7 +17,8 @@ use crate::prompt::TerminalPrompter;
 pub(crate) fn run(global: &GlobalArgs, args: &ApiArgs) -> anyhow::Result<Exit> {
     let headers = args.headers.iter().map(|header| parse_header(header)).collect::<anyhow::Result<Vec<_>>>()?;
     let body = args.data.as_deref().map(read_data).transpose()?;
-    let mut request = ApiRequest::new(default_method(args.method.as_deref(), body.is_some()), args.path.trim());
+    let mut request =
+        ApiRequest::new(default_method(args.method.as_deref(), body.is_some()), path_on_base_url(&args.path));
     request.headers = headers;
     request.body = body;
     // Refused before any sign-in or request: a foreign path, a bad method or header.
@@ -56,6 +57,13 @@ pub(crate) fn run(global: &GlobalArgs, args: &ApiArgs) -> anyhow::Result<Exit> {
         answer.message()
     ));
     Ok(Exit::ApiError)
+}
+
+/// The path as typed, with the leading `/` added when it is left out (`v3/jobs/list`, as gh api
+/// takes `repos/...`). An absolute URL stays as it is, so that the library refuses it.
+fn path_on_base_url(typed: &str) -> String {
+    let typed = typed.trim();
+    if typed.starts_with('/') || typed.contains("://") { typed.to_owned() } else { format!("/{typed}") }
 }
 
 /// The method: the one given, else POST when there is a body (as curl and gh api do), else
@@ -111,6 +119,14 @@ mod tests {
     fn headers() {
         assert_eq!(parse_header("Accept: text/plain").expect("header"), ("Accept".into(), "text/plain".into()));
         assert!(parse_header("no colon").is_err());
+    }
+
+    #[test]
+    fn a_path_without_its_leading_slash_is_on_the_base_url() {
+        assert_eq!(path_on_base_url("v3/jobs/list"), "/v3/jobs/list");
+        assert_eq!(path_on_base_url(" /v3/systems "), "/v3/systems");
+        assert_eq!(path_on_base_url("https://elsewhere.example/v3"), "https://elsewhere.example/v3");
+        assert_eq!(path_on_base_url("//elsewhere.example/v3"), "//elsewhere.example/v3");
     }
 
     #[test]
