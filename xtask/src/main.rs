@@ -141,6 +141,32 @@ const CI_STEPS: [(&[&str], &[(&str, &str)], &str); 6] = [
      "fix the packaging error above (a dependency without a version, a file outside the crate, missing metadata)"),
 ];
 
+/// The workspace packages released to crates.io, in dependency order.
+const PUBLISHED: [&str; 4] = ["tapis-auth-core", "tapis-store", "tapis-auth", "tapis-cli"];
+
+/// `cargo package` verifies each crate against the others' tarballs through a local registry,
+/// whose packages cargo unpacks into `$CARGO_HOME/registry/src/-<hash>/` once per name and
+/// version: a later run would verify against the earlier run's sources. Those unpacked copies
+/// of our own crates are removed first (a local registry's folder is the one whose name starts
+/// with `-`; crates.io's never does).
+fn forget_unpacked_packages() -> Result<(), String> {
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")));
+    let Some(sources) = cargo_home.map(|home| home.join("registry/src")) else { return Ok(()) };
+    let registries = std::fs::read_dir(&sources).into_iter().flatten().flatten();
+    for registry in registries.filter(|entry| entry.file_name().to_string_lossy().starts_with('-')) {
+        for name in PUBLISHED {
+            let unpacked = registry.path().join(format!("{name}-{}", env!("CARGO_PKG_VERSION")));
+            if unpacked.is_dir() {
+                std::fs::remove_dir_all(&unpacked)
+                    .map_err(|error| format!("cannot remove the stale {}: {error}", unpacked.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The workspace packages that are not released to crates.io (`publish = false`): the
 /// automation, the test kit and the Python binding (released to PyPI as a wheel).
 const NOT_PUBLISHED: [&str; 3] = ["xtask", "tapis-testkit", "tapis-py"];
@@ -150,6 +176,9 @@ fn ci() -> Result<(), String> {
     for (index, (args, env, fix)) in CI_STEPS.into_iter().enumerate() {
         if index == 2 {
             unused::check_workspace()?; // after fmt and clippy, before the slow steps
+        }
+        if args[0] == "package" {
+            forget_unpacked_packages()?;
         }
         run_cargo(args, env, fix)?;
     }
@@ -235,7 +264,7 @@ mod tests {
     }
 
     #[test]
-    fn the_packages_left_out_of_cargo_package_are_those_not_published() {
+    fn the_packages_left_out_of_cargo_package_are_those_not_published_and_the_rest_are_named() {
         let metadata = super::output_of(&mut super::cargo(&["metadata", "--no-deps", "--format-version", "1"]))
             .expect("cargo metadata");
         let metadata: serde_json::Value = serde_json::from_str(&metadata).expect("JSON");
@@ -250,5 +279,10 @@ mod tests {
         let mut left_out = super::NOT_PUBLISHED;
         left_out.sort_unstable();
         assert_eq!(not_published, left_out);
+        let mut all: Vec<&str> = packages.iter().filter_map(|package| package["name"].as_str()).collect();
+        all.sort_unstable();
+        let mut named: Vec<&str> = [&super::PUBLISHED[..], &super::NOT_PUBLISHED[..]].concat();
+        named.sort_unstable();
+        assert_eq!(all, named, "every package is either published or not");
     }
 }
