@@ -145,11 +145,32 @@ const CI_STEPS: [(&[&str], &[(&str, &str)], &str); 6] = [
 const PUBLISHED: [&str; 4] = ["tapis-auth-core", "tapis-store", "tapis-auth", "tapis-cli"];
 
 /// `cargo package` verifies each crate against the others' tarballs through a local registry,
-/// whose packages cargo unpacks into `$CARGO_HOME/registry/src/-<hash>/` once per name and
-/// version: a later run would verify against the earlier run's sources. Those unpacked copies
-/// of our own crates are removed first (a local registry's folder is the one whose name starts
-/// with `-`; crates.io's never does).
+/// and cargo takes a registry's crate of a given name and version to be the same forever: it
+/// unpacks it into `$CARGO_HOME/registry/src/-<hash>/` once, and reuses what it compiled of it
+/// in `target/debug`. A later run would verify against the earlier run's sources. Those
+/// unpacked copies and build outputs of our own crates are removed first (a local registry's
+/// folder is the one whose name starts with `-`; crates.io's never does); the workspace's
+/// own builds of them are remade by the next build.
 fn forget_unpacked_packages() -> Result<(), String> {
+    let remove = |path: &Path| {
+        let removed = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
+        removed.map_err(|error| format!("cannot remove the stale {}: {error}", path.display()))
+    };
+    let build = workspace_root().join("target/debug");
+    for folder in [build.join(".fingerprint"), build.join("deps")] {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            let ours = PUBLISHED.iter().any(|name| {
+                let crate_name = name.replace('-', "_");
+                [format!("{name}-"), format!("{crate_name}-"), format!("lib{crate_name}-")]
+                    .iter()
+                    .any(|prefix| file_name.starts_with(prefix.as_str()))
+            });
+            if ours {
+                remove(&entry.path())?;
+            }
+        }
+    }
     let cargo_home = env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")));
@@ -159,8 +180,7 @@ fn forget_unpacked_packages() -> Result<(), String> {
         for name in PUBLISHED {
             let unpacked = registry.path().join(format!("{name}-{}", env!("CARGO_PKG_VERSION")));
             if unpacked.is_dir() {
-                std::fs::remove_dir_all(&unpacked)
-                    .map_err(|error| format!("cannot remove the stale {}: {error}", unpacked.display()))?;
+                remove(&unpacked)?;
             }
         }
     }
