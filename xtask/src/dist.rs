@@ -36,7 +36,7 @@ const ALLOWED_LIBRARIES: &[&str] =
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Where the wheel build finds the `tapis` binary: the `scripts/` of pyproject.toml's `data`
-/// folder (ignored by git; empty but for the build).
+/// folder (ignored by git, and there only for the build).
 const WHEEL_SCRIPTS: &str = "tapis-py/wheel-data/scripts";
 
 /// The licence texts shipped in the tarball, at the workspace root.
