@@ -188,9 +188,16 @@ fn build_sdist(venv: &Venv, out: &Path) -> Result<PathBuf, String> {
     Ok(sdist)
 }
 
-/// Files the source distribution must hold, below its top folder.
-const SDIST_MUST_HOLD: [&str; 5] =
-    ["pyproject.toml", "PKG-INFO", "LICENSE-MIT", "LICENSE-APACHE", "tapis-py/Cargo.toml"];
+/// Files the source distribution must hold, below its top folder: the last is the wheel's data
+/// folder where a build from the sdist looks for it (beside the moved pyproject.toml).
+const SDIST_MUST_HOLD: [&str; 6] = [
+    "pyproject.toml",
+    "PKG-INFO",
+    "LICENSE-MIT",
+    "LICENSE-APACHE",
+    "tapis-py/Cargo.toml",
+    "wheel-data/data/share/licenses/tapis-connect/LICENSE-MIT",
+];
 
 /// The tapis_connect wheels in `folder`.
 fn wheels(folder: &Path) -> Vec<PathBuf> {
