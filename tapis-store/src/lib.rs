@@ -181,12 +181,23 @@ pub enum LooseMode {
 #[derive(Debug, Clone)]
 pub struct TokenStore {
     path: PathBuf,
+    heartbeat_period: Duration,
 }
 
 impl TokenStore {
     /// A store for the token file at `path` (nothing is touched until a method is called).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self { path: path.into(), heartbeat_period: FALLBACK_HEARTBEAT_PERIOD }
+    }
+
+    /// How often a lock folder this store holds is refreshed, where `flock` is refused
+    /// (default [`FALLBACK_HEARTBEAT_PERIOD`]). Other machines take a lock over after
+    /// [`FALLBACK_STALE_AFTER`] without a refresh whatever this is, so keep it well under a
+    /// quarter of that; a shorter one lets a test see a heartbeat without waiting seconds.
+    #[must_use]
+    pub fn with_heartbeat_period(mut self, period: Duration) -> Self {
+        self.heartbeat_period = period;
+        self
     }
 
     /// The token file's path.
@@ -396,6 +407,7 @@ impl TokenStore {
             folder_lock: self.lock_folder_path(),
             folder,
             token_file_name: self.file_name(),
+            heartbeat_period: self.heartbeat_period,
         };
         lock::acquire(file, &paths, timeout)
     }

@@ -76,6 +76,8 @@ pub(crate) struct LockPaths {
     pub(crate) folder: PathBuf,
     /// The token file's name, which the lock folder's temporary names start with.
     pub(crate) token_file_name: String,
+    /// How often a held lock folder's heartbeat refreshes it.
+    pub(crate) heartbeat_period: Duration,
 }
 
 pub(crate) fn acquire(file: File, paths: &LockPaths, timeout: Duration) -> Result<StoreLock, StoreError> {

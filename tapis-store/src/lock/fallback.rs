@@ -557,9 +557,10 @@ impl Held {
         };
         let _ = touch(&file);
         let (stop, stopped) = mpsc::channel::<()>();
+        let period = paths.heartbeat_period;
         let spawned = std::thread::Builder::new().name("tapis-lock-heartbeat".to_owned()).spawn(move || {
             // Until the sender is dropped (the lock released) or the process ends.
-            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(FALLBACK_HEARTBEAT_PERIOD) {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(period) {
                 let _ = touch(&file);
             }
         });

@@ -345,8 +345,10 @@ fn the_heartbeat_keeps_a_held_lock_fresh_until_it_is_released() {
     if under_shim("the_heartbeat_keeps_a_held_lock_fresh_until_it_is_released", &["ENOSYS"]).is_none() {
         return;
     }
-    let (folder, _path, store) = setup();
-    let held = store.lock(Duration::from_secs(5)).expect("the lock folder");
+    let (folder, path, _store) = setup();
+    let period = Duration::from_millis(200);
+    let held =
+        TokenStore::new(&path).with_heartbeat_period(period).lock(Duration::from_secs(5)).expect("the lock folder");
     let entries = names_in(held.path());
     let entry = held.path().join(&entries[0]);
     // Made to look an hour old; the next heartbeat (within a period) makes it fresh.
@@ -354,7 +356,7 @@ fn the_heartbeat_keeps_a_held_lock_fresh_until_it_is_released() {
     let started = Instant::now();
     let age = || SystemTime::now().duration_since(fs::metadata(&entry).expect("stat").modified().expect("mtime"));
     while age().is_ok_and(|age| age > FALLBACK_HEARTBEAT_PERIOD) {
-        assert!(started.elapsed() < FALLBACK_HEARTBEAT_PERIOD * 4, "no heartbeat within {:?}", started.elapsed());
+        assert!(started.elapsed() < period * 10, "no heartbeat within {:?}", started.elapsed());
         std::thread::sleep(Duration::from_millis(50));
     }
     eprintln!("figure: heartbeat seen {:?} after the entry was backdated", started.elapsed());
@@ -381,7 +383,7 @@ fn racing_takeovers_never_make_two_holders() {
     let other_host = json!({"host": "other-node.cluster.example", "boot_id": null, "pid_namespace": null});
     let holders = Arc::new(AtomicUsize::new(0));
     let most = Arc::new(AtomicUsize::new(0));
-    let rounds = 300;
+    let rounds = 100;
     let mut wins = 0;
     for round in 0..rounds {
         if round % 2 == 0 {
