@@ -65,9 +65,10 @@ fn a_stale_tapis_token_with_nothing_to_fall_back_on_exits_3() {
 /// The batch script of README.md's "Use it from" section, as it is written there.
 fn readme_batch_script() -> String {
     let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).expect("README.md");
-    let start = readme.find("```sh\n#!/bin/bash\n#SBATCH").expect("the batch example in README.md") + "```sh\n".len();
-    let length = readme[start..].find("```").expect("the end of the batch example");
-    readme[start..start + length].to_owned()
+    tapis_testkit::shell_blocks(&readme)
+        .into_iter()
+        .find(|block| block.starts_with("#!/bin/bash\n#SBATCH"))
+        .expect("the batch example in README.md")
 }
 
 #[test]
