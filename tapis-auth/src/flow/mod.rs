@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use tapis_auth_core::TokenSet;
-use tapis_store::{StoreLock, TokenStore};
+use tapis_store::{StoreError, StoreLock, TokenStore, WriteGuard, Written};
 
 use crate::error::AuthError;
 use crate::prompt::{Notice, Prompter};
@@ -53,14 +53,42 @@ async fn lock(store: &TokenStore, timeout: Duration) -> Result<StoreLock, AuthEr
     Ok(locked?)
 }
 
-/// Saves `tokens`; a failure is told as [`Notice::NotSaved`] (the tokens stay usable for this
-/// run). Returns whether they were saved.
-fn save_or_tell(store: &TokenStore, tokens: &TokenSet, prompter: &mut dyn Prompter) -> bool {
-    match store.save(tokens) {
-        Ok(()) => true,
+/// The token file's lock, or, where nothing can be saved (a read-only file system, a folder
+/// this user may not write to), `Err` with the reason: the caller goes on without the lock
+/// and saves nothing, as nobody else can write there either.
+async fn lock_unless_read_only(
+    store: &TokenStore,
+    timeout: Duration,
+) -> Result<Result<StoreLock, StoreError>, AuthError> {
+    match lock(store, timeout).await {
+        Ok(held) => Ok(Ok(held)),
+        Err(AuthError::Store(error)) if error.is_read_only_place() => {
+            tracing::debug!("nothing can be saved next to {}: {error}", store.path().display());
+            Ok(Err(error))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Saves `tokens` through the guard of the read under the lock. A failure is told as
+/// [`Notice::NotSaved`] (the tokens stay usable for this run). Returns whether they were
+/// saved.
+fn save_or_tell(guard: WriteGuard<'_>, tokens: &TokenSet, prompter: &mut dyn Prompter) -> bool {
+    match guard.replace_tokens(tokens) {
+        Ok(written) => {
+            tell_if_copy_kept(&written, prompter);
+            true
+        }
         Err(error) => {
             prompter.notice(&Notice::NotSaved(error));
             false
         }
+    }
+}
+
+/// Tells where an unusable token file was kept before it was replaced or removed.
+fn tell_if_copy_kept(written: &Written, prompter: &mut dyn Prompter) {
+    if let Some(copy) = &written.corrupt_copy {
+        prompter.notice(&Notice::UnusableFileKept { copy: copy.clone() });
     }
 }
