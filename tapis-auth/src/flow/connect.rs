@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tapis_auth_core::{AccessToken, KeptClient, SecretString, TokenSet, TokenState};
-use tapis_store::{ForUpdate, Loaded, LooseMode, StoreError, TokenStore};
+use tapis_store::{Loaded, LooseMode, StoreError, TokenStore};
 
 use super::password::{PreviousClient, log_in_with_password};
-use super::{LoginOptions, Origin, Session, lock_unless_read_only, save_or_tell};
+use super::{Locked, LoginOptions, Origin, Session};
 use crate::client::TapisClient;
 use crate::error::AuthError;
 use crate::prompt::{Notice, Prompter};
@@ -109,18 +109,8 @@ pub(crate) async fn log_in_or_renew(
     let store = TokenStore::new(&options.token_file);
     let has_password_way = has_password_way(options, prompter);
 
-    let (held, nowhere_to_save) = match lock_unless_read_only(&store, options.lock_timeout).await? {
-        Ok(held) => (Some(held), None),
-        Err(reason) => (None, Some(reason)),
-    };
-    let (contents, guard) = match &held {
-        Some(held) => {
-            crate::prompt::tell_once_if_lock_fallback(held, prompter);
-            let ForUpdate { contents, guard } = store.read_for_update(held)?;
-            (contents, Some(guard))
-        }
-        None => (store.load(), None),
-    };
+    let locked = Locked::take(&store, options.lock_timeout, prompter).await?;
+    let (contents, guard) = locked.read(&store)?;
     let SavedFile { tokens: saved, kept_client } = read_saved(&store, contents, options, prompter, false)?;
     let previous = match (&saved, &kept_client) {
         (Some(tokens), _) => PreviousClient::of_tokens(tokens),
@@ -171,10 +161,7 @@ pub(crate) async fn log_in_or_renew(
         tokens.created_client_id = saved.as_ref().and_then(|saved| saved.created_client_id.clone());
     }
     tell_if_short(&tokens.access, options, options.client.clock.now(), prompter);
-    let saved = guard.is_some_and(|guard| save_or_tell(guard, &tokens, prompter));
-    if let Some(reason) = nowhere_to_save {
-        prompter.notice(&Notice::NotSaved(reason));
-    }
+    let saved = locked.save_or_tell(guard, &tokens, prompter);
     Ok(Session::new(options, tokens, origin, saved, Some(client)))
 }
 

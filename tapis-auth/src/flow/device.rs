@@ -4,12 +4,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tapis_auth_core::{KeptClient, OAuthClient, TokenSet};
-use tapis_store::{ForUpdate, TokenStore};
+use tapis_store::TokenStore;
 
 use super::connect::{SavedFile, is_valid, read_saved};
-use super::{
-    DeviceClient, LoginOptions, MAX_DEVICE_WAIT, MIN_DEVICE_POLL_INTERVAL, Origin, Session, lock, save_or_tell,
-};
+use super::{DeviceClient, Locked, LoginOptions, MAX_DEVICE_WAIT, MIN_DEVICE_POLL_INTERVAL, Origin, Session};
 use crate::client::{DevicePoll, TapisClient};
 use crate::error::AuthError;
 use crate::prompt::{Notice, Prompter};
@@ -69,13 +67,13 @@ pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -
     // Only the save needs the lock: the wait above may take minutes, and other processes
     // must not time out on the lock meanwhile. The file is read again under it: another
     // process may have logged in meanwhile and saved a client, which must not be dropped.
-    let held = lock(&store, options.lock_timeout).await?;
-    crate::prompt::tell_once_if_lock_fallback(&held, prompter);
-    let ForUpdate { contents, guard } = store.read_for_update(&held)?;
+    // Where nothing can be saved (a read-only file system), the tokens are still handed out.
+    let locked = Locked::take(&store, options.lock_timeout, prompter).await?;
+    let (contents, guard) = locked.read(&store)?;
     // Another process may have saved another server's tokens meanwhile: they are not replaced.
     let now_saved = read_saved(&store, contents, options, prompter, false)?;
     settle_clients(&mut tokens, &oauth, now_saved, prompter);
-    let saved = save_or_tell(guard, &tokens, prompter);
+    let saved = locked.save_or_tell(guard, &tokens, prompter);
     Ok(Session::new(options, tokens, Origin::LoggedIn, saved, Some(client)))
 }
 
