@@ -82,7 +82,7 @@ impl Profile {
 pub const CONFIG_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The first line of a `profiles.toml` this crate writes.
-const CONFIG_HEADER: &str = "# tapis profiles: see `tapis profiles` and `tapis login --profile NAME`\n";
+const CONFIG_HEADER: &str = "# tapis profiles: a base URL, a username and a token file for each name\n";
 
 /// `profiles.toml` could not be read, locked or written.
 #[derive(Debug, thiserror::Error)]
