@@ -248,14 +248,14 @@ pub(super) struct SavedFile {
     pub(super) kept_client: Option<KeptClient>,
 }
 
-/// Judges what a read of the token file found (`loaded`) and returns its tokens if they belong to this server (fresh or not:
-/// an expired token may still carry a refresh token and a client), or the client kept there
-/// for this server. Tokens of another server that are worth something (see
-/// [`TokenSet::has_something_to_lose`]), and a client kept for another server, are
+/// Judges what a read of the token file found (`loaded`): its tokens if they belong to this
+/// server (fresh or not: an expired token may still carry a refresh token and a client), or
+/// the client kept there for this server. Tokens of another server that are worth something
+/// (see [`TokenSet::has_something_to_lose`]), and a client kept for another server, are
 /// [`AuthError::OtherServer`] unless `options.force`: whoever reads the file to replace it
-/// must not discard them. Notices are given only on the first read (`tell`), not again under
-/// the lock.
-/// Only unusable contents count as no token: a file that cannot be read is an error.
+/// must not discard them. Only unusable contents count as no token; a file that could not be
+/// read is an error. Notices are given only on the first read (`tell`), not again under the
+/// lock.
 pub(super) fn read_saved(
     store: &TokenStore,
     loaded: Result<Loaded, StoreError>,

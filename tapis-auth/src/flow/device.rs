@@ -20,7 +20,12 @@ use crate::time::SharedClock;
 /// The OAuth client is `options.device_client` when given (its key, when not given, comes
 /// from the token file if that holds the same client), else the client in the token file;
 /// with neither, [`AuthError::NoClient`]. Without the client's key the login works but the
-/// tokens cannot be renewed ([`Notice::RenewalOff`]).
+/// tokens cannot be renewed ([`Notice::RenewalOff`]); the client the token file holds then
+/// stays in it, key and all.
+///
+/// The wait holds no lock. Before saving, it takes the lock and reads the token file again:
+/// the OAuth client another login saved meanwhile, and the record of the client this tool
+/// created, are kept, so that no client is left on the server that no file names.
 ///
 /// Like [`crate::connect`], it first reads the token file: a valid saved token for this server
 /// is returned as it is (no request) unless `options.force`, and another server's tokens that
