@@ -137,3 +137,29 @@ fn a_token_is_renewed_with_a_warning_on_a_read_only_file_system() {
     renewal.assert();
     assert_renewed_unsaved(&world, &output, &access, &before, "Read-only file system");
 }
+
+/// A token revoked right after it was issued (its whole hour left, obtained a moment ago) is
+/// renewed once after the refusal, and the request is made again with the new token: the
+/// renewal asks for a token other than the refused one, not one that outlives it.
+#[test]
+fn a_token_revoked_right_after_issue_is_renewed_by_whoami() {
+    let mut world = World::new();
+    let (revoked, refresh) = (world.jwt(3600), world.refresh_jwt("r1"));
+    world.write_renewable_file(&revoked, 3600, &refresh);
+    let mut file = world.saved();
+    file["obtained_at"] = iso_utc(tapis_testkit::now_unix()).into();
+    fs::write(world.token_file(), file.to_string()).expect("write");
+    let (renewal, renewed, _) = world.mock_refresh(&refresh, 1);
+    let revoked_answer = tapis_testkit::error_response("Token is revoked.");
+    let refused =
+        world.server.userinfo().with_tapis_token(&revoked).answer(500, "application/json", revoked_answer).expect(1);
+    let accepted = world.server.userinfo().with_tapis_token(&renewed).answer_userinfo(USERNAME).expect(1);
+
+    let output = run(world.tapis().arg("whoami"));
+
+    assert_exit(&output, 0);
+    refused.assert();
+    renewal.assert();
+    accepted.assert();
+    assert_eq!(world.saved()["access_token"], renewed.as_str());
+}
