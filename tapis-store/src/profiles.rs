@@ -294,6 +294,13 @@ mod tests {
         let error = update_config(&path, |config| config.profiles.clear()).expect_err("not TOML");
         assert!(matches!(error, ProfilesError::Invalid { .. }), "{error:?}");
         assert_eq!(fs::read_to_string(&path).expect("read"), "[profiles.tacc\n");
+
+        // Only a missing file is an empty config: one that cannot be read stays as it is.
+        let folder_at_path = folder.path().join("folder.toml");
+        fs::create_dir(&folder_at_path).expect("mkdir");
+        let error = update_config(&folder_at_path, |config| config.profiles.clear()).expect_err("a folder");
+        assert!(matches!(error, ProfilesError::Unreadable { .. }), "{error:?}");
+        assert!(folder_at_path.is_dir());
     }
 
     #[test]
