@@ -28,8 +28,14 @@ pub enum PromptError {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Notice {
-    /// The token file is not usable and is being treated as no token; a login replaces it.
+    /// The token file's contents are not usable and are treated as no token; a login
+    /// replaces it, keeping a copy ([`Notice::UnusableFileKept`]).
     UnusableTokenFile(StoreError),
+    /// An unusable token file was kept as a copy before it was replaced or removed.
+    UnusableFileKept {
+        /// The copy, next to the token file.
+        copy: PathBuf,
+    },
     /// The token file was readable by others and has been set to 0600.
     TightenedPermissions {
         /// The token file.
@@ -155,7 +161,12 @@ impl std::fmt::Display for Words<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use tapis_auth_core::duration::format_duration;
         match self.0 {
-            Notice::UnusableTokenFile(error) => write!(f, "{error}; treating it as no token (a login replaces it)"),
+            Notice::UnusableTokenFile(error) => {
+                write!(f, "{error}; treating it as no token (a login replaces it, keeping a copy)")
+            }
+            Notice::UnusableFileKept { copy } => {
+                write!(f, "a copy of the unusable token file was kept as {}", copy.display())
+            }
             Notice::TightenedPermissions { path, old_mode } => write!(
                 f,
                 "the token file {} was readable by others (mode {old_mode:04o}); it is now 0600",

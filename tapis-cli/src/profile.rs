@@ -12,8 +12,6 @@
 //!   (only `--base-url` on the command line may point a profile elsewhere), so an inherited
 //!   variable never sends a profile's login, or its saved settings, to another server.
 
-use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -58,23 +56,6 @@ fn profile_token_file(name: &str) -> anyhow::Result<PathBuf> {
 /// Reads the config file; a missing file is an empty config.
 pub(crate) fn load_config(path: &Path) -> anyhow::Result<Config> {
     Ok(tapis_store::profiles::load_config(path)?)
-}
-
-/// Writes the config file atomically (a temporary file renamed over it).
-pub(crate) fn save_config(path: &Path, config: &Config) -> anyhow::Result<()> {
-    let folder = path.parent().context("the config file has no folder")?;
-    fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
-    let text = toml::to_string_pretty(config).context("cannot write the config")?;
-    let mut temporary =
-        tempfile::NamedTempFile::new_in(folder).with_context(|| format!("cannot write in {}", folder.display()))?;
-    temporary
-        .write_all(
-            format!("# tapis profiles: see `tapis profiles` and `tapis login --profile NAME`\n{text}").as_bytes(),
-        )
-        .and_then(|()| temporary.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    temporary.persist(path).map_err(|error| error.error).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 /// Resolves where a command works. Reads the config file only when a profile is named; a
@@ -194,23 +175,26 @@ pub(crate) fn all_targets() -> anyhow::Result<Vec<Target>> {
 pub(crate) fn remember(target: &Target, username: Option<&str>) -> anyhow::Result<Option<PathBuf>> {
     let Some(name) = &target.profile else { return Ok(None) };
     let path = config_path()?;
-    let mut config = load_config(&path)?;
-    let entry = config.profiles.entry(name.clone()).or_default();
-    let updated = Profile::new(
-        Some(target.base_url.to_string()),
-        username.map(str::to_owned).or_else(|| entry.username.clone()),
-        entry.token_file.clone(),
-    );
-    if *entry == updated {
-        return Ok(None);
-    }
-    *entry = updated;
-    save_config(&path, &config)?;
-    Ok(Some(path))
+    // Under the config file's lock, so that logins to other profiles at the same moment
+    // lose nothing.
+    let changed = tapis_store::profiles::update_config(&path, |config| {
+        let entry = config.profiles.entry(name.clone()).or_default();
+        let updated = Profile::new(
+            Some(target.base_url.to_string()),
+            username.map(str::to_owned).or_else(|| entry.username.clone()),
+            entry.token_file.clone(),
+        );
+        let changed = *entry != updated;
+        *entry = updated;
+        changed
+    })?;
+    Ok(changed.then_some(path))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]
@@ -231,7 +215,7 @@ mod tests {
         config
             .profiles
             .insert("tacc".into(), Profile::new(Some("https://tacc.tapis.io".into()), Some("jdoe".into()), None));
-        save_config(&path, &config).expect("save");
+        tapis_store::profiles::update_config(&path, |saved| *saved = config.clone()).expect("save");
         let text = fs::read_to_string(&path).expect("read");
         assert!(text.contains("[profiles.tacc]") && text.contains("base_url = \"https://tacc.tapis.io\""), "{text}");
         let again = load_config(&path).expect("load");

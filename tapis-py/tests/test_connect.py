@@ -205,12 +205,29 @@ def test_a_bad_base_url_is_a_value_error(token_file):
 
 
 def test_a_token_that_cannot_be_saved_is_returned_with_a_warning(mock, tmp_path, no_tapipy, capsys):
-    token = connect_tapis(token_filePath=str(tmp_path), base_url=mock.base_url, username="jdoe", password="s3cret")
+    # A dangling symbolic link where the token file should be: tokens are never written through it.
+    token_file = tmp_path / "tokens.json"
+    token_file.symlink_to(tmp_path / "elsewhere.json")
+    token = connect_tapis(token_filePath=str(token_file), base_url=mock.base_url, username="jdoe", password="s3cret")
 
     assert token.access_token
     captured = capsys.readouterr()
     assert "the token is usable for this run only" in captured.err
     assert "but the token was not saved" in captured.out
+
+
+def test_a_token_file_that_cannot_be_read_is_a_token_file_error_and_left_alone(mock, tmp_path, no_tapipy):
+    # Only a missing file is "no token": a folder at the path cannot be read, and stays.
+    token_file = tmp_path / "tokens.json"
+    token_file.mkdir()
+    (token_file / "inside").write_text("kept")
+
+    with pytest.raises(tapis_connect.TokenFileError) as raised:
+        connect_tapis(token_filePath=str(token_file), base_url=mock.base_url, username="jdoe", password="s3cret")
+
+    assert "cannot read the token file" in str(raised.value)
+    assert (token_file / "inside").read_text() == "kept"
+    assert mock.total() == 0
 
 
 def test_a_token_file_that_cannot_be_locked_is_a_token_file_error(mock, tmp_path, no_tapipy):

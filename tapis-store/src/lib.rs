@@ -2,7 +2,7 @@
 //!
 //! ```
 //! use tapis_auth_core::{AccessToken, SecretString, TokenSet, expiry::parse_expires_at};
-//! use tapis_store::TokenStore;
+//! use tapis_store::{ForUpdate, TokenStore};
 //!
 //! let folder = tempfile::tempdir()?;
 //! let store = TokenStore::new(folder.path().join("tokens.json"));
@@ -11,9 +11,12 @@
 //! let expires_at = parse_expires_at("2025-09-05T02:30:48+00:00")?;
 //! let access = AccessToken::new(SecretString::from("opaque"), Some(expires_at))?;
 //! {
-//!     // Whoever may replace the saved token holds the lock while deciding and saving.
-//!     let _lock = store.lock(std::time::Duration::from_secs(5))?;
-//!     store.save(&TokenSet::new(access))?;
+//!     // A write takes the lock, reads the file, decides, and replaces it only if the file
+//!     // still holds what was read.
+//!     let lock = store.lock(std::time::Duration::from_secs(5))?;
+//!     let ForUpdate { contents, guard } = store.read_for_update(&lock)?;
+//!     assert!(contents?.tokens.is_none());
+//!     guard.replace_tokens(&TokenSet::new(access))?;
 //! }
 //! let loaded = store.load()?.tokens.expect("just saved");
 //! assert_eq!(loaded.access.expires_at(), expires_at);
@@ -22,6 +25,15 @@
 //!
 //! # Guarantees
 //!
+//! - Every write is guarded by what was read: the file is read under the lock
+//!   ([`TokenStore::read_for_update`]), and replaced or removed only through the
+//!   [`WriteGuard`] that read gave, which checks right before the rename (or unlink) that the
+//!   lock is still held and that the file still holds what was read. There is no other way
+//!   to write the file.
+//! - Only "not found" is "no token": a file that cannot be read (EIO, ESTALE, EACCES, ...)
+//!   is [`StoreError::Unreadable`], and nothing replaces or removes it. A file whose
+//!   contents are unusable ([`StoreError::Corrupt`]) counts as no token, and before it is
+//!   replaced or removed it is kept as `<token file>.corrupt-<time>` ([`Written::corrupt_copy`]).
 //! - A save writes a temporary file in the same folder (created 0600), fsyncs it, renames it
 //!   over the token file and fsyncs the folder: a reader sees the old file or the new one,
 //!   never an empty or partial one, even if the writer is killed at any moment.
@@ -40,11 +52,12 @@
 #![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
 
 pub mod format;
+mod guard;
 mod lock;
 pub mod profiles;
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -52,6 +65,8 @@ use std::time::Duration;
 pub use format::{FormatError, MAX_TOKEN_FILE_BYTES};
 pub use lock::{FALLBACK_HEARTBEAT_PERIOD, FALLBACK_STALE_AFTER, LockKind, StoreLock};
 use tapis_auth_core::{BaseUrl, KeptClient, TokenSet};
+
+use crate::guard::{Changed, Identity, Seen};
 
 /// The file name the notebooks' `connect_tapis()` uses, in the home folder.
 pub const DEFAULT_TOKEN_FILE_NAME: &str = ".tapis_tokens.json";
@@ -69,7 +84,7 @@ pub fn default_token_file_path() -> Option<PathBuf> {
 #[non_exhaustive]
 pub enum StoreError {
     /// The file exists but its contents are not a usable token. Callers treat this as "no
-    /// token" (a login replaces the file), as the notebooks do.
+    /// token" (a login replaces the file, after keeping a copy of it), as the notebooks do.
     #[error("the token file {path} is not usable: {reason}")]
     Corrupt {
         /// The token file.
@@ -77,8 +92,9 @@ pub enum StoreError {
         /// What is wrong with its contents.
         reason: FormatError,
     },
-    /// The file could not be read (permissions, a folder where the file should be, ...).
-    #[error("cannot read the token file {path}: {source}")]
+    /// The file could not be read (an I/O error, a stale NFS handle, permissions, a folder
+    /// where the file should be, ...). Never "no token": nothing replaces or removes it.
+    #[error("cannot read the token file {path}: {source}; it was left as it is")]
     Unreadable {
         /// The token file.
         path: PathBuf,
@@ -119,6 +135,36 @@ pub enum StoreError {
         /// The error from the operating system.
         source: io::Error,
     },
+    /// The file changed between the read under the lock and the write (a program that does
+    /// not take the lock wrote it); nothing was written.
+    #[error(
+        "the token file {path} changed while this process held its lock (a program that does not take the lock wrote it); nothing was written — try again"
+    )]
+    ChangedMeanwhile {
+        /// The token file.
+        path: PathBuf,
+    },
+    /// The lock was no longer this process's right before a write; nothing was written.
+    #[error("the lock {lock} on {path} was lost before writing: {source}; nothing was written — try again")]
+    LockLost {
+        /// The token file.
+        path: PathBuf,
+        /// The lock file or folder.
+        lock: PathBuf,
+        /// Why the lock is no longer held.
+        source: io::Error,
+    },
+    /// An unusable file could not be kept as a copy before being replaced; nothing was
+    /// written.
+    #[error("cannot keep a copy of the unusable token file {path} as {copy}: {source}; nothing was written")]
+    KeepCopy {
+        /// The token file.
+        path: PathBuf,
+        /// Where the copy was to go.
+        copy: PathBuf,
+        /// The error from the operating system.
+        source: io::Error,
+    },
     /// The lock file could not be opened or locked.
     #[error("cannot lock {path}: {source}")]
     Lock {
@@ -148,10 +194,26 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether the error means "there is no usable token here" rather than a failure: a
-    /// corrupt file or one that cannot be read. A login replaces such a file.
+    /// Whether the error means "there is no usable token here" rather than a failure: only a
+    /// file whose contents are unusable ([`StoreError::Corrupt`]). A file that cannot be read
+    /// is an error, never "no token". A login replaces a corrupt file, keeping a copy.
     pub fn counts_as_no_token(&self) -> bool {
-        matches!(self, Self::Corrupt { .. } | Self::Unreadable { .. })
+        matches!(self, Self::Corrupt { .. })
+    }
+
+    /// Whether the error says that nothing can be written where the token file is: a
+    /// read-only file system (EROFS), or a folder this user may not write to (EACCES,
+    /// EPERM), met when creating the lock file or saving. A token obtained anyway is still
+    /// usable for the run.
+    pub fn is_read_only_place(&self) -> bool {
+        use rustix::io::Errno;
+        let read_only = [Errno::ROFS, Errno::ACCESS, Errno::PERM];
+        match self {
+            Self::Lock { source, .. } | Self::Write { source, .. } => {
+                source.raw_os_error().is_some_and(|code| read_only.iter().any(|errno| errno.raw_os_error() == code))
+            }
+            _ => false,
+        }
     }
 }
 
@@ -165,6 +227,68 @@ pub struct Loaded {
     /// Whether the file was group- or world-accessible, and what the load did about it;
     /// `None` when it was not (or there is no file).
     pub loose_mode: Option<LooseMode>,
+}
+
+/// The token file as [`TokenStore::read_for_update`] read it under the lock.
+#[derive(Debug)]
+pub struct ForUpdate<'a> {
+    /// What the file holds (no token when there is no file), or [`StoreError::Corrupt`]
+    /// when its contents are unusable, which a login may replace.
+    pub contents: Result<Loaded, StoreError>,
+    /// The only way to replace or remove the file, guarded by what was read.
+    pub guard: WriteGuard<'a>,
+}
+
+/// Replaces or removes the token file, if the lock is still held and the file still holds
+/// what [`TokenStore::read_for_update`] read; otherwise nothing is written and the error is
+/// [`StoreError::LockLost`] or [`StoreError::ChangedMeanwhile`] (read again and decide
+/// again). A file whose contents were unusable is kept as a copy first
+/// ([`Written::corrupt_copy`]).
+#[derive(Debug)]
+pub struct WriteGuard<'a> {
+    store: &'a TokenStore,
+    lock: &'a StoreLock,
+    seen: Seen,
+    corrupt: bool,
+}
+
+/// What a [`WriteGuard`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Written {
+    /// Whether there was a file, now replaced or removed.
+    pub replaced_file: bool,
+    /// Where the unusable file that was replaced or removed was kept.
+    pub corrupt_copy: Option<PathBuf>,
+}
+
+impl WriteGuard<'_> {
+    /// Whether the read found a file.
+    pub fn found_file(&self) -> bool {
+        self.seen != Seen::Missing
+    }
+
+    /// Saves `tokens` over the file, atomically (see the crate's guarantees).
+    pub fn replace_tokens(self, tokens: &TokenSet) -> Result<Written, StoreError> {
+        self.write(Some(&format::render_token_file(tokens)))
+    }
+
+    /// Saves a file that keeps an OAuth client and no tokens (see
+    /// [`format::render_kept_client`]), as atomically.
+    pub fn replace_kept_client(self, kept: &KeptClient) -> Result<Written, StoreError> {
+        self.write(Some(&format::render_kept_client(kept)))
+    }
+
+    /// Removes the file; [`Written::replaced_file`] says whether there was one.
+    pub fn remove(self) -> Result<Written, StoreError> {
+        self.write(None)
+    }
+
+    fn write(self, bytes: Option<&[u8]>) -> Result<Written, StoreError> {
+        let corrupt_copy = if self.corrupt { self.store.keep_corrupt_copy(&self.seen)? } else { None };
+        self.store.write_guarded(self.lock, &self.seen, bytes)?;
+        Ok(Written { replaced_file: self.found_file(), corrupt_copy })
+    }
 }
 
 /// A token file's mode that lets group or others in, as a load found it.
@@ -244,15 +368,39 @@ impl TokenStore {
     }
 
     fn load_with(&self, tighten: Tighten) -> Result<Loaded, StoreError> {
+        let (seen, loose_mode) = self.read_seen(tighten)?;
+        Ok(Loaded { loose_mode, ..self.parse(&seen)? })
+    }
+
+    /// Reads the token file under `lock` (taken with [`TokenStore::lock`]) to decide what to
+    /// write: its contents, and the [`WriteGuard`] that is the only way to replace or remove
+    /// it. A missing file is no token; a file that cannot be read is an error (nothing may
+    /// then be written); a file whose contents are unusable is [`ForUpdate::contents`]'s
+    /// [`StoreError::Corrupt`], and may be replaced (a copy is kept first). Like
+    /// [`TokenStore::load`], it sets a group- or world-accessible file to 0600.
+    pub fn read_for_update<'a>(&'a self, lock: &'a StoreLock) -> Result<ForUpdate<'a>, StoreError> {
+        if lock.path() != self.lock_path() && lock.path() != self.lock_folder_path() {
+            return Err(StoreError::Lock {
+                path: lock.path().to_path_buf(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("it is not the lock of {}", self.path.display()),
+                ),
+            });
+        }
+        let (seen, loose_mode) = self.read_seen(Tighten::Yes)?;
+        let contents = self.parse(&seen).map(|loaded| Loaded { loose_mode, ..loaded });
+        let corrupt = contents.is_err();
+        Ok(ForUpdate { contents, guard: WriteGuard { store: self, lock, seen, corrupt } })
+    }
+
+    /// Reads the file: its identity and bytes, or [`Seen::Missing`] when there is none.
+    pub(crate) fn read_seen(&self, tighten: Tighten) -> Result<(Seen, Option<LooseMode>), StoreError> {
         let unreadable = |source| StoreError::Unreadable { path: self.path.clone(), source };
         // Non-blocking, so that a FIFO (or another special file) at the path cannot make the
         // open wait forever for a writer; anything but a regular file is refused below.
-        let opened =
-            OpenOptions::new().read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).open(&self.path);
-        let mut file = match opened {
-            Ok(file) => file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Loaded::default()),
-            Err(error) => return Err(unreadable(error)),
+        let Some(mut file) = guard::open_for_reading(&self.path).map_err(unreadable)? else {
+            return Ok((Seen::Missing, None));
         };
         let metadata = file.metadata().map_err(unreadable)?;
         if metadata.is_dir() {
@@ -268,40 +416,46 @@ impl TokenStore {
         let mode = metadata.mode() & 0o7777;
         let loose_mode = match tighten {
             _ if mode & 0o077 == 0 => None,
-            Tighten::Yes => {
-                file.set_permissions(fs::Permissions::from_mode(0o600)).map_err(unreadable)?;
-                Some(LooseMode::Tightened(mode))
-            }
+            Tighten::Yes => match file.set_permissions(fs::Permissions::from_mode(0o600)) {
+                Ok(()) => Some(LooseMode::Tightened(mode)),
+                // On a read-only mount the mode cannot change, and nothing can be written.
+                Err(error) if error.raw_os_error() == Some(rustix::io::Errno::ROFS.raw_os_error()) => {
+                    Some(LooseMode::LeftAsIs(mode))
+                }
+                Err(error) => return Err(unreadable(error)),
+            },
             Tighten::No => Some(LooseMode::LeftAsIs(mode)),
         };
-        let mut bytes = Vec::with_capacity(metadata.len().min(MAX_TOKEN_FILE_BYTES) as usize + 1);
-        (&mut file).take(MAX_TOKEN_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
-        let contents = format::parse_token_file_contents(&bytes)
+        let bytes = guard::read_bounded(&mut file, MAX_TOKEN_FILE_BYTES, metadata.len()).map_err(unreadable)?;
+        Ok((Seen::File { identity: Identity::of(&metadata), bytes }, loose_mode))
+    }
+
+    /// What read bytes hold; [`StoreError::Corrupt`] when they are not a usable token.
+    fn parse(&self, seen: &Seen) -> Result<Loaded, StoreError> {
+        let Seen::File { bytes, .. } = seen else { return Ok(Loaded::default()) };
+        let contents = format::parse_token_file_contents(bytes)
             .map_err(|reason| StoreError::Corrupt { path: self.path.clone(), reason })?;
         let (tokens, kept_client) = match contents {
             format::TokenFileContents::Tokens(tokens) => (Some(*tokens), None),
             format::TokenFileContents::KeptClient(kept) => (None, Some(kept)),
         };
-        Ok(Loaded { tokens, kept_client, loose_mode })
+        Ok(Loaded { tokens, kept_client, loose_mode: None })
     }
 
-    /// Saves `tokens` atomically: a 0600 temporary file in the same folder, written and
-    /// fsynced, renamed over the token file, then the folder fsynced. Missing parent folders
-    /// are created 0700. On failure the previous file is untouched.
-    ///
-    /// Callers that may replace someone else's fresh token hold [`TokenStore::lock`].
-    pub fn save(&self, tokens: &TokenSet) -> Result<(), StoreError> {
-        self.save_bytes(&format::render_token_file(tokens))
-    }
-
-    /// Saves a file that keeps an OAuth client and no tokens (see [`format::render_kept_client`]),
-    /// as atomically as [`TokenStore::save`].
-    pub fn save_kept_client(&self, kept: &KeptClient) -> Result<(), StoreError> {
-        self.save_bytes(&format::render_kept_client(kept))
-    }
-
-    fn save_bytes(&self, bytes: &[u8]) -> Result<(), StoreError> {
+    /// Writes `bytes` over the file, or removes it (`None`), if the lock is still held and
+    /// the file still holds what `seen` records: a 0600 temporary file in the same folder,
+    /// written and fsynced, then the checks, the rename over the file and an fsync of the
+    /// folder. Missing parent folders are created 0700. On failure the file is untouched.
+    pub(crate) fn write_guarded(&self, lock: &StoreLock, seen: &Seen, bytes: Option<&[u8]>) -> Result<(), StoreError> {
         let write_error = |source| StoreError::Write { path: self.path.clone(), source };
+        let Some(bytes) = bytes else {
+            self.check_still_as_read(lock, seen)?;
+            return match fs::remove_file(&self.path) {
+                Ok(()) => Ok(()),
+                Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(source) => Err(StoreError::Remove { path: self.path.clone(), source }),
+            };
+        };
         if fs::symlink_metadata(&self.path).is_ok_and(|metadata| metadata.file_type().is_symlink()) {
             return Err(StoreError::Symlink { path: self.path.clone() });
         }
@@ -316,7 +470,9 @@ impl TokenStore {
         let mut file = temporary.as_file();
         file.write_all(bytes).map_err(write_error)?;
         file.sync_all().map_err(write_error)?;
+        // The checks come last, so that as little time as possible passes before the rename.
         // On error the temporary file is removed when `temporary` drops.
+        self.check_still_as_read(lock, seen)?;
         temporary.persist(&self.path).map_err(|error| write_error(error.error))?;
         // Make the rename itself durable. Some file systems cannot fsync a folder; the data
         // is already safe in the file, so that is not an error.
@@ -325,6 +481,47 @@ impl TokenStore {
         }
         self.remove_orphaned_temporaries(&folder);
         Ok(())
+    }
+
+    /// Right before a write: the lock is still this process's, and the file still holds
+    /// what was read under it.
+    fn check_still_as_read(&self, lock: &StoreLock, seen: &Seen) -> Result<(), StoreError> {
+        lock.verify_held().map_err(|source| StoreError::LockLost {
+            path: self.path.clone(),
+            lock: lock.path().to_path_buf(),
+            source,
+        })?;
+        guard::check_unchanged(&self.path, seen, MAX_TOKEN_FILE_BYTES).map_err(|changed| match changed {
+            Changed::Yes => StoreError::ChangedMeanwhile { path: self.path.clone() },
+            Changed::Unreadable(source) => StoreError::Unreadable { path: self.path.clone(), source },
+        })
+    }
+
+    /// Keeps the unusable file that is about to be replaced as `<file>.corrupt-<time>`
+    /// (0600): a hard link where the file system allows one, else a copy of the bytes read.
+    fn keep_corrupt_copy(&self, seen: &Seen) -> Result<Option<PathBuf>, StoreError> {
+        let Seen::File { bytes, .. } = seen else { return Ok(None) };
+        let time = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).format("%Y%m%dT%H%M%SZ");
+        let mut attempt = 1;
+        loop {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(format!(".corrupt-{time}"));
+            if attempt > 1 {
+                name.push(format!("-{attempt}"));
+            }
+            let copy = PathBuf::from(name);
+            let copy_error = |source| StoreError::KeepCopy { path: self.path.clone(), copy: copy.clone(), source };
+            let kept = match fs::hard_link(&self.path, &copy) {
+                Ok(()) => fs::set_permissions(&copy, fs::Permissions::from_mode(0o600)),
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Err(error),
+                Err(_) => write_new_private_file(&copy, bytes),
+            };
+            match kept {
+                Ok(()) => return Ok(Some(copy)),
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+                Err(error) => return Err(copy_error(error)),
+            }
+        }
     }
 
     /// `.<file name>.`: what this store's temporary files' names start with.
@@ -351,15 +548,6 @@ impl TokenStore {
             if pid.is_some_and(|pid| !process_exists(pid)) {
                 let _ = fs::remove_file(entry.path());
             }
-        }
-    }
-
-    /// Deletes the token file. Returns whether there was one.
-    pub fn remove(&self) -> Result<bool, StoreError> {
-        match fs::remove_file(&self.path) {
-            Ok(()) => Ok(true),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(source) => Err(StoreError::Remove { path: self.path.clone(), source }),
         }
     }
 
@@ -444,7 +632,7 @@ fn check_lock_file(lock_path: &Path, metadata: &fs::Metadata) -> Result<(), Stor
 
 /// Whether a load may set a group- or world-accessible token file to 0600.
 #[derive(Clone, Copy)]
-enum Tighten {
+pub(crate) enum Tighten {
     Yes,
     No,
 }
@@ -474,6 +662,13 @@ fn process_exists(pid: i32) -> bool {
         Some(pid) => !matches!(rustix::process::test_kill_process(pid), Err(rustix::io::Errno::SRCH)),
         None => true,
     }
+}
+
+/// Creates `path` (which must not exist) 0600 with `bytes`, fsynced.
+fn write_new_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 fn create_private_folder(folder: &Path) -> io::Result<()> {

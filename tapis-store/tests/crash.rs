@@ -44,13 +44,15 @@ fn token_set(which: usize) -> TokenSet {
 /// kill it inside the loop rather than at start-up.
 fn save_loop(path: PathBuf) -> i32 {
     let store = TokenStore::new(path);
+    let Ok(lock) = store.lock(std::time::Duration::from_secs(5)) else { return 1 };
+    let save = |tokens| store.read_for_update(&lock).and_then(|read| read.guard.replace_tokens(tokens));
     let sets = [token_set(0), token_set(1)];
-    if store.save(&sets[1]).is_err() {
+    if save(&sets[1]).is_err() {
         return 1;
     }
     println!("\nsaving");
     for which in (0..2).cycle() {
-        if let Err(error) = store.save(&sets[which]) {
+        if let Err(error) = save(&sets[which]) {
             eprintln!("save loop: {error}");
             return 1;
         }
@@ -163,12 +165,14 @@ fn a_writer_killed_at_any_moment_leaves_the_old_or_the_new_file() {
     assert!(mid_save_kills > 0, "no kill interrupted a save");
 
     // Temporaries of the killed writers are swept up by the next save.
-    TokenStore::new(&path).save(&token_set(0)).expect("save");
+    let store = TokenStore::new(&path);
+    let lock = store.lock(std::time::Duration::from_secs(5)).expect("lock");
+    store.read_for_update(&lock).expect("read").guard.replace_tokens(&token_set(0)).expect("save");
     let leftovers: Vec<_> = std::fs::read_dir(folder.path())
         .expect("list")
         .flatten()
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name != "tokens.json")
+        .filter(|name| name != "tokens.json" && name != "tokens.json.lock")
         .collect();
     assert!(leftovers.is_empty(), "orphaned temporaries left: {leftovers:?}");
     eprintln!(

@@ -2,13 +2,16 @@
 //! (unsigned) Tapis JWTs and answers it hands out, shaped like the real services' answers:
 //! the JSON envelope, 400 with a message for client errors, plain text from the Java
 //! services, HTML from a gateway. Also [`flock_shim`], a preloadable library that makes
-//! `flock` fail as it does on file systems without it. Not published.
+//! `flock` fail as it does on file systems without it, and [`open_shim`], one that makes
+//! opening a file fail as a flaky or read-only mount does. Not published.
 
 mod flock_shim;
 mod mock;
+mod open_shim;
 
 pub use flock_shim::{FLOCK_ERRNO_VARIABLE, FLOCK_ERRNOS, fail_flock_with, flock_shim};
 pub use mock::{CLIENTS_PATH, DEVICE_CODE_PATH, Expect, MockTapis, REVOKE_PATH, TOKENS_PATH, USERINFO_PATH, messages};
+pub use open_shim::{FailingOpen, fail_open_with, open_shim};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

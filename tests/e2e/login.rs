@@ -98,6 +98,13 @@ fn a_corrupt_file_is_reported_and_replaced() {
     login.assert();
     world.settings().bind(|| insta::assert_snapshot!("login_corrupt_file", stderr(&output)));
     assert_eq!(world.saved()["access_token"], new_jwt.as_str());
+    let copies: Vec<_> = fs::read_dir(world.home.path())
+        .expect("list")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".tapis_tokens.json.corrupt-"))
+        .collect();
+    let [copy] = copies.as_slice() else { panic!("one copy, not {copies:?}") };
+    assert_eq!(fs::read(world.home.path().join(copy)).expect("read the copy"), b"{\"access_token\": \"eyJ");
 }
 
 #[test]
@@ -176,30 +183,31 @@ fn a_server_error_message_is_shown_with_exit_5() {
 fn a_token_file_folder_that_cannot_be_made_fails_before_any_request() {
     let mut world = World::new();
     let endpoint = world.mock_token_endpoint(0);
-    // A regular file where the token file's folder should be: nothing can be locked or saved,
-    // so the password is never sent.
+    // A regular file where the token file's folder should be: nothing can be read there, let
+    // alone locked or saved, so the password is never sent.
     let blocker = world.home.path().join("not-a-folder");
     fs::write(&blocker, "x").expect("write");
 
     let output = run(world.tapis_with_credentials().arg("login").arg("--token-file").arg(blocker.join("tokens.json")));
     assert_exit(&output, 1);
     endpoint.assert();
-    assert!(stderr(&output).contains("cannot lock"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("Not a directory"), "{}", stderr(&output));
 }
 
 #[test]
 fn a_login_that_cannot_be_saved_says_so_and_exits_1() {
     let mut world = World::new();
     let (login, _) = world.mock_login(1);
-    // A folder where the token file should be: it reads as no token, the lock works, and the
-    // final rename fails.
-    fs::create_dir(world.token_file()).expect("mkdir");
+    // A dangling symbolic link where the token file should be: it reads as no file, the lock
+    // works, and tokens are never written through a link.
+    let elsewhere = world.home.path().join("elsewhere.json");
+    std::os::unix::fs::symlink(&elsewhere, world.token_file()).expect("symlink");
 
     let output = run(world.tapis_with_credentials().arg("login"));
     assert_exit(&output, 1);
     login.assert();
     world.settings().bind(|| insta::assert_snapshot!("login_not_saved", stderr(&output)));
-    assert!(world.token_file().is_dir(), "nothing was written through or over the folder");
+    assert!(world.token_file().is_symlink() && !elsewhere.exists(), "nothing was written through the link");
 }
 
 #[test]

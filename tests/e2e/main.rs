@@ -6,6 +6,7 @@
 mod concurrency;
 mod edges;
 mod edges_flow;
+mod guarded_writes;
 mod hostile;
 mod lock_fallback;
 mod login;

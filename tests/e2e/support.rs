@@ -194,6 +194,7 @@ impl World {
         settings.add_filter(&regex_escape(&self.base_url()), "[SERVER]");
         settings.add_filter(&regex_escape(&self.home.path().display().to_string()), "[HOME]");
         settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|\+00:00)", "[TIME]");
+        settings.add_filter(r"\.corrupt-\d{8}T\d{6}Z(-\d+)?", ".corrupt-[TIME]");
         settings.add_filter(r"\b\d+(d \d+h|h \d\dm|m \d\ds|s)\b", "[DURATION]");
         settings.add_filter(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", "[TOKEN]");
         settings.add_filter(r#""seconds_left": \d+"#, r#""seconds_left": [SECONDS]"#);

@@ -87,12 +87,13 @@ fn the_token_file_option_and_variable_are_honoured() {
 fn a_token_that_cannot_be_saved_is_still_printed_with_a_warning() {
     let mut world = World::new();
     let (login, jwt) = world.mock_login(1);
-    std::fs::create_dir(world.token_file()).expect("a folder where the file should be");
+    // A dangling symbolic link where the file should be: tokens are never written through it.
+    std::os::unix::fs::symlink(world.home.path().join("elsewhere.json"), world.token_file()).expect("symlink");
 
     let output = run(world.tapis_with_credentials().arg("token"));
     assert_exit(&output, 0);
     login.assert();
     assert_eq!(stdout(&output), format!("{jwt}\n"));
     let talk = stderr(&output);
-    assert!(talk.contains("cannot save the token file") && talk.contains("usable for this run only"), "{talk}");
+    assert!(talk.contains("is a symbolic link") && talk.contains("usable for this run only"), "{talk}");
 }

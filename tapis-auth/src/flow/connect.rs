@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tapis_auth_core::{AccessToken, KeptClient, SecretString, TokenSet, TokenState};
-use tapis_store::{LooseMode, TokenStore};
+use tapis_store::{Loaded, LooseMode, StoreError, TokenStore};
 
 use super::password::{PreviousClient, log_in_with_password};
-use super::{LoginOptions, Origin, Session, lock, save_or_tell};
+use super::{Locked, LoginOptions, Origin, Session};
 use crate::client::TapisClient;
 use crate::error::AuthError;
 use crate::prompt::{Notice, Prompter};
@@ -23,7 +23,9 @@ const RECENTLY_OBTAINED: TimeDelta = TimeDelta::seconds(60);
 /// 2. Otherwise, if the token cannot be renewed and credentials are neither supplied nor can
 ///    be prompted for, fail with [`AuthError::NoCredentials`] at once.
 /// 3. Take the token file's lock and read the file again: another process may have logged
-///    in or renewed meanwhile, and its token is used (no request).
+///    in or renewed meanwhile, and its token is used (no request). Where nothing can be
+///    saved (a read-only file system, a folder this user may not write to), go on without
+///    the lock; the token is then handed out unsaved, with [`Notice::NotSaved`].
 /// 4. With a live refresh token and its OAuth client, renew with one refresh-grant request.
 ///    If the server refuses, fall back to a password login when credentials are at hand,
 ///    else fail with [`AuthError::RenewalRejected`].
@@ -33,8 +35,14 @@ const RECENTLY_OBTAINED: TimeDelta = TimeDelta::seconds(60);
 ///    yields a refresh token; a client kept by [`crate::logout`] counts as saved); without
 ///    one, a personal client is created after the first grant and the grant is repeated
 ///    through it (three requests, once per machine).
-/// 6. Save atomically, still under the lock. A failed save is reported as
-///    [`Notice::NotSaved`] and the session is still returned.
+/// 6. Save atomically, still under the lock, only if the file still holds what was read
+///    under it. A failed save is reported as [`Notice::NotSaved`] and the session is still
+///    returned.
+///
+/// A token file that cannot be read (an I/O error, a stale NFS handle, ...) is an error,
+/// [`AuthError::Store`], and is never replaced; only a missing file means no token. A file
+/// whose contents are unusable counts as no token, and is kept as a copy before a login
+/// replaces it ([`Notice::UnusableFileKept`]).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), tapis_auth::AuthError> {
@@ -67,11 +75,12 @@ pub(crate) enum Start {
 /// runtime or HTTP client exists.
 pub(crate) fn start(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Start, AuthError> {
     let store = TokenStore::new(&options.token_file);
-    let saved = read_saved(&store, options, prompter, true)?.tokens;
+    let saved = read_saved(&store, store.load(), options, prompter, true)?.tokens;
     let now = options.client.clock.now();
     if !options.force
-        && let Some(tokens) =
-            saved.as_ref().filter(|tokens| is_valid(tokens, options) || is_best_to_be_had(tokens, options, now))
+        && let Some(tokens) = saved.as_ref().filter(|tokens| {
+            !is_refused(tokens, options) && (is_valid(tokens, options) || is_best_to_be_had(tokens, options, now))
+        })
     {
         tell_if_short(&tokens.access, options, now, prompter);
         return Ok(Start::Ready(Box::new(Session::new(options, tokens.clone(), Origin::Saved, true, None))));
@@ -100,9 +109,9 @@ pub(crate) async fn log_in_or_renew(
     let store = TokenStore::new(&options.token_file);
     let has_password_way = has_password_way(options, prompter);
 
-    let held = lock(&store, options.lock_timeout).await?;
-    crate::prompt::tell_once_if_lock_fallback(&held, prompter);
-    let SavedFile { tokens: saved, kept_client } = read_saved(&store, options, prompter, false)?;
+    let locked = Locked::take(&store, options.lock_timeout, prompter).await?;
+    let (contents, guard) = locked.read(&store)?;
+    let SavedFile { tokens: saved, kept_client } = read_saved(&store, contents, options, prompter, false)?;
     let previous = match (&saved, &kept_client) {
         (Some(tokens), _) => PreviousClient::of_tokens(tokens),
         (None, Some(kept)) => PreviousClient::of_kept(kept),
@@ -117,7 +126,8 @@ pub(crate) async fn log_in_or_renew(
     };
     if !options.force
         && let Some(tokens) = saved.as_ref().filter(|tokens| {
-            is_valid(tokens, options) || renewed_meanwhile(tokens) || is_best_to_be_had(tokens, options, now)
+            !is_refused(tokens, options)
+                && (is_valid(tokens, options) || renewed_meanwhile(tokens) || is_best_to_be_had(tokens, options, now))
         })
     {
         prompter.notice(&Notice::LoggedInByAnotherProcess);
@@ -151,7 +161,7 @@ pub(crate) async fn log_in_or_renew(
         tokens.created_client_id = saved.as_ref().and_then(|saved| saved.created_client_id.clone());
     }
     tell_if_short(&tokens.access, options, options.client.clock.now(), prompter);
-    let saved = save_or_tell(&store, &tokens, prompter);
+    let saved = locked.save_or_tell(guard, &tokens, prompter);
     Ok(Session::new(options, tokens, origin, saved, Some(client)))
 }
 
@@ -180,6 +190,13 @@ pub fn session_from_token(options: &LoginOptions, token: SecretString) -> Result
         return Err(AuthError::GivenTokenExpiring { expires_at: tokens.access.expires_at() });
     }
     Ok(Session::new(options, TokenSet { base_url: Some(base_url), ..tokens }, Origin::Given, false, None))
+}
+
+/// Whether saved tokens hold the access token the server has just refused (see
+/// [`LoginOptions::refused_token`]): never handed out again.
+fn is_refused(tokens: &TokenSet, options: &LoginOptions) -> bool {
+    use tapis_auth_core::ExposeSecret as _;
+    options.refused_token.as_ref().is_some_and(|refused| refused.expose_secret() == tokens.access.expose_secret())
 }
 
 /// Whether saved tokens are good for this request as they are.
@@ -231,21 +248,23 @@ pub(super) struct SavedFile {
     pub(super) kept_client: Option<KeptClient>,
 }
 
-/// Reads the token file and returns its tokens if they belong to this server (fresh or not:
-/// an expired token may still carry a refresh token and a client), or the client kept there
-/// for this server. Tokens of another server that are worth something (see
-/// [`TokenSet::has_something_to_lose`]), and a client kept for another server, are
+/// Judges what a read of the token file found (`loaded`): its tokens if they belong to this
+/// server (fresh or not: an expired token may still carry a refresh token and a client), or
+/// the client kept there for this server. Tokens of another server that are worth something
+/// (see [`TokenSet::has_something_to_lose`]), and a client kept for another server, are
 /// [`AuthError::OtherServer`] unless `options.force`: whoever reads the file to replace it
-/// must not discard them. Notices are given only on the first read (`tell`), not again under
-/// the lock.
+/// must not discard them. Only unusable contents count as no token; a file that could not be
+/// read is an error. Notices are given only on the first read (`tell`), not again under the
+/// lock.
 pub(super) fn read_saved(
     store: &TokenStore,
+    loaded: Result<Loaded, StoreError>,
     options: &LoginOptions,
     prompter: &mut dyn Prompter,
     tell: bool,
 ) -> Result<SavedFile, AuthError> {
     let path = store.path();
-    let loaded = match store.load() {
+    let loaded = match loaded {
         Ok(loaded) => loaded,
         Err(error) if error.counts_as_no_token() => {
             tracing::debug!("read the token file {}: no usable token ({error})", path.display());

@@ -3,7 +3,7 @@
 
 use chrono::TimeDelta;
 use tapis_auth_core::{KeptClient, TokenSet};
-use tapis_store::TokenStore;
+use tapis_store::{ForUpdate, TokenStore};
 
 use super::{LoginOptions, lock};
 use crate::client::TapisClient;
@@ -36,6 +36,8 @@ pub struct LogoutReport {
     pub client_kept_in_file: Option<String>,
     /// What failed on the server side. Never fatal: the tokens are given up regardless.
     pub warnings: Vec<String>,
+    /// Where a token file whose contents were unusable was kept before it was removed.
+    pub unusable_file_kept: Option<std::path::PathBuf>,
 }
 
 /// Logs out: deletes the OAuth client this tool created at login (unless
@@ -56,12 +58,16 @@ pub struct LogoutReport {
 ///
 /// It holds the token file's lock throughout, as every writer does, so that a renewal running
 /// at the same moment can neither be deleted half-way nor bring the file back; when the lock
-/// is not had within `options.lock_timeout`, nothing is changed.
+/// is not had within `options.lock_timeout`, nothing is changed. A token file that cannot be
+/// read is an error and stays as it is; one whose contents are unusable is removed, after a
+/// copy is kept ([`LogoutReport::unusable_file_kept`]).
 pub async fn logout(options: &LoginOptions) -> Result<LogoutReport, AuthError> {
     let base_url = &options.base_url;
     let store = TokenStore::new(&options.token_file);
-    let _lock = lock(&store, options.lock_timeout).await?;
-    let (tokens, kept) = match store.load() {
+    let held = lock(&store, options.lock_timeout).await?;
+    // A file that cannot be read is an error here: it is never removed unread.
+    let ForUpdate { contents, guard } = store.read_for_update(&held)?;
+    let (tokens, kept) = match contents {
         Ok(loaded) => {
             loaded.tokens.iter().for_each(crate::secrets::remember_tokens);
             if let Some(kept) = &loaded.kept_client {
@@ -103,10 +109,14 @@ pub async fn logout(options: &LoginOptions) -> Result<LogoutReport, AuthError> {
     };
     match keep {
         Some(kept) => {
-            store.save_kept_client(&kept)?;
+            report.unusable_file_kept = guard.replace_kept_client(&kept)?.corrupt_copy;
             report.client_kept_in_file = Some(kept.client.client_id);
         }
-        None => report.removed_file = store.remove()?,
+        None => {
+            let written = guard.remove()?;
+            report.removed_file = written.replaced_file;
+            report.unusable_file_kept = written.corrupt_copy;
+        }
     }
     Ok(report)
 }

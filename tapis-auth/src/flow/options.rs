@@ -88,6 +88,10 @@ pub struct LoginOptions {
     pub device_client: Option<DeviceClient>,
     /// [`logout`](crate::logout) keeps the personal OAuth client instead of deleting it.
     pub keep_client: bool,
+    /// An access token the server has just refused (revoked, or expired by its clock): a
+    /// saved token that is this one is never handed out, however long it has left. Set by a
+    /// session's renewal after a refusal.
+    pub(crate) refused_token: Option<SecretString>,
 }
 
 /// How often a device login polls by default.
@@ -118,6 +122,7 @@ impl LoginOptions {
             device_poll_interval: DEFAULT_DEVICE_POLL_INTERVAL,
             device_client: None,
             keep_client: false,
+            refused_token: None,
         }
     }
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use tapis_auth_core::{AccessToken, BaseUrl, TokenSet};
+use tapis_auth_core::{AccessToken, BaseUrl, SecretString, TokenSet};
 
 use super::{LoginOptions, connect};
 use crate::client::{ApiRequest, ApiResponse, TapisClient};
@@ -124,8 +124,8 @@ impl Session {
     ///
     /// If the server refuses the token itself ([`ApiResponse::says_token_refused`]: a 401
     /// `TAPIS_SECURITY_JWT_EXPIRED ...` after a clock difference, or `Token is revoked.`), the
-    /// token is renewed once as [`connect`] would (asking for more time than this token has,
-    /// with no prompting) and the request is sent once more. When it cannot be renewed (a
+    /// token is renewed once as [`connect`] would (asking for a token other than the refused
+    /// one, with no prompting) and the request is sent once more. When it cannot be renewed (a
     /// session from [`session_from_token`](crate::session_from_token) never is), the error is
     /// [`AuthError::TokenRefused`].
     ///
@@ -151,8 +151,8 @@ impl Session {
         self.client()?.call(self.tokens.access.expose_secret(), request).await
     }
 
-    /// Renews the token after the server refused it, as [`connect`] would, asking for more
-    /// time than this token has. A failure that means "not logged in" (no refresh token and
+    /// Renews the token after the server refused it, as [`connect`] would, asking for a
+    /// token other than the refused one. A failure that means "not logged in" (no refresh token and
     /// nobody to ask, a refused renewal), and any refusal of a given token, becomes
     /// [`AuthError::TokenRefused`], which names the refusal.
     async fn renew_after_refusal(
@@ -166,9 +166,10 @@ impl Session {
         if self.origin == Origin::Given {
             return Err(refused(None));
         }
-        let left = self.expires_at() - self.options.client.clock.now();
+        // A token other than the refused one is what is needed, not one that outlives it:
+        // a revoked token may have hours left.
         let mut options = self.options.clone();
-        options.min_valid = left.max(TimeDelta::zero()) + TimeDelta::seconds(1);
+        options.refused_token = Some(SecretString::from(self.tokens.access.expose_secret().to_owned()));
         options.force = false;
         let renewed = match connect(&options, prompter).await {
             Ok(renewed) => renewed,

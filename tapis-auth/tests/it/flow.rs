@@ -357,6 +357,17 @@ fn an_unusable_token_file_is_replaced_by_a_login() {
         let notices = prompter.notices_of("UnusableTokenFile");
         assert_eq!(notices.len(), 1, "{context}: {:?}", prompter.notices);
         assert_saved_token(&options.token_file, &fresh, &tapis);
+        // What was replaced is kept next to it, and the user is told where.
+        let kept = prompter.notices_of("UnusableFileKept");
+        assert_eq!(kept.len(), 1, "{context}: {:?}", prompter.notices);
+        let copies: Vec<_> = fs::read_dir(folder.path())
+            .expect("list")
+            .map(|entry| entry.expect("entry").path())
+            .filter(|path| path.to_string_lossy().contains("tokens.json.corrupt-"))
+            .collect();
+        let [copy] = copies.as_slice() else { panic!("{context}: one copy, not {copies:?}") };
+        assert_eq!(fs::read(copy).expect("read the copy"), content, "{context}");
+        assert!(kept[0].contains(&copy.display().to_string()), "{context}: {kept:?}");
         login.assert();
         tapis.assert_no_strays();
     }
@@ -412,9 +423,9 @@ fn a_token_that_cannot_be_saved_is_still_returned() {
     let (login, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);
     let folder = tempfile::tempdir().expect("temp folder");
     let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
-    // A folder where the token file should be: unreadable as a token, and nothing can be
-    // renamed over it.
-    fs::create_dir(&options.token_file).expect("mkdir");
+    // A dangling symbolic link where the token file should be: read, it is no file; tokens
+    // are never written through it.
+    std::os::unix::fs::symlink(folder.path().join("elsewhere.json"), &options.token_file).expect("symlink");
     let mut prompter = Scripted::no_terminal();
 
     let session = connect(&options, &mut prompter).expect("logged in");
@@ -422,10 +433,30 @@ fn a_token_that_cannot_be_saved_is_still_returned() {
     assert_eq!(session.origin(), Origin::LoggedIn);
     assert!(!session.is_saved());
     assert_eq!(session.access_token().expose_secret(), fresh);
-    assert_eq!(prompter.notices_of("UnusableTokenFile").len(), 1, "{:?}", prompter.notices);
     assert_eq!(prompter.notices_of("NotSaved").len(), 1, "{:?}", prompter.notices);
-    assert!(options.token_file.is_dir());
+    assert!(options.token_file.is_symlink() && !folder.path().join("elsewhere.json").exists());
     login.assert();
+    tapis.assert_no_strays();
+}
+
+/// Only a missing file is "no token": a path that cannot be read as a file is an error for a
+/// login and a logout alike, no request is made, and nothing there is replaced or removed.
+#[test]
+fn a_token_path_that_cannot_be_read_is_an_error_and_left_alone() {
+    let tapis = Tapis::new();
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+    fs::create_dir(&options.token_file).expect("mkdir");
+    fs::write(options.token_file.join("inside"), "kept").expect("write");
+    let mut prompter = Scripted::no_terminal();
+
+    let error = connect(&options, &mut prompter).expect_err("not a readable file");
+    assert!(error.to_string().contains("cannot read the token file"), "{error}");
+    assert_eq!(error.kind(), tapis_auth::ErrorKind::TokenFile);
+    let error = tapis_auth::blocking::logout(&options).expect_err("not a readable file");
+    assert!(error.to_string().contains("cannot read the token file"), "{error}");
+    assert_eq!(fs::read_to_string(options.token_file.join("inside")).expect("still there"), "kept");
+    assert!(prompter.notices_of("UnusableTokenFile").is_empty(), "{:?}", prompter.notices);
     tapis.assert_no_strays();
 }
 
@@ -605,7 +636,8 @@ fn session_requests_carry_the_token_to_its_own_server_only() {
 
 /// Which client a device login goes through: `in_file` is the client in the token file,
 /// `given` the one in the options; `expected` the client id sent and whether the saved
-/// tokens carry a key (so that they can be renewed), or `None` for [`AuthError::NoClient`].
+/// tokens carry its key (so that they can be renewed), or `None` for [`AuthError::NoClient`].
+/// Without the key, the client in the file stays there, key and all.
 fn check_device_client(
     in_file: Option<(&str, &str)>,
     given: Option<(&str, Option<&str>)>,
@@ -660,7 +692,13 @@ fn check_device_client(
         (Ok(session), Some((client_id, renewable))) => {
             assert_eq!(session.access_token().expose_secret(), fresh, "{context}");
             let saved = saved(&options.token_file);
-            assert_eq!(saved["client_id"].as_str(), renewable.then_some(client_id), "{context}: {saved}");
+            let (saved_id, saved_key) = match (renewable, in_file) {
+                (true, _) => (Some(client_id), saved["client_key"].as_str()),
+                (false, Some((id, key))) => (Some(id), Some(key)),
+                (false, None) => (None, None),
+            };
+            assert_eq!(saved["client_id"].as_str(), saved_id, "{context}: {saved}");
+            assert_eq!(saved["client_key"].as_str(), saved_key, "{context}: {saved}");
         }
         (Err(AuthError::NoClient { .. }), None) => {}
         (other, _) => panic!("{context}: unexpected {other:?}"),

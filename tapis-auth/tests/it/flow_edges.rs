@@ -343,3 +343,141 @@ fn a_revoked_token_that_cannot_be_renewed_is_token_refused_in_call_and_userinfo(
     token_endpoint.assert();
     tapis.assert_no_strays();
 }
+
+/// A token revoked right after it was issued still has almost all its lifetime left, and is
+/// as long-lived as the server issues: after the refusal, the renewal asks for a token other
+/// than the refused one, not one that outlives it, and the request is sent again with it.
+#[test]
+fn a_token_revoked_right_after_issue_is_renewed() {
+    let mut tapis = Tapis::new();
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = renewing_options(&tapis, folder.path());
+    let now = tapis_testkit::now_unix();
+    // Obtained a moment ago, valid for the server's whole lifetime of an hour.
+    let revoked_access = tapis.jwt(now + 3600);
+    let refresh = tapis.server.refresh_jwt(USERNAME, now + 86_400, "r0");
+    let mut fields = token_file_fields(&revoked_access, now + 3600, Some(&tapis.url()));
+    fields["refresh_token"] = json!(refresh);
+    fields["client_id"] = json!(CLIENT_ID);
+    fields["client_key"] = json!(CLIENT_KEY);
+    fields["created_client_id"] = json!(CLIENT_ID);
+    fields["obtained_at"] = json!(tapis_testkit::isoformat_seconds(now));
+    write_token_file(&options.token_file, &fields);
+    let revoked = tapis_testkit::error_response("Token is revoked.");
+    let refused = tapis
+        .server
+        .on("GET", "/v3/systems")
+        .with_tapis_token(&revoked_access)
+        .answer(500, "application/json", revoked)
+        .expect(1);
+    let fresh = tapis.jwt(now + 3599);
+    let renewal = tapis
+        .server
+        .refresh_grant(&refresh)
+        .through_client(CLIENT_ID, CLIENT_KEY)
+        .answer_tokens(&fresh, now + 3599)
+        .expect(1);
+    let answered = tapis.server.on("GET", "/v3/systems").with_tapis_token(&fresh).answer_userinfo(USERNAME).expect(1);
+
+    let mut session = blocking::connect(&options, &mut Scripted::no_terminal()).expect("the saved token");
+    let answer = blocking::call(&mut session, &tapis_auth::ApiRequest::get("/v3/systems")).expect("renewed and sent");
+
+    assert_eq!(answer.status, 200);
+    assert_eq!(session.access_token().expose_secret(), fresh);
+    assert_eq!(saved(&options.token_file)["access_token"], json!(fresh));
+    refused.assert();
+    renewal.assert();
+    answered.assert();
+    tapis.assert_no_strays();
+}
+
+/// A password login that finishes while a device login waits for approval: the device
+/// login's save, under the lock, reads the file again and keeps the personal client the
+/// password login made (its key, and its record as this tool's), so that it is used for the
+/// next login and a logout deletes it. Every client made on the server is one the file names.
+#[test]
+fn a_device_login_approved_after_a_password_login_keeps_its_client() {
+    let mut tapis = Tapis::new();
+    let folder = tempfile::tempdir().expect("temp folder");
+    let password_options = renewing_options(&tapis, folder.path());
+    let mut device_options = options(&tapis, folder.path());
+    device_options.device_poll_interval = Duration::ZERO;
+    device_options.device_client = Some(tapis_auth::DeviceClient::new("named-client"));
+
+    let first = tapis.jwt(valid_exp());
+    let grant =
+        tapis.server.password_grant(USERNAME, PASSWORD).without_client().answer_tokens(&first, valid_exp()).expect(1);
+    let created = tapis.server.create_client().answer_client(CLIENT_ID, CLIENT_KEY, USERNAME).expect(1);
+    let with_refresh = tapis.jwt(valid_exp() - 1);
+    let refresh = tapis.server.refresh_jwt(USERNAME, valid_exp() + 86_400, "r0");
+    let grant_via_client = tapis
+        .server
+        .password_grant(USERNAME, PASSWORD)
+        .through_client(CLIENT_ID, CLIENT_KEY)
+        .answer_tokens_with_refresh(&with_refresh, valid_exp() - 1, &refresh, valid_exp() + 86_400)
+        .expect(1);
+    let code =
+        tapis.server.device_code("named-client").answer_device_code("named-client", "dc-1", &tapis.url()).expect(1);
+    let device_access = tapis.jwt(valid_exp() - 2);
+    let approved =
+        tapis.server.device_code_grant("named-client", "dc-1").answer_tokens(&device_access, valid_exp() - 2).expect(1);
+
+    // The password login runs to its end when the device code is shown, before the first poll.
+    let mut prompter = LogInWhenCodeShown { options: Some(password_options), notices: Vec::new() };
+    let session = blocking::device_login(&device_options, &mut prompter).expect("device login");
+
+    assert_eq!(session.access_token().expose_secret(), device_access);
+    let file = saved(&device_options.token_file);
+    assert_eq!(file["access_token"], json!(device_access), "{file}");
+    assert_eq!(
+        (file["client_id"].as_str(), file["client_key"].as_str(), file["created_client_id"].as_str()),
+        (Some(CLIENT_ID), Some(CLIENT_KEY), Some(CLIENT_ID)),
+        "the password login's client stays named: {file}"
+    );
+    for mock in [grant, created, grant_via_client, code, approved] {
+        mock.assert();
+    }
+
+    // The logout deletes the one client made on the server.
+    let deleted = tapis
+        .server
+        .delete_client(CLIENT_ID)
+        .with_tapis_token(&device_access)
+        .answer_envelope(200, "ok", Value::Null)
+        .expect(1);
+    let revoke = tapis.server.revoke(Some(&device_access)).answer_revoked("a").expect(1);
+    let report = tapis_auth::blocking::logout(&device_options).expect("logged out");
+    assert_eq!(report.deleted_client.as_deref(), Some(CLIENT_ID), "{report:?}");
+    deleted.assert();
+    revoke.assert();
+    tapis.assert_no_strays();
+}
+
+/// A prompter that, when a device code is shown, runs a password login on the same token
+/// file in a thread of its own and waits for it.
+struct LogInWhenCodeShown {
+    options: Option<LoginOptions>,
+    notices: Vec<String>,
+}
+
+impl tapis_auth::Prompter for LogInWhenCodeShown {
+    fn can_prompt(&self) -> bool {
+        false
+    }
+
+    fn username(&mut self, _base_url: &tapis_auth::BaseUrl) -> Result<String, tapis_auth::PromptError> {
+        Err(tapis_auth::PromptError::EndOfInput)
+    }
+
+    fn password(&mut self, _username: &str) -> Result<SecretString, tapis_auth::PromptError> {
+        Err(tapis_auth::PromptError::EndOfInput)
+    }
+
+    fn notice(&mut self, notice: &tapis_auth::Notice) {
+        self.notices.push(format!("{notice:?}"));
+        if let (tapis_auth::Notice::DeviceCode { .. }, Some(options)) = (notice, self.options.take()) {
+            let login = std::thread::spawn(move || blocking::connect(&options, &mut NoPrompt).map(|_| ()));
+            login.join().expect("the login thread").expect("the password login");
+        }
+    }
+}

@@ -187,7 +187,9 @@ fn a_hundred_concurrent_callers_log_in_once_even_when_nothing_can_be_saved() {
     let (login, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);
     let folder = tempfile::tempdir().expect("temp folder");
     let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
-    std::fs::create_dir(&options.token_file).expect("a folder where the token file should be");
+    // A dangling link where the token file should be: tokens are never written through it.
+    std::os::unix::fs::symlink(options.token_file.with_extension("elsewhere"), &options.token_file)
+        .expect("a link where the token file should be");
 
     let provider = TokenProvider::new(options);
     let runtime = multi_threaded_runtime();

@@ -146,9 +146,11 @@ fn a_kept_client_stays_in_the_file_and_the_next_login_goes_through_it() {
 
     // Without a token, the kept client (made by this tool) cannot be deleted: it stays.
     fs::remove_file(&options.token_file).expect("remove");
-    tapis_store::TokenStore::new(&options.token_file)
-        .save_kept_client(&session.tokens().kept_client().expect("a client"))
-        .expect("save");
+    let store = tapis_store::TokenStore::new(&options.token_file);
+    let lock = store.lock(std::time::Duration::from_secs(5)).expect("lock");
+    let read = store.read_for_update(&lock).expect("read");
+    read.guard.replace_kept_client(&session.tokens().kept_client().expect("a client")).expect("save");
+    drop(lock);
     let report = logout(&options).expect("logged out");
     assert_eq!(report.client_kept_in_file.as_deref(), Some(CLIENT_ID), "{report:?}");
     assert!(!report.found_tokens && !report.removed_file, "{report:?}");

@@ -16,6 +16,9 @@ pub(crate) fn run(global: &GlobalArgs, args: &LogoutArgs) -> anyhow::Result<Exit
     for warning in &report.warnings {
         output::warn(warning);
     }
+    if let Some(copy) = &report.unusable_file_kept {
+        output::warn(&format!("the token file was not usable; a copy of it was kept as {}", copy.display()));
+    }
     if let Some(client_id) = &report.deleted_client {
         output::say(&format!("Deleted the OAuth client {client_id}."));
     }

@@ -178,7 +178,7 @@ fn a_huge_sparse_file_is_refused_as_too_large() {
 }
 
 #[test]
-fn unreadable_paths_count_as_no_token() {
+fn unreadable_paths_are_errors_not_no_token() {
     let table: Vec<(&str, Setup, &str)> = vec![
         (
             "a folder where the file should be",
@@ -188,7 +188,7 @@ fn unreadable_paths_count_as_no_token() {
                 fs::write(path.join("inside"), "{}").expect("a file in it");
                 path
             },
-            "Unreadable no-token: cannot read the token file <path>: it is a folder",
+            "Unreadable: cannot read the token file <path>: it is a folder; it was left as it is",
         ),
         (
             "a file where a folder should be",
@@ -196,7 +196,7 @@ fn unreadable_paths_count_as_no_token() {
                 fs::write(folder.join("notafolder"), "just a file").expect("write");
                 folder.join("notafolder/tokens.json")
             },
-            "Unreadable no-token: cannot read the token file <path>: Not a directory (os error 20)",
+            "Unreadable: cannot read the token file <path>: Not a directory (os error 20); it was left as it is",
         ),
         (
             "a symbolic link loop",
@@ -205,7 +205,7 @@ fn unreadable_paths_count_as_no_token() {
                 std::os::unix::fs::symlink(&path, &path).expect("symlink to itself");
                 path
             },
-            "Unreadable no-token: cannot read the token file <path>: Too many levels of symbolic links (os error 40)",
+            "Unreadable: cannot read the token file <path>: Too many levels of symbolic links (os error 40); it was left as it is",
         ),
     ];
     for (case, setup, expected) in table {

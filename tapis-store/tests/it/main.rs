@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use tapis_auth_core::expiry::format_expires_at;
 use tapis_auth_core::{AccessToken, BaseUrl, ExposeSecret as _, OAuthClient, RefreshToken, SecretString, TokenSet};
-use tapis_store::{Loaded, LooseMode, StoreError};
+use tapis_store::{Loaded, LooseMode, StoreError, TokenStore, Written};
 
 /// The server the test tokens' `iss` claim names.
 const DESIGNSAFE: &str = "https://designsafe.tapis.io";
@@ -29,6 +29,18 @@ const EXP_2100: i64 = 4_102_444_800;
 
 /// Prepares a case in a fresh folder and returns the token path to use.
 type Setup = fn(&Path) -> PathBuf;
+
+/// Saves `tokens` the one way there is: under the lock, over what was read.
+fn save(store: &TokenStore, tokens: &TokenSet) -> Result<Written, StoreError> {
+    let lock = store.lock(std::time::Duration::from_secs(5))?;
+    store.read_for_update(&lock)?.guard.replace_tokens(tokens)
+}
+
+/// Removes the token file the one way there is; whether there was one.
+fn remove(store: &TokenStore) -> Result<bool, StoreError> {
+    let lock = store.lock(std::time::Duration::from_secs(5))?;
+    Ok(store.read_for_update(&lock)?.guard.remove()?.replaced_file)
+}
 
 /// The one comparison every table goes through; `case` names the row when it fails.
 fn check(case: &str, actual: &str, expected: &str) {

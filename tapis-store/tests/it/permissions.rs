@@ -4,13 +4,13 @@ use std::fs;
 
 use tapis_store::{LooseMode, TokenStore};
 
-use crate::{EXP_2100, access_only, check, describe_load, jwt, mode, redact, set_mode};
+use crate::{EXP_2100, access_only, check, describe_load, jwt, mode, redact, save, set_mode};
 
 #[test]
 fn a_save_creates_the_file_0600_and_missing_folders_0700() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let path = folder.path().join("a/b/c/tokens.json");
-    TokenStore::new(&path).save(&access_only(&jwt("jdoe", EXP_2100))).expect("save");
+    save(&TokenStore::new(&path), &access_only(&jwt("jdoe", EXP_2100))).expect("save");
     let modes: Vec<String> = ["a", "a/b", "a/b/c", "a/b/c/tokens.json"]
         .iter()
         .map(|name| format!("{name}={:o}", mode(&folder.path().join(name))))
@@ -25,7 +25,7 @@ fn a_save_over_an_existing_file_leaves_it_0600() {
         let path = folder.path().join("tokens.json");
         fs::write(&path, r#"{"access_token": "old", "expires_at": "2025-09-05T02:30:48+00:00"}"#).expect("write");
         set_mode(&path, previous);
-        TokenStore::new(&path).save(&access_only(&jwt("jdoe", EXP_2100))).expect("save");
+        save(&TokenStore::new(&path), &access_only(&jwt("jdoe", EXP_2100))).expect("save");
         check(&format!("save over a {previous:o} file"), &format!("{:o}", mode(&path)), "600");
     }
 }

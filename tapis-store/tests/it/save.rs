@@ -13,6 +13,7 @@ use tapis_store::TokenStore;
 
 use crate::{
     EXP_2100, Setup, access, access_only, check, describe_error, describe_load, full_set, jwt, names_in, redact,
+    remove, save,
 };
 
 #[test]
@@ -47,7 +48,7 @@ fn what_is_saved_loads_back_the_same() {
         let folder = tempfile::tempdir().expect("temporary folder");
         let path = folder.path().join("tokens.json");
         let store = TokenStore::new(&path);
-        store.save(&tokens).expect("save");
+        save(&store, &tokens).expect("save");
         let replacements = [(refresh.as_str(), "<refresh>"), (token.as_str(), "<jwt>")];
         check(case, &redact(&describe_load(store.load(), &path), &replacements), expected);
         // Exactly, not only as text.
@@ -71,7 +72,7 @@ fn a_reader_that_knows_only_the_notebook_fields_can_read_what_is_saved() {
     for (case, tokens) in table {
         let folder = tempfile::tempdir().expect("temporary folder");
         let path = folder.path().join("tokens.json");
-        TokenStore::new(&path).save(&tokens).expect("save");
+        save(&TokenStore::new(&path), &tokens).expect("save");
         let value: Value = serde_json::from_slice(&fs::read(&path).expect("read")).expect("JSON");
         let access_token = value.get("access_token").and_then(Value::as_str).unwrap_or("<missing>");
         check(&format!("{case}: access_token"), access_token, &token);
@@ -106,7 +107,7 @@ fn a_symbolic_link_is_never_written_through() {
         let path = folder.path().join("tokens.json");
         symlink(&target, &path).expect("symlink");
         let store = TokenStore::new(&path);
-        let error = store.save(&access_only(&jwt("jdoe", EXP_2100))).expect_err("a save through a link");
+        let error = save(&store, &access_only(&jwt("jdoe", EXP_2100))).expect_err("a save through a link");
         check(
             case,
             &describe_error(&error, &path),
@@ -142,7 +143,7 @@ fn a_failed_save_leaves_the_previous_file_and_no_temporary() {
                 fs::write(&file, PREVIOUS).expect("write");
                 (file.join("tokens.json"), file)
             },
-            "Write: cannot save the token file <path> (the previous file is unchanged): File exists (os error 17)",
+            "Lock: cannot lock <path>.lock: File exists (os error 17)",
         ),
         (
             "a file name too long for the temporary file's",
@@ -161,20 +162,22 @@ fn a_failed_save_leaves_the_previous_file_and_no_temporary() {
                 fs::write(path.join("inside"), PREVIOUS).expect("write");
                 (path.clone(), path.join("inside"))
             },
-            "Write: cannot save the token file <path> (the previous file is unchanged): Is a directory (os error 21)",
+            "Unreadable: cannot read the token file <path>: it is a folder; it was left as it is",
         ),
     ];
     for (case, setup, expected) in table {
         let folder = tempfile::tempdir().expect("temporary folder");
         let (path, untouched) = setup(folder.path());
         let names_before = names_in(folder.path());
-        let error = TokenStore::new(&path).save(&access_only(&jwt("jdoe", EXP_2100))).expect_err("the save fails");
+        let error = save(&TokenStore::new(&path), &access_only(&jwt("jdoe", EXP_2100))).expect_err("the save fails");
         // tempfile adds ` at path "<the temporary file's random name>"` to its errors.
         let described = describe_error(&error, &path);
         let described = described.split(" at path ").next().unwrap_or_default();
         check(case, described, expected);
         assert_eq!(fs::read(&untouched).expect("read"), PREVIOUS, "case: {case}: the previous file changed");
-        check(&format!("{case}: files left"), &names_in(folder.path()).join(" "), &names_before.join(" "));
+        let names_after: Vec<String> =
+            names_in(folder.path()).into_iter().filter(|name| !name.ends_with(".lock")).collect();
+        check(&format!("{case}: files left"), &names_after.join(" "), &names_before.join(" "));
     }
 }
 
@@ -183,10 +186,9 @@ fn a_successful_save_leaves_only_the_token_file_and_the_lock_file() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let path = folder.path().join("tokens.json");
     let store = TokenStore::new(&path);
-    let _lock = store.lock(Duration::from_secs(5)).expect("lock");
-    store.save(&access_only(&jwt("jdoe", EXP_2100))).expect("create");
+    save(&store, &access_only(&jwt("jdoe", EXP_2100))).expect("create");
     check("after creating", &names_in(folder.path()).join(" "), "tokens.json tokens.json.lock");
-    store.save(&access_only(&jwt("asmith", EXP_2100))).expect("replace");
+    save(&store, &access_only(&jwt("asmith", EXP_2100))).expect("replace");
     check("after replacing", &names_in(folder.path()).join(" "), "tokens.json tokens.json.lock");
     let loaded = store.load().expect("load").tokens.expect("tokens");
     check("the replacement is what loads", loaded.access.username().unwrap_or("-"), "asmith");
@@ -217,7 +219,7 @@ fn a_save_removes_temporaries_of_dead_writers_on_this_host_only() {
     for (name, _, _) in &table {
         fs::write(folder.path().join(name), "{\"access_token\": \"a secret\"}").expect("write");
     }
-    TokenStore::new(folder.path().join("tokens.json")).save(&access_only(&jwt("jdoe", EXP_2100))).expect("save");
+    save(&TokenStore::new(folder.path().join("tokens.json")), &access_only(&jwt("jdoe", EXP_2100))).expect("save");
     for (name, kept, case) in &table {
         let exists = folder.path().join(name).exists();
         check(case, &format!("exists={exists}"), &format!("exists={kept}"));
@@ -232,48 +234,137 @@ fn remove_says_whether_there_was_a_file() {
             "a token file",
             |folder| {
                 let path = folder.join("tokens.json");
-                fs::write(&path, "{}").expect("write");
+                fs::write(&path, valid_file()).expect("write");
                 path
             },
             "Ok(true)",
-            "",
+            "tokens.json.lock",
         ),
-        ("no file", |folder| folder.join("tokens.json"), "Ok(false)", ""),
-        ("no folder", |folder| folder.join("absent/tokens.json"), "Ok(false)", ""),
+        ("no file", |folder| folder.join("tokens.json"), "Ok(false)", "tokens.json.lock"),
+        // The lock file is made next to the token file, and its folder with it.
+        ("no folder", |folder| folder.join("absent/tokens.json"), "Ok(false)", "absent"),
         (
             "a link: the link goes, its target stays",
             |folder| {
-                fs::write(folder.join("target.json"), "{}").expect("write");
+                fs::write(folder.join("target.json"), valid_file()).expect("write");
                 symlink(folder.join("target.json"), folder.join("tokens.json")).expect("symlink");
                 folder.join("tokens.json")
             },
             "Ok(true)",
-            "target.json",
+            "target.json tokens.json.lock",
         ),
         (
-            "a folder",
+            "a folder: not a file that can be read, so it stays",
             |folder| {
                 fs::create_dir(folder.join("tokens.json")).expect("mkdir");
                 folder.join("tokens.json")
             },
-            "Remove: cannot remove the token file <path>: Is a directory (os error 21)",
-            "tokens.json",
+            "Unreadable: cannot read the token file <path>: it is a folder; it was left as it is",
+            "tokens.json tokens.json.lock",
         ),
     ];
     for (case, setup, expected, left) in table {
         let folder = tempfile::tempdir().expect("temporary folder");
         let path = setup(folder.path());
-        let outcome = match TokenStore::new(&path).remove() {
+        let outcome = match remove(&TokenStore::new(&path)) {
             Ok(existed) => format!("Ok({existed})"),
             Err(error) => describe_error(&error, &path),
         };
         check(case, &outcome, expected);
         check(&format!("{case}: files left"), &names_in(folder.path()).join(" "), left);
         if expected == "Ok(true)" {
-            let again = TokenStore::new(&path).remove().map_err(|error| error.to_string());
+            let again = remove(&TokenStore::new(&path)).map_err(|error| error.to_string());
             check(&format!("{case}: remove again"), &format!("{again:?}"), "Ok(false)");
         }
     }
+}
+
+/// A usable token file's contents.
+fn valid_file() -> String {
+    format!(r#"{{"access_token": "{}"}}"#, jwt("jdoe", EXP_2100))
+}
+
+/// An unusable file counts as no token and may be replaced or removed, but never without a
+/// private copy of it next to it, named in what the write reports.
+#[test]
+fn an_unusable_file_is_kept_as_a_copy_before_it_is_replaced_or_removed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    for replace in [true, false] {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let path = folder.path().join("tokens.json");
+        fs::write(&path, "{\"access_token\": ").expect("write a truncated file");
+        let store = TokenStore::new(&path);
+        let lock = store.lock(Duration::from_secs(5)).expect("lock");
+        let read = store.read_for_update(&lock).expect("an unusable file is read");
+        let error = read.contents.as_ref().expect_err("unusable");
+        assert!(error.counts_as_no_token(), "{error}");
+        let written = if replace {
+            read.guard.replace_tokens(&access_only(&jwt("jdoe", EXP_2100))).expect("replace")
+        } else {
+            read.guard.remove().expect("remove")
+        };
+        let copy = written.corrupt_copy.expect("a copy is kept");
+        assert!(written.replaced_file);
+        assert_eq!(copy.parent(), Some(folder.path()), "next to the file");
+        let name = copy.file_name().expect("a name").to_string_lossy().into_owned();
+        assert!(name.starts_with("tokens.json.corrupt-"), "{name}");
+        assert_eq!(fs::read(&copy).expect("read the copy"), b"{\"access_token\": ");
+        assert_eq!(fs::metadata(&copy).expect("metadata").permissions().mode() & 0o777, 0o600);
+        assert_eq!(path.exists(), replace);
+    }
+}
+
+/// A write checks, right before the rename, that the file still holds what was read: a file
+/// written meanwhile by a program that does not take the lock (the notebooks) is not lost.
+#[test]
+fn a_file_changed_after_the_read_is_not_written_over() {
+    type Change = fn(&Path);
+    let table: Vec<(&str, Option<&str>, Change)> = vec![
+        ("created meanwhile", None, |path| fs::write(path, "{}").expect("write")),
+        ("replaced meanwhile", Some("{}"), |path| {
+            let other = path.with_extension("other");
+            fs::write(&other, "{ }").expect("write");
+            fs::rename(&other, path).expect("rename");
+        }),
+        ("removed meanwhile", Some("{}"), |path| fs::remove_file(path).expect("remove")),
+    ];
+    for (case, before, change) in table {
+        for remove in [false, true] {
+            let folder = tempfile::tempdir().expect("temporary folder");
+            let path = folder.path().join("tokens.json");
+            if let Some(text) = before {
+                fs::write(&path, text).expect("write");
+            }
+            let store = TokenStore::new(&path);
+            let lock = store.lock(Duration::from_secs(5)).expect("lock");
+            let read = store.read_for_update(&lock).expect("read");
+            change(&path);
+            let after = fs::read(&path).ok();
+            let outcome = if remove {
+                read.guard.remove()
+            } else {
+                read.guard.replace_tokens(&access_only(&jwt("jdoe", EXP_2100)))
+            };
+            let error = outcome.expect_err(case);
+            check(
+                case,
+                &describe_error(&error, &path),
+                "ChangedMeanwhile: the token file <path> changed while this process held its lock (a program that does not take the lock wrote it); nothing was written — try again",
+            );
+            assert_eq!(fs::read(&path).ok(), after, "case: {case}: the file is as the other writer left it");
+        }
+    }
+}
+
+/// A lock that is not the token file's cannot guard a write to it.
+#[test]
+fn a_write_needs_the_files_own_lock() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let other = TokenStore::new(folder.path().join("other.json"));
+    let lock = other.lock(Duration::from_secs(5)).expect("lock");
+    let path = folder.path().join("tokens.json");
+    let error = TokenStore::new(&path).read_for_update(&lock).expect_err("another file's lock");
+    assert!(error.to_string().contains("is not the lock of"), "{error}");
 }
 
 #[test]
@@ -290,7 +381,8 @@ fn a_kept_client_is_saved_private_and_loads_as_no_token() {
         created_client_id: Some("tapis-cli-test".into()),
         username: Some("jdoe".into()),
     };
-    store.save_kept_client(&kept).expect("save");
+    let lock = store.lock(Duration::from_secs(5)).expect("lock");
+    store.read_for_update(&lock).expect("read").guard.replace_kept_client(&kept).expect("save");
     assert_eq!(fs::metadata(&path).expect("metadata").permissions().mode() & 0o777, 0o600);
     let loaded = store.load().expect("load");
     assert!(loaded.tokens.is_none(), "no tokens");
