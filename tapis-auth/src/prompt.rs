@@ -226,7 +226,7 @@ impl std::fmt::Display for Words<'_> {
 /// ([`Notice::LockFallback`]), the first time in this process that a lock is one.
 pub(crate) fn tell_once_if_lock_fallback(lock: &StoreLock, prompter: &mut dyn Prompter) {
     static TOLD: AtomicBool = AtomicBool::new(false);
-    if lock.is_fallback() && !TOLD.swap(true, Ordering::Relaxed) {
+    if lock.kind() == tapis_store::LockKind::LockFolder && !TOLD.swap(true, Ordering::Relaxed) {
         prompter.notice(&Notice::LockFallback { path: lock.path().to_path_buf() });
     }
 }
