@@ -142,7 +142,8 @@ impl Holder {
             .args([&format!("lock_cluster::{test}"), "--exact", "--nocapture", "--test-threads=1", "-q"])
             .env(HOLDER_PATH_VARIABLE, path)
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped());
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         let mut child = command.spawn().expect("spawn a holder");
         let stdin = child.stdin.take().expect("stdin");
         let stdout = BufReader::new(child.stdout.take().expect("stdout"));
@@ -176,6 +177,15 @@ impl Holder {
     fn signal(&self, signal: rustix::process::Signal) {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("a pid");
         rustix::process::kill_process(pid, signal).expect("signal the holder");
+    }
+}
+
+/// A test that fails midway must not leave a stopped holder behind: it would keep the test's
+/// output open, and the test harness would wait for it for ever.
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -306,7 +316,7 @@ fn a_process_whose_main_thread_exited_is_alive() {
     let program = folder.path().join("main_thread_exits");
     let compiled = Command::new("cc").arg("-pthread").arg("-o").arg(&program).arg(&source).status().expect("run cc");
     assert!(compiled.success(), "cc failed");
-    let mut process = Command::new(&program).spawn().expect("run it");
+    let mut process = Command::new(&program).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("run it");
     let pid = process.id();
     while !fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z") {
         std::thread::sleep(Duration::from_millis(5));

@@ -134,7 +134,9 @@ pub(crate) fn dead_pid() -> u32 {
 }
 
 pub(crate) fn sleeper() -> Child {
-    Command::new("sleep").arg("600").spawn().expect("spawn sleep")
+    // Its output is not the test's: a test that fails before it kills the sleeper must not
+    // leave the harness waiting for the sleeper's end of the pipe.
+    Command::new("sleep").arg("600").stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn sleep")
 }
 
 /// `taken` when a lock could be had with no wait at all, else the error.
