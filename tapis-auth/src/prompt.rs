@@ -311,7 +311,7 @@ mod tests {
         check(
             Notice::LockFallback { path: "/home/jdoe/.tapis_tokens.json.lock.d".into() },
             NoticeLevel::Note,
-            "this file system does not support flock; the token file is locked with the folder /home/jdoe/.tapis_tokens.json.lock.d instead (a lock left by a process that died on another machine is taken over after 20s)",
+            "this file system does not support flock; the token file is locked with the folder /home/jdoe/.tapis_tokens.json.lock.d instead (a lock left by a process that died on another machine is taken over after 1m 30s)",
         );
     }
 }

@@ -425,7 +425,7 @@ impl TokenStore {
             heartbeat_period: self.heartbeat_period,
             lease: self.lock_lease,
         };
-        lock::acquire(file, paths, timeout)
+        lock::acquire(file, &paths, timeout)
     }
 
     fn folder(&self) -> PathBuf {

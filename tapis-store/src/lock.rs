@@ -45,11 +45,6 @@ pub const FALLBACK_HEARTBEAT_PERIOD: Duration = Duration::from_secs(10);
 /// fresh token promptly, long enough not to spin.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
-/// Debug builds only: a lease, in seconds (a decimal number), for the lock folder of a binary
-/// that cannot be handed one, with a heartbeat nine times as often, so that end-to-end tests
-/// need not wait 90 s. Release builds ignore it.
-const TEST_LEASE_VARIABLE: &str = "TAPIS_TEST_LOCK_LEASE";
-
 /// Holds the exclusive lock on the token file until dropped: an `flock` on the sidecar lock
 /// file, or, where the file system does not support `flock`, the lock folder (see
 /// [`LockKind`]).
@@ -136,28 +131,7 @@ pub(crate) struct LockPaths {
     pub(crate) lease: Duration,
 }
 
-impl LockPaths {
-    /// In debug builds, [`TEST_LEASE_VARIABLE`] replaces the default lease and heartbeat
-    /// period (not ones a caller set).
-    fn with_test_lease(mut self) -> Self {
-        let lease = cfg!(debug_assertions)
-            .then(|| std::env::var(TEST_LEASE_VARIABLE).ok())
-            .flatten()
-            .and_then(|text| Duration::try_from_secs_f64(text.trim().parse().ok()?).ok());
-        if let Some(lease) = lease {
-            if self.lease == FALLBACK_STALE_AFTER {
-                self.lease = lease;
-            }
-            if self.heartbeat_period == FALLBACK_HEARTBEAT_PERIOD {
-                self.heartbeat_period = lease / 9;
-            }
-        }
-        self
-    }
-}
-
-pub(crate) fn acquire(file: File, paths: LockPaths, timeout: Duration) -> Result<StoreLock, StoreError> {
-    let paths = paths.with_test_lease();
+pub(crate) fn acquire(file: File, paths: &LockPaths, timeout: Duration) -> Result<StoreLock, StoreError> {
     let started = Instant::now();
     loop {
         match file.try_lock() {
@@ -165,7 +139,7 @@ pub(crate) fn acquire(file: File, paths: LockPaths, timeout: Duration) -> Result
                 // Nodes where flock works and nodes where it is refused may share the token
                 // file (a cluster mounting one file system with different options): a live
                 // lock folder is waited for here, under the flock, within the same timeout.
-                lock_folder::wait_until_no_lock_folder(&paths, started, timeout)?;
+                lock_folder::wait_until_no_lock_folder(paths, started, timeout)?;
                 return Ok(StoreLock { holding: Holding::Flock { file }, path: paths.file.clone() });
             }
             Err(TryLockError::WouldBlock) => {
@@ -179,7 +153,7 @@ pub(crate) fn acquire(file: File, paths: LockPaths, timeout: Duration) -> Result
             // path costs nothing more than an lstat.
             Err(TryLockError::Error(source)) if flock_is_unsupported(&source) => {
                 drop(file);
-                let guard = lock_folder::acquire(&paths, started, timeout)?;
+                let guard = lock_folder::acquire(paths, started, timeout)?;
                 return Ok(StoreLock {
                     holding: Holding::LockFolder { guard: Box::new(guard) },
                     path: paths.folder_lock.clone(),
