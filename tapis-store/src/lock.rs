@@ -92,7 +92,8 @@ impl StoreLock {
 
     /// Checks, right before a write under this lock, that the lock is still this process's:
     /// for flock, that the lock file at the path is still the one locked; for the lock folder,
-    /// that our own entry is still there and ours. Cheap: a stat or two, no listing.
+    /// that our own entry is still there and ours. Cheap: a stat or two, no listing (for the
+    /// lock folder, two opens and their `fstat`s, so that NFS asks the server).
     ///
     /// A lock folder is lost when this process was stopped (or its heartbeat could not reach
     /// the file system) for longer than [`FALLBACK_STALE_AFTER`] and another process took it

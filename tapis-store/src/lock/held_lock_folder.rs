@@ -47,13 +47,16 @@ struct HeldEntry {
 
 impl HeldEntry {
     /// Whether the lock folder is still ours: the name leads to the folder we renamed into
-    /// place, and our entry is in it. Two `fstatat`s, no listing.
+    /// place, and our entry is in it. Two opens and their `fstat`s, no listing: opening (not
+    /// a `stat` by name) makes an NFS client ask the server rather than its attribute cache.
     fn verify(&self) -> io::Result<()> {
         if let Some(reason) = self.lost.get() {
             return Err(io::Error::other(reason.clone()));
         }
-        let lock_identity = self.folder.stat(&self.names.lock).ok().map(|stat| identity(&stat));
-        let entry_identity = self.lock.stat(&self.names.entry).ok().map(|stat| identity(&stat));
+        let lock = self.folder.open_folder(&self.names.lock).ok();
+        let lock_identity = lock.as_ref().map(SubFolder::identity);
+        let entry_identity =
+            lock.as_ref().and_then(|lock| lock.open_file(&self.names.entry).ok()).map(|(_, stat)| identity(&stat));
         if lock_identity == Some(self.lock.identity()) && entry_identity == Some(self.entry_identity) {
             return Ok(());
         }
