@@ -60,39 +60,44 @@ fn beating_with_skew(entry: PathBuf, skew_seconds: i64) -> (Arc<AtomicBool>, std
 }
 
 /// Clocks that disagree, both ways: what the mtime says never matters, only whether it
-/// changes. A dead holder whose clock ran 5 min ahead is taken over after the lease; a live
-/// one whose clock runs 5 min behind (or ahead) is never taken over.
+/// changes. A dead holder whose clock ran 5 min ahead (or behind) is taken over after the
+/// lease; a live one whose clock runs 5 min behind (or ahead) is never taken over.
 #[test]
-fn clock_skew_either_way_neither_blocks_nor_breaks_the_lock() {
-    if !under_shim("clock_skew_either_way_neither_blocks_nor_breaks_the_lock") {
-        return;
+fn a_holder_whose_clock_runs_5_minutes_ahead_neither_blocks_nor_loses_the_lock() {
+    if under_shim("a_holder_whose_clock_runs_5_minutes_ahead_neither_blocks_nor_loses_the_lock") {
+        clock_skew("its clock 5 min ahead", 300);
     }
-    let five_minutes = 300;
-    for (case, skew) in [("its clock 5 min ahead", five_minutes), ("its clock 5 min behind", -five_minutes)] {
-        // Dead: its last heartbeat, from its clock, then nothing.
-        let (_folder, path, store) = setup();
-        let entry = plant(&store, &other_host(), 1, None, Duration::ZERO);
-        let (beating, thread) = beating_with_skew(entry.clone(), skew);
-        beating.store(false, Ordering::SeqCst);
-        thread.join().expect("the beat");
-        let lease = Duration::from_millis(300);
-        check(
-            &format!("dead, {case}"),
-            &outcome(store.clone().with_lock_lease(lease).lock(lease * 10), &path),
-            "taken",
-        );
+}
 
-        // Alive: its heartbeat keeps changing, from a clock far from ours.
-        let (_folder, path, store) = setup();
-        let entry = plant(&store, &other_host(), 1, None, Duration::ZERO);
-        let (beating, thread) = beating_with_skew(entry.clone(), skew);
-        let lease = Duration::from_secs(1);
-        let result = store.clone().with_lock_lease(lease).lock(lease * 2);
-        beating.store(false, Ordering::SeqCst);
-        thread.join().expect("the beat");
-        check(&format!("alive, {case}"), &outcome(result, &path), "waited");
-        assert!(entry.exists(), "alive, {case}: the live holder's entry is untouched");
+#[test]
+fn a_holder_whose_clock_runs_5_minutes_behind_neither_blocks_nor_loses_the_lock() {
+    if under_shim("a_holder_whose_clock_runs_5_minutes_behind_neither_blocks_nor_loses_the_lock") {
+        clock_skew("its clock 5 min behind", -300);
     }
+}
+
+/// A holder on another machine whose clock is `skew` seconds off ours: dead, taken over
+/// after the lease; alive, waited on.
+fn clock_skew(case: &str, skew: i64) {
+    // Dead: its last heartbeat, from its clock, then nothing.
+    let (_folder, path, store) = setup();
+    let entry = plant(&store, &other_host(), 1, None, Duration::ZERO);
+    let (beating, thread) = beating_with_skew(entry.clone(), skew);
+    beating.store(false, Ordering::SeqCst);
+    thread.join().expect("the beat");
+    let lease = Duration::from_millis(300);
+    check(&format!("dead, {case}"), &outcome(store.clone().with_lock_lease(lease).lock(lease * 10), &path), "taken");
+
+    // Alive: its heartbeat keeps changing, from a clock far from ours.
+    let (_folder, path, store) = setup();
+    let entry = plant(&store, &other_host(), 1, None, Duration::ZERO);
+    let (beating, thread) = beating_with_skew(entry.clone(), skew);
+    let lease = Duration::from_millis(800);
+    let result = store.with_lock_lease(lease).lock(lease * 3 / 2);
+    beating.store(false, Ordering::SeqCst);
+    thread.join().expect("the beat");
+    check(&format!("alive, {case}"), &outcome(result, &path), "waited");
+    assert!(entry.exists(), "alive, {case}: the live holder's entry is untouched");
 }
 
 /// Set in a holder process: the token path it locks.
@@ -246,57 +251,60 @@ fn unshare_works(options: &[&str]) -> bool {
     works.is_ok_and(|status| status.success())
 }
 
-/// Real namespaces: a holder in a container (its own pid namespace) or on "another machine"
-/// (its own UTS namespace, another host name) is another machine's. While it lives and
-/// beats it is waited on past the lease; once it is dead, it is taken over after the lease.
+/// Real namespaces: a holder in a container (its own pid namespace) is another machine's.
 #[test]
-fn holders_in_other_pid_and_uts_namespaces_are_judged_by_the_lease() {
-    const TEST: &str = "holders_in_other_pid_and_uts_namespaces_are_judged_by_the_lease";
-    if be_a_holder() || !under_shim(TEST) {
+fn a_holder_in_another_pid_namespace_is_judged_by_the_lease() {
+    const TEST: &str = "a_holder_in_another_pid_namespace_is_judged_by_the_lease";
+    if !be_a_holder() && under_shim(TEST) {
+        in_a_namespace(TEST, "a pid namespace (a container)", &["--pid", "--fork", "--mount-proc", "--kill-child"]);
+    }
+}
+
+/// Real namespaces: a holder "on another machine" (its own UTS namespace, another host name).
+#[test]
+fn a_holder_in_another_uts_namespace_is_judged_by_the_lease() {
+    const TEST: &str = "a_holder_in_another_uts_namespace_is_judged_by_the_lease";
+    if !be_a_holder() && under_shim(TEST) {
+        in_a_namespace(TEST, "a UTS namespace (another host name)", &["--uts"]);
+    }
+}
+
+/// A holder run by the test `test` under `unshare <options>` is another machine's: while it
+/// lives and beats it is waited on past the lease; once it is dead, it is taken over after
+/// the lease. Skipped, with the reason, where `unshare` is not allowed.
+fn in_a_namespace(test: &str, case: &str, options: &[&str]) {
+    if !unshare_works(options) {
+        eprintln!(
+            "skipped: {case}: `unshare {}` is not allowed here (needs root or user namespaces)",
+            options.join(" ")
+        );
         return;
     }
-    let cases: [(&str, &[&str]); 2] = [
-        ("a pid namespace (a container)", &["--pid", "--fork", "--mount-proc", "--kill-child"]),
-        ("a UTS namespace (another host name)", &["--uts"]),
-    ];
-    for (case, options) in cases {
-        if !unshare_works(options) {
-            eprintln!(
-                "skipped: {case}: `unshare {}` is not allowed here (needs root or user namespaces)",
-                options.join(" ")
-            );
-            continue;
-        }
-        let mut prefix = vec!["unshare"];
-        prefix.extend(options);
-        if options == ["--uts"] {
-            prefix.extend(["sh", "-c", "hostname other-node && exec \"$@\"", "sh"]);
-        }
-        let (_folder, path, store) = setup();
-        let mut holder = Holder::spawn(TEST, &path, &prefix);
-        let record: Value = serde_json::from_slice(&fs::read(the_entry(&store)).expect("read")).expect("JSON");
-        let here = this_machine();
-        assert!(
-            record["host"] != here["host"] || record["pid_namespace"] != here["pid_namespace"],
-            "{case}: the holder's record is another machine's: {record}"
-        );
-        let lease = Duration::from_secs(1);
-        check(
-            &format!("{case}, alive"),
-            &outcome(store.clone().with_lock_lease(lease).lock(lease * 2), &path),
-            "waited",
-        );
-        check(&format!("{case}, alive, after"), &holder.verify(), "ok");
-        holder.die();
-        let lease = Duration::from_millis(300);
-        let started = Instant::now();
-        check(
-            &format!("{case}, dead"),
-            &outcome(store.clone().with_lock_lease(lease).lock(lease * 10), &path),
-            "taken",
-        );
-        eprintln!("figure: {case}: dead holder taken over {:?} after it died (lease {lease:?})", started.elapsed());
+    let mut prefix = vec!["unshare"];
+    prefix.extend(options);
+    if options == ["--uts"] {
+        prefix.extend(["sh", "-c", "hostname other-node && exec \"$@\"", "sh"]);
     }
+    let (_folder, path, store) = setup();
+    let mut holder = Holder::spawn(test, &path, &prefix);
+    let record: Value = serde_json::from_slice(&fs::read(the_entry(&store)).expect("read")).expect("JSON");
+    let here = this_machine();
+    assert!(
+        record["host"] != here["host"] || record["pid_namespace"] != here["pid_namespace"],
+        "{case}: the holder's record is another machine's: {record}"
+    );
+    let lease = Duration::from_millis(800);
+    check(
+        &format!("{case}, alive"),
+        &outcome(store.clone().with_lock_lease(lease).lock(lease * 3 / 2), &path),
+        "waited",
+    );
+    check(&format!("{case}, alive, after"), &holder.verify(), "ok");
+    holder.die();
+    let lease = Duration::from_millis(300);
+    let started = Instant::now();
+    check(&format!("{case}, dead"), &outcome(store.clone().with_lock_lease(lease).lock(lease * 10), &path), "taken");
+    eprintln!("figure: {case}: dead holder taken over {:?} after it died (lease {lease:?})", started.elapsed());
 }
 
 /// The zombie check covers the whole process: a process whose main thread has exited while
