@@ -49,16 +49,27 @@ impl HeldEntry {
     /// Whether the lock folder is still ours: the name leads to the folder we renamed into
     /// place, and our entry is in it. Two opens and their `fstat`s, no listing: opening (not
     /// a `stat` by name) makes an NFS client ask the server rather than its attribute cache.
+    /// An error that may pass (EIO, ESTALE, a timeout, no file descriptors left) fails this
+    /// check but does not count as a lost lock; anything else that is not our folder and
+    /// entry does, for good.
     fn verify(&self) -> io::Result<()> {
         if let Some(reason) = self.lost.get() {
             return Err(io::Error::other(reason.clone()));
         }
-        let lock = self.folder.open_folder(&self.names.lock).ok();
-        let lock_identity = lock.as_ref().map(SubFolder::identity);
-        let entry_identity =
-            lock.as_ref().and_then(|lock| lock.open_file(&self.names.entry).ok()).map(|(_, stat)| identity(&stat));
-        if lock_identity == Some(self.lock.identity()) && entry_identity == Some(self.entry_identity) {
-            return Ok(());
+        let looked = self
+            .folder
+            .open_folder(&self.names.lock)
+            .and_then(|lock| Ok((lock.identity(), identity(&lock.open_file(&self.names.entry)?.1))));
+        let ours = (self.lock.identity(), self.entry_identity);
+        match looked {
+            Ok(found) if found == ours => return Ok(()),
+            Err(error) if may_pass(&error) => {
+                return Err(io::Error::new(
+                    error.kind(),
+                    format!("cannot check that the lock folder {} is still held: {error}", self.lock_path.display()),
+                ));
+            }
+            _ => {}
         }
         let reason = format!(
             "the lock folder {} was taken over by another process: this process was stopped, or could not refresh the lock, for longer than its lease ({}s); nothing was saved, run the command again",
@@ -67,6 +78,19 @@ impl HeldEntry {
         );
         Err(io::Error::other(self.lost.get_or_init(|| reason).clone()))
     }
+
+    fn is_lost(&self) -> bool {
+        self.lost.get().is_some()
+    }
+}
+
+/// Whether an error checking the lock may pass by itself (a stalled or failing-over file
+/// server, a moment without file descriptors), rather than say the lock is gone.
+fn may_pass(error: &io::Error) -> bool {
+    use rustix::io::Errno;
+    let passing =
+        [Errno::IO, Errno::STALE, Errno::INTR, Errno::TIMEDOUT, Errno::AGAIN, Errno::NOMEM, Errno::NFILE, Errno::MFILE];
+    error.raw_os_error().is_some_and(|code| passing.iter().any(|errno| errno.raw_os_error() == code))
 }
 
 impl LockFolderGuard {
@@ -98,7 +122,7 @@ impl LockFolderGuard {
             // Until the sender is dropped (the lock released), the lock is found lost, or the
             // process ends. A lost lock is not refreshed: its entry is someone else's business.
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(period) {
-                if held.verify().is_err() {
+                if held.verify().is_err() && held.is_lost() {
                     break;
                 }
                 let _ = touch(&held.entry);
@@ -173,4 +197,28 @@ pub(super) fn touch(file: &File) -> io::Result<()> {
         last_modification: Timespec { tv_sec: 0, tv_nsec: UTIME_NOW },
     };
     rustix::fs::futimens(file, &times).map_err(io::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_errors_that_may_pass_leave_the_lock_held() {
+        use rustix::io::Errno;
+        let table = [
+            (Errno::IO, true),
+            (Errno::STALE, true),
+            (Errno::TIMEDOUT, true),
+            (Errno::MFILE, true),
+            (Errno::NOENT, false),
+            (Errno::NOTDIR, false),
+            (Errno::LOOP, false),
+            (Errno::ACCESS, false),
+        ];
+        for (errno, expected) in table {
+            assert_eq!(may_pass(&io::Error::from(errno)), expected, "{errno:?}");
+        }
+        assert!(!may_pass(&io::Error::other("no errno")));
+    }
 }
