@@ -14,6 +14,7 @@ use rexpect::process::Signal;
 use serde_json::Value;
 use tapis_testkit::{FLOCK_ERRNOS, fail_flock_with};
 
+use crate::concurrency::login_holding_the_lock;
 use crate::support::*;
 
 const HERD_SIZE: usize = 32;
@@ -111,17 +112,7 @@ fn without_flock_a_killed_lock_holder_blocks_the_next_login_no_longer_than_the_b
     for machine in ["this machine", "another machine"] {
         let mut world = World::new();
         let (login, jwt) = world.mock_login(usize::from(machine == "this machine"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tapis"));
-        command
-            .args(["login", "--username", USERNAME])
-            .env_clear()
-            .env("HOME", world.home.path())
-            .env("NO_COLOR", "1")
-            .env("TAPIS_BASE_URL", world.base_url());
-        let command = without_flock(command, "ENOSYS");
-        let mut holder = rexpect::session::spawn_command(command, Some(60_000)).expect("spawn in a pseudo-terminal");
-        holder.exp_string(FALLBACK_NOTE).expect("the note");
-        holder.exp_string("Password for jdoe: ").expect("password prompt");
+        let mut holder = login_holding_the_lock(&world, Some("ENOSYS"));
 
         // While it lives, another process cannot get the lock.
         let output = token_without_flock(&world, "300ms");
@@ -159,4 +150,29 @@ fn without_flock_a_killed_lock_holder_blocks_the_next_login_no_longer_than_the_b
         );
         drop(holder);
     }
+}
+
+/// Nodes where `flock` works and nodes where it is refused may share a home folder. A `tapis
+/// login` on a node without `flock` holds the lock folder at its password prompt; a `tapis
+/// token` where `flock` works takes its `flock`, sees the live lock folder, and waits for it
+/// instead of logging in beside it. Once the holder is killed, it gets through at once.
+#[test]
+fn where_flock_works_a_live_lock_folder_of_a_node_without_flock_is_waited_for() {
+    let mut world = World::new();
+    let (login, jwt) = world.mock_login(1);
+    let mut holder = login_holding_the_lock(&world, Some("ENOSYS"));
+
+    // With flock working (no shim).
+    let output = run(world.tapis_with_credentials().args(["token", "--lock-timeout", "300ms"]));
+    assert_exit(&output, 1);
+    assert!(stderr(&output).contains("another tapis process has held"), "{}", stderr(&output));
+    assert!(stderr(&output).contains(".tapis_tokens.json.lock.d"), "{}", stderr(&output));
+
+    holder.process_mut().signal(Signal::SIGKILL).expect("SIGKILL");
+    let output = run(world.tapis_with_credentials().args(["token", "--lock-timeout", "60s"]));
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), format!("{jwt}\n"));
+    login.assert();
+    assert_eq!(home_names(&world), [".tapis_tokens.json", ".tapis_tokens.json.lock"], "nothing left behind");
+    drop(holder);
 }
