@@ -237,7 +237,7 @@ impl std::fmt::Display for Words<'_> {
 /// ([`Notice::LockFallback`]), the first time in this process that a lock is one.
 pub(crate) fn tell_once_if_lock_fallback(lock: &StoreLock, prompter: &mut dyn Prompter) {
     static TOLD: AtomicBool = AtomicBool::new(false);
-    if lock.is_fallback() && !TOLD.swap(true, Ordering::Relaxed) {
+    if lock.kind() == tapis_store::LockKind::LockFolder && !TOLD.swap(true, Ordering::Relaxed) {
         prompter.notice(&Notice::LockFallback { path: lock.path().to_path_buf() });
     }
 }
@@ -322,7 +322,7 @@ mod tests {
         check(
             Notice::LockFallback { path: "/home/jdoe/.tapis_tokens.json.lock.d".into() },
             NoticeLevel::Note,
-            "this file system does not support flock; the token file is locked with the folder /home/jdoe/.tapis_tokens.json.lock.d instead (a lock left by a process that died on another machine is taken over after 20s)",
+            "this file system does not support flock; the token file is locked with the folder /home/jdoe/.tapis_tokens.json.lock.d instead (a lock left by a process that died on another machine is taken over after 1m 30s)",
         );
     }
 }

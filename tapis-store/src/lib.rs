@@ -47,8 +47,9 @@
 //! - Where the file system refuses `flock` (ENOSYS, ENOLCK, EOPNOTSUPP), the lock is the
 //!   folder `<token file>.lock.d` instead ([`LockKind::LockFolder`]), with the same
 //!   guarantees: one holder at a time, and a lock left by a dead process is taken over (at
-//!   once on the same machine, after [`FALLBACK_STALE_AFTER`] without a heartbeat from
-//!   another).
+//!   once on the same machine; from another, once its heartbeat has not changed for
+//!   [`FALLBACK_STALE_AFTER`] as the waiter watched). A holder that lost it (stopped longer
+//!   than that) learns so from [`StoreLock::verify_held`].
 #![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
 
 pub mod format;
@@ -306,21 +307,34 @@ pub enum LooseMode {
 pub struct TokenStore {
     path: PathBuf,
     heartbeat_period: Duration,
+    lock_lease: Duration,
 }
 
 impl TokenStore {
     /// A store for the token file at `path` (nothing is touched until a method is called).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into(), heartbeat_period: FALLBACK_HEARTBEAT_PERIOD }
+        Self { path: path.into(), heartbeat_period: FALLBACK_HEARTBEAT_PERIOD, lock_lease: FALLBACK_STALE_AFTER }
     }
 
     /// How often a lock folder this store holds is refreshed, where `flock` is refused
-    /// (default [`FALLBACK_HEARTBEAT_PERIOD`]). Other machines take a lock over after
-    /// [`FALLBACK_STALE_AFTER`] without a refresh whatever this is, so keep it well under a
-    /// quarter of that; a shorter one lets a test see a heartbeat without waiting seconds.
+    /// (default [`FALLBACK_HEARTBEAT_PERIOD`]). Waiters take a lock over once its heartbeat
+    /// has not changed for their lease (default [`FALLBACK_STALE_AFTER`]) whatever this is, so
+    /// keep it well under a quarter of that; a shorter one lets a test see a heartbeat without
+    /// waiting seconds.
     #[must_use]
     pub fn with_heartbeat_period(mut self, period: Duration) -> Self {
         self.heartbeat_period = period;
+        self
+    }
+
+    /// How long this store, waiting for a lock folder held on another machine, watches its
+    /// heartbeat not change before taking the lock over (default [`FALLBACK_STALE_AFTER`]).
+    /// Every process sharing a token file must use a lease several times longer than the
+    /// heartbeat period of the others; a short one lets a test see a takeover without
+    /// waiting minutes.
+    #[must_use]
+    pub fn with_lock_lease(mut self, lease: Duration) -> Self {
+        self.lock_lease = lease;
         self
     }
 
@@ -560,8 +574,9 @@ impl TokenStore {
     /// lock is the folder [`TokenStore::lock_folder_path`] instead, within the same `timeout`;
     /// [`StoreLock::kind`] says which was taken. A process that dies holding it leaves it
     /// behind, and the next process takes it over: at once when the dead process was on the
-    /// same machine, after [`FALLBACK_STALE_AFTER`] without a heartbeat when it was on another.
-    /// A timeout then names the lock folder.
+    /// same machine, once it has watched the heartbeat not change for [`FALLBACK_STALE_AFTER`]
+    /// when it was on another. A timeout then names the lock folder. After an `flock` is
+    /// taken, a live lock folder (held on a node where `flock` is refused) is waited for too.
     pub fn lock(&self, timeout: Duration) -> Result<StoreLock, StoreError> {
         let folder = self.folder();
         let lock_path = self.lock_path();
@@ -596,6 +611,7 @@ impl TokenStore {
             folder,
             token_file_name: self.file_name(),
             heartbeat_period: self.heartbeat_period,
+            lease: self.lock_lease,
         };
         lock::acquire(file, &paths, timeout)
     }

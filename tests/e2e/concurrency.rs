@@ -34,15 +34,7 @@ fn a_killed_lock_holder_releases_the_lock_at_once() {
     let (login, jwt) = world.mock_login(1);
 
     // `tapis login` holds the lock while it waits at the password prompt.
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tapis"));
-    command
-        .args(["login", "--username", USERNAME])
-        .env_clear()
-        .env("HOME", world.home.path())
-        .env("NO_COLOR", "1")
-        .env("TAPIS_BASE_URL", world.base_url());
-    let mut holder = rexpect::session::spawn_command(command, Some(60_000)).expect("spawn in a pseudo-terminal");
-    holder.exp_string("Password for jdoe: ").expect("password prompt");
+    let mut holder = login_holding_the_lock(&world, None);
 
     // While it lives, another process cannot get the lock...
     let output = run(world.tapis_with_credentials().args(["token", "--lock-timeout", "300ms"]));
@@ -55,4 +47,26 @@ fn a_killed_lock_holder_releases_the_lock_at_once() {
     assert_exit(&output, 0);
     assert_eq!(stdout(&output), format!("{jwt}\n"));
     login.assert();
+}
+
+/// `tapis login` in a pseudo-terminal, waiting at its password prompt and so holding the lock;
+/// with `flock` failing with `errno` (the lock is then the lock folder, and the note that says
+/// so has been seen).
+pub(crate) fn login_holding_the_lock(world: &World, errno: Option<&str>) -> rexpect::session::PtySession {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tapis"));
+    command
+        .args(["login", "--username", USERNAME])
+        .env_clear()
+        .env("HOME", world.home.path())
+        .env("NO_COLOR", "1")
+        .env("TAPIS_BASE_URL", world.base_url());
+    if let Some(errno) = errno {
+        tapis_testkit::fail_flock_with(&mut command, errno);
+    }
+    let mut holder = rexpect::session::spawn_command(command, Some(60_000)).expect("spawn in a pseudo-terminal");
+    if errno.is_some() {
+        holder.exp_string("this file system does not support flock").expect("the note");
+    }
+    holder.exp_string("Password for jdoe: ").expect("password prompt");
+    holder
 }

@@ -69,8 +69,8 @@ fn the_lock_file_is_0600_in_folders_created_0700() {
     let path = folder.path().join("new/tokens.json");
     let store = TokenStore::new(&path);
     let lock = store.lock(Duration::ZERO).expect("a free lock is taken even with no wait");
-    let kind = format!("{:?} fallback={} path={}", lock.kind(), lock.is_fallback(), lock.path() == store.lock_path());
-    check("where flock works", &kind, "Flock fallback=false path=true");
+    let kind = format!("{:?} path={}", lock.kind(), lock.path() == store.lock_path());
+    check("where flock works", &kind, "Flock path=true");
     let modes =
         format!("new={:o} new/tokens.json.lock={:o}", mode(&folder.path().join("new")), mode(&store.lock_path()));
     check("modes", &modes, "new=700 new/tokens.json.lock=600");
@@ -172,4 +172,54 @@ fn another_users_lock_file_is_refused_not_waited_on() {
         drop(held);
         fs::remove_file(&lock_path).expect("remove");
     }
+}
+
+/// A held `flock` knows when its lock file was removed or replaced under it: another
+/// process would then lock another file, and hold the lock too.
+#[test]
+fn verify_held_says_when_the_lock_file_was_removed_or_replaced() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("tokens.json");
+    let store = TokenStore::new(&path);
+    let lock = store.lock(Duration::ZERO).expect("free");
+    lock.verify_held().expect("held");
+    let lost = "the lock file <path>.lock was removed or replaced while this process held it, so another process may hold the lock now; nothing was saved, run the command again";
+    let said = |lock: &tapis_store::StoreLock| {
+        lock.verify_held().expect_err("lost").to_string().replace(path.to_str().expect("UTF-8"), "<path>")
+    };
+    fs::remove_file(store.lock_path()).expect("remove the lock file");
+    check("removed", &said(&lock), lost);
+    // Another process locks a new file at the path: both would hold a lock.
+    let other = TokenStore::new(&path).lock(Duration::ZERO).expect("a new lock file, free");
+    check("replaced", &said(&lock), lost);
+    other.verify_held().expect("the new one is held");
+}
+
+/// Nodes where `flock` works and nodes where it is refused may share a token file: after
+/// taking the `flock`, a live lock folder is waited for (and a dead one taken over).
+#[test]
+fn an_flock_waits_for_a_live_lock_folder_of_a_node_without_flock() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("tokens.json");
+    let store = TokenStore::new(&path);
+    let mut holder = std::process::Command::new("sleep").arg("600").spawn().expect("spawn sleep");
+    let pid = holder.id();
+    crate::lock_fallback::plant(
+        &store,
+        &crate::lock_fallback::this_machine(),
+        pid,
+        crate::lock_fallback::start_time(pid),
+        Duration::ZERO,
+    );
+    let error = store.lock(Duration::from_millis(200)).expect_err("the lock folder is held");
+    check(
+        "a live lock folder",
+        describe_error(&error, &path).split(" for more than").next().unwrap_or_default(),
+        "LockTimeout: another process has held <path>.lock.d",
+    );
+    holder.kill().expect("kill");
+    holder.wait().expect("reap");
+    let lock = store.lock(Duration::from_secs(5)).expect("its holder is dead: taken over");
+    check("kind", &format!("{:?}", lock.kind()), "Flock");
+    check("files", &names_in(folder.path()).join(" "), "tokens.json.lock");
 }

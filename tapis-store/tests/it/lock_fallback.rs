@@ -3,8 +3,8 @@
 //! `flock` is made to fail by a preloaded shim (`tapis_testkit::flock_shim`), which has to be
 //! in place when a process starts: so each test, as Cargo runs it, runs itself again in a
 //! child process of this test binary with `LD_PRELOAD` set (see [`under_shim`]), and its body
-//! runs there. Heartbeats that should look old are backdated (`File::set_modified`); no test
-//! waits out the staleness bound.
+//! runs there. The waiters that should see a heartbeat stop are given a short lease
+//! (`TokenStore::with_lock_lease`); none waits out the real one.
 
 use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
@@ -23,11 +23,16 @@ use crate::{check, describe_error, mode, names_in};
 /// with `flock` failing with each of `errnos`, checks that it ran and passed, and returns
 /// `None`. In that child: checks that `flock` does fail so, and returns the errno's name.
 fn under_shim(test: &str, errnos: &[&str]) -> Option<String> {
+    under_shim_in("lock_fallback", test, errnos)
+}
+
+/// [`under_shim`] for the test `test` of the module `module`.
+pub(crate) fn under_shim_in(module: &str, test: &str, errnos: &[&str]) -> Option<String> {
     if let Ok(errno) = std::env::var(FLOCK_ERRNO_VARIABLE) {
         assert_flock_fails_with(&errno);
         return Some(errno);
     }
-    let name = format!("lock_fallback::{test}");
+    let name = format!("{module}::{test}");
     for errno in errnos {
         let mut command = Command::new(std::env::current_exe().expect("own path"));
         command.args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"]);
@@ -61,7 +66,7 @@ fn assert_flock_fails_with(errno: &str) {
 }
 
 /// A folder with a token path in it, and the store.
-fn setup() -> (tempfile::TempDir, PathBuf, TokenStore) {
+pub(crate) fn setup() -> (tempfile::TempDir, PathBuf, TokenStore) {
     let folder = tempfile::tempdir().expect("temporary folder");
     let path = folder.path().join("tokens.json");
     let store = TokenStore::new(&path);
@@ -69,21 +74,21 @@ fn setup() -> (tempfile::TempDir, PathBuf, TokenStore) {
 }
 
 /// What this machine's owner records say about it: host name, boot id, pid namespace.
-fn this_machine() -> Value {
+pub(crate) fn this_machine() -> Value {
     let boot_id = fs::read_to_string("/proc/sys/kernel/random/boot_id").ok().map(|id| id.trim().to_owned());
     let namespace = fs::read_link("/proc/self/ns/pid").ok().map(|link| link.display().to_string());
     json!({"host": tapis_store::host_name(), "boot_id": boot_id, "pid_namespace": namespace})
 }
 
 /// `/proc/<pid>/stat` field 22, the process's start time.
-fn start_time(pid: u32) -> Option<u64> {
+pub(crate) fn start_time(pid: u32) -> Option<u64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat[stat.rfind(')')? + 1..].split_whitespace().nth(19)?.parse().ok()
 }
 
 /// Puts a lock folder in place as a holder would leave it: one entry with `record` (the
 /// machine's fields and a pid) and a nonce, its heartbeat `age` ago. Returns the entry.
-fn plant(store: &TokenStore, machine: &Value, pid: u32, start: Option<u64>, age: Duration) -> PathBuf {
+pub(crate) fn plant(store: &TokenStore, machine: &Value, pid: u32, start: Option<u64>, age: Duration) -> PathBuf {
     let nonce = format!("{:032x}", rand_u128());
     let mut record = machine.clone();
     record["pid"] = pid.into();
@@ -93,7 +98,7 @@ fn plant(store: &TokenStore, machine: &Value, pid: u32, start: Option<u64>, age:
 }
 
 /// Puts a lock folder in place with one entry `name` holding `bytes`, its mtime `age` ago.
-fn plant_entry(store: &TokenStore, name: &str, bytes: &[u8], age: Duration) -> PathBuf {
+pub(crate) fn plant_entry(store: &TokenStore, name: &str, bytes: &[u8], age: Duration) -> PathBuf {
     let folder_lock = store.lock_folder_path();
     fs::create_dir_all(&folder_lock).expect("create the lock folder");
     let entry = folder_lock.join(name);
@@ -102,17 +107,17 @@ fn plant_entry(store: &TokenStore, name: &str, bytes: &[u8], age: Duration) -> P
     entry
 }
 
-fn backdate(path: &Path, age: Duration) {
+pub(crate) fn backdate(path: &Path, age: Duration) {
     set_heartbeat(path, SystemTime::now() - age);
 }
 
-fn set_heartbeat(path: &Path, time: SystemTime) {
+pub(crate) fn set_heartbeat(path: &Path, time: SystemTime) {
     let file = File::options().write(true).open(path).expect("open to set the mtime");
     file.set_modified(time).expect("set the mtime");
 }
 
 /// Distinct enough for nonces in tests.
-fn rand_u128() -> u128 {
+pub(crate) fn rand_u128() -> u128 {
     use std::hash::{BuildHasher as _, Hasher as _};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos());
@@ -122,21 +127,23 @@ fn rand_u128() -> u128 {
 }
 
 /// A process that has exited and been reaped: its pid names nobody (for a while).
-fn dead_pid() -> u32 {
+pub(crate) fn dead_pid() -> u32 {
     let mut child = Command::new("true").spawn().expect("spawn true");
     child.wait().expect("wait");
     child.id()
 }
 
-fn sleeper() -> Child {
-    Command::new("sleep").arg("600").spawn().expect("spawn sleep")
+pub(crate) fn sleeper() -> Child {
+    // Its output is not the test's: a test that fails before it kills the sleeper must not
+    // leave the harness waiting for the sleeper's end of the pipe.
+    Command::new("sleep").arg("600").stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn sleep")
 }
 
 /// `taken` when a lock could be had with no wait at all, else the error.
-fn try_now(store: &TokenStore, path: &Path) -> String {
+pub(crate) fn try_now(store: &TokenStore, path: &Path) -> String {
     match store.lock(Duration::ZERO) {
         Ok(lock) => {
-            assert!(lock.is_fallback(), "the lock folder");
+            assert_eq!(lock.kind(), LockKind::LockFolder, "the lock folder");
             "taken".to_owned()
         }
         Err(error) => describe_error(&error, path),
@@ -150,7 +157,8 @@ fn each_errno_falls_back_to_the_lock_folder_and_unlocks() {
     };
     let (folder, path, store) = setup();
     let held = store.lock(Duration::from_secs(5)).expect("the lock folder");
-    check(&errno, &format!("{:?} fallback={}", held.kind(), held.is_fallback()), "LockFolder fallback=true");
+    check(&errno, &format!("{:?}", held.kind()), "LockFolder");
+    held.verify_held().expect("held");
     assert_eq!(held.path(), store.lock_folder_path());
 
     // One entry, named after its nonce, holding who we are.
@@ -239,52 +247,47 @@ fn a_holder_on_this_machine_whose_process_is_gone_is_taken_over_at_once() {
 }
 
 #[test]
-fn another_machines_lock_is_taken_over_only_once_its_heartbeat_is_stale() {
-    if under_shim("another_machines_lock_is_taken_over_only_once_its_heartbeat_is_stale", &["ENOSYS"]).is_none() {
+fn another_machines_lock_is_taken_over_only_once_its_heartbeat_stood_still_for_the_lease() {
+    const TEST: &str = "another_machines_lock_is_taken_over_only_once_its_heartbeat_stood_still_for_the_lease";
+    if under_shim(TEST, &["ENOSYS"]).is_none() {
         return;
     }
     let own = std::process::id();
     let other_host = json!({"host": "other-node.cluster.example", "boot_id": "0b5e7c2a", "pid_namespace": null});
-    // This host's name, but another boot (a reboot) or another pid namespace (a container):
-    // its pid means nothing here, so only the heartbeat counts — even for our own live pid.
+    // This host's name, but another boot (a reboot) or another pid namespace (a container),
+    // or ids that cannot be read (unknown is not "the same"): its pid means nothing here, so
+    // only the heartbeat counts — even for our own live pid.
     let mut rebooted = this_machine();
     rebooted["boot_id"] = "8c1f0d9e-another-boot".into();
     let mut other_namespace = this_machine();
     other_namespace["pid_namespace"] = "pid:[1]".into();
-    let now = SystemTime::now();
-    let (fresh, a_while) = (now, Duration::from_secs(5));
-    let table = [
-        ("another host, heartbeat now", &other_host, fresh, "waited"),
-        (
-            "another host, heartbeat just inside the bound",
-            &other_host,
-            now - (FALLBACK_STALE_AFTER - a_while),
-            "waited",
-        ),
-        ("another host, heartbeat past the bound", &other_host, now - (FALLBACK_STALE_AFTER + a_while), "taken"),
-        ("another host, heartbeat in the future (clock skew)", &other_host, now + Duration::from_secs(3600), "waited"),
-        ("this host name, another boot, fresh", &rebooted, fresh, "waited"),
-        ("this host name, another boot, stale", &rebooted, now - (FALLBACK_STALE_AFTER + a_while), "taken"),
-        ("another pid namespace, fresh", &other_namespace, fresh, "waited"),
-        ("another pid namespace, stale", &other_namespace, now - (FALLBACK_STALE_AFTER + a_while), "taken"),
-    ];
-    for (case, machine, heartbeat, expected) in table {
+    let mut unknown = this_machine();
+    unknown["boot_id"] = Value::Null;
+    unknown["pid_namespace"] = Value::Null;
+    let lease = Duration::from_millis(300);
+    for (case, machine) in [
+        ("another host", &other_host),
+        ("this host name, another boot", &rebooted),
+        ("another pid namespace", &other_namespace),
+        ("this host name, boot id and pid namespace unknown", &unknown),
+    ] {
         let (_folder, _path, store) = setup();
+        let store = store.clone().with_lock_lease(lease);
         let entry = plant(&store, machine, own, start_time(own), Duration::ZERO);
-        set_heartbeat(&entry, heartbeat);
-        let started = Instant::now();
-        let outcome = match store.lock(Duration::from_millis(300)) {
+        // However old its heartbeat looks, a waiter that has not watched it for a lease waits.
+        backdate(&entry, Duration::from_secs(24 * 3600));
+        let outcome = |result: Result<tapis_store::StoreLock, StoreError>| match result {
             Ok(_) => "taken",
             Err(StoreError::LockTimeout { .. }) => "waited",
             Err(error) => panic!("{case}: {error}"),
         };
-        check(case, outcome, expected);
-        if case == "another host, heartbeat past the bound" {
-            eprintln!("figure: another host's stale lock taken over in {:?}", started.elapsed());
-        }
-        if expected == "waited" {
-            assert!(entry.exists(), "{case}: the live holder's entry is untouched");
-        }
+        check(&format!("{case}, not watched yet"), outcome(store.lock(Duration::ZERO)), "waited");
+        assert!(entry.exists(), "{case}: the entry is untouched");
+        // Watched for the lease without a beat: taken over.
+        let started = Instant::now();
+        check(&format!("{case}, watched for the lease"), outcome(store.lock(lease * 10)), "taken");
+        let elapsed = started.elapsed();
+        assert!(elapsed >= lease, "{case}: taken over after {elapsed:?}, before the lease ({lease:?})");
     }
 }
 
@@ -296,24 +299,68 @@ fn an_unreadable_lock_entry_is_stale_only_once_its_heartbeat_is() {
     let mut mismatched = this_machine();
     mismatched["pid"] = dead_pid().into();
     mismatched["nonce"] = "0123".into();
-    let table: [(&str, &str, Vec<u8>); 5] = [
+    let table: [(&str, &str, Vec<u8>); 4] = [
         ("an empty entry (killed between the create and the write)", "feed.owner", Vec::new()),
         ("a cut-off record", "feed.owner", br#"{"host": "n1", "pid": 4"#.to_vec()),
         ("binary", "feed.owner", vec![0xff, 0x00, 0x13, 0x37]),
         ("a record whose nonce is not its name, of a dead pid", "feed.owner", mismatched.to_string().into_bytes()),
-        ("a stray file", "notes.txt", b"hello".to_vec()),
     ];
+    let lease = Duration::from_millis(200);
     for (case, name, bytes) in table {
-        for (age, expected) in [(Duration::ZERO, "waited"), (FALLBACK_STALE_AFTER + Duration::from_secs(5), "taken")] {
+        // Not watched for a lease yet: waited on; watched that long without a beat: taken.
+        for (timeout, expected) in [(Duration::ZERO, "waited"), (lease * 10, "taken")] {
             let (_folder, path, store) = setup();
-            plant_entry(&store, name, &bytes, age);
-            let outcome = match store.lock(Duration::from_millis(200)) {
-                Ok(_) => "taken",
-                Err(StoreError::LockTimeout { .. }) => "waited",
-                Err(error) => panic!("{case}: {}", describe_error(&error, &path)),
+            plant_entry(&store, name, &bytes, Duration::ZERO);
+            let outcome = match store.clone().with_lock_lease(lease).lock(timeout) {
+                Ok(_) => "taken".to_owned(),
+                Err(StoreError::LockTimeout { .. }) => "waited".to_owned(),
+                Err(error) => describe_error(&error, &path),
             };
-            check(&format!("{case}, heartbeat {age:?} ago"), outcome, expected);
+            check(&format!("{case}, waiting {timeout:?}"), &outcome, expected);
         }
+    }
+
+    // What the protocol did not make is never removed: refused at once, with the reason.
+    let stray = [
+        (
+            "a stray file",
+            "notes.txt",
+            "it holds \"notes.txt\", which tapis did not make; if no tapis process is using the token file, remove the folder",
+        ),
+        ("a link under an entry's name", "feed.owner", "an entry is not a regular file; tapis did not make it"),
+        (
+            "another user's entry",
+            "beef.owner",
+            "it belongs to another user (uid 65534); tapis did not make it, remove it",
+        ),
+    ];
+    for (case, name, reason) in stray {
+        let (folder, path, store) = setup();
+        let entry = store.lock_folder_path().join(name);
+        fs::create_dir(store.lock_folder_path()).expect("mkdir");
+        match case {
+            "a link under an entry's name" => {
+                fs::write(folder.path().join("elsewhere"), "precious").expect("write");
+                std::os::unix::fs::symlink(folder.path().join("elsewhere"), &entry).expect("symlink");
+            }
+            "another user's entry" => {
+                fs::write(&entry, b"{}").expect("write");
+                if std::os::unix::fs::chown(&entry, Some(65534), Some(65534)).is_err() {
+                    eprintln!("skipped: {case}: this user cannot give a file away (not root)");
+                    continue;
+                }
+            }
+            _ => fs::write(&entry, b"hello").expect("write"),
+        }
+        check(
+            case,
+            &describe_error(
+                &store.clone().with_lock_lease(Duration::ZERO).lock(Duration::from_millis(300)).expect_err("refused"),
+                &path,
+            ),
+            &format!("Lock: cannot lock <path>.lock.d: {reason}"),
+        );
+        assert!(fs::symlink_metadata(&entry).is_ok(), "{case}: not removed");
     }
 
     // An empty lock folder (a holder killed between its unlink and its rmdir) is a free lock.
@@ -380,7 +427,7 @@ fn racing_takeovers_never_make_two_holders() {
     }
     let (_folder, path, store) = setup();
     let machine = this_machine();
-    let other_host = json!({"host": "other-node.cluster.example", "boot_id": null, "pid_namespace": null});
+    let own = std::process::id();
     let holders = Arc::new(AtomicUsize::new(0));
     let most = Arc::new(AtomicUsize::new(0));
     let rounds = 100;
@@ -389,7 +436,8 @@ fn racing_takeovers_never_make_two_holders() {
         if round % 2 == 0 {
             plant(&store, &machine, dead_pid(), None, Duration::ZERO);
         } else {
-            plant(&store, &other_host, 1, None, FALLBACK_STALE_AFTER * 2);
+            // Our own pid, but another start time: a reused pid.
+            plant(&store, &machine, own, start_time(own).map(|start| start + 1), Duration::ZERO);
         }
         let barrier = Arc::new(Barrier::new(RACERS));
         let racers: Vec<_> = (0..RACERS)

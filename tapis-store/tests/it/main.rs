@@ -8,6 +8,7 @@
 
 mod load;
 mod lock;
+mod lock_cluster;
 mod lock_fallback;
 mod permissions;
 mod save;
