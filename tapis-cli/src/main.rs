@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         Command::Logout(args) => commands::logout::run(&cli.global, &args),
         Command::Exec(args) => commands::exec::run(&cli.global, &args),
         Command::Api(args) => commands::api::run(&cli.global, &args),
-        Command::Profiles(args) => commands::profiles::run(&args),
+        Command::Profiles(args) => commands::profiles::run(&cli.global, &args),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Manpage => commands::completions::manpage(),
     };

@@ -66,7 +66,8 @@ mod tests {
             (AuthError::Unavailable { url: url(), n_attempts: 3, last: "HTTP 503".into() }, "ServerUnavailable"),
             (AuthError::Unconfirmed { url: url(), last: "timed out".into() }, "ServerUnavailable"),
             (AuthError::InvalidResponse { url: url(), reason: "r".into() }, "ServerUnavailable"),
-            (AuthError::NoCredentials { base_url: url() }, "NotLoggedIn"),
+            (AuthError::NoCredentials { base_url: url(), lapsed_at: None }, "NotLoggedIn"),
+            (AuthError::PasswordWithoutUsername { base_url: url(), path: path() }, "TapisConnectError"),
             (AuthError::RenewalRejected { base_url: url(), message: "m".into() }, "NotLoggedIn"),
             (AuthError::NoClient { base_url: url() }, "TapisConnectError"),
             (AuthError::UnusableGivenToken { reason: "r".into() }, "TapisConnectError"),
@@ -93,6 +94,10 @@ mod tests {
             (
                 AuthError::TokenRefused { url: url(), status: 500, message: "Token is revoked.".into(), renewal: None },
                 "NotLoggedIn",
+            ),
+            (
+                AuthError::OtherUser { user: None, asked: "alice".into(), base_url: url(), path: path() },
+                "TapisConnectError",
             ),
             (AuthError::ForeignPath { path: "https://x".into(), base_url: url() }, "TapisConnectError"),
         ];

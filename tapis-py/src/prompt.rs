@@ -23,11 +23,6 @@ impl PythonPrompter {
         Self { interactive: in_kernel(py) || stdin_is_interactive(py), interrupt: None }
     }
 
-    /// Prints a note of the binding's own, labelled as the library's notes are.
-    pub(crate) fn note(&mut self, text: &str) {
-        Python::attach(|py| print_to_stderr(py, &format!("note: {text}")));
-    }
-
     /// The `KeyboardInterrupt` caught at a prompt, if there was one.
     pub(crate) fn take_interrupt(&mut self) -> Option<PyErr> {
         self.interrupt.take()

@@ -83,6 +83,14 @@ pub enum ProfilesError {
         /// What the parser found.
         source: Box<toml::de::Error>,
     },
+    /// The file cannot be written.
+    #[error("cannot write the config file {path}")]
+    Write {
+        /// The config file.
+        path: PathBuf,
+        /// The error from the operating system.
+        source: io::Error,
+    },
 }
 
 /// Whether `name` may name a profile: letters, digits, `-`, `_` and `.`, not starting with
@@ -119,6 +127,31 @@ pub fn load_config(path: &Path) -> Result<Config, ProfilesError> {
     }
 }
 
+/// Reads the config file, lets `f` change it, and writes it back atomically (a temporary file
+/// in the same folder renamed over it) when `f` changed it; returns what `f` returned.
+pub fn update_config<R>(path: &Path, f: impl FnOnce(&mut Config) -> R) -> Result<R, ProfilesError> {
+    use std::io::Write as _;
+    let before = load_config(path)?;
+    let mut config = before.clone();
+    let result = f(&mut config);
+    if config == before {
+        return Ok(result);
+    }
+    let write = |source| ProfilesError::Write { path: path.to_owned(), source };
+    let folder = path.parent().filter(|folder| !folder.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(folder).map_err(write)?;
+    let text = toml::to_string_pretty(&config).map_err(|error| write(io::Error::other(error)))?;
+    let mut temporary = tempfile::NamedTempFile::new_in(folder).map_err(write)?;
+    temporary
+        .write_all(
+            format!("# tapis profiles: see `tapis profiles` and `tapis login --profile NAME`\n{text}").as_bytes(),
+        )
+        .and_then(|()| temporary.as_file().sync_all())
+        .map_err(write)?;
+    temporary.persist(path).map_err(|error| write(error.error))?;
+    Ok(result)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +180,18 @@ mod tests {
         let error = load_config(&bad).expect_err("a number is not a URL");
         assert!(matches!(error, ProfilesError::Invalid { .. }), "{error:?}");
         assert!(error.to_string().contains("bad.toml"), "{error}");
+    }
+
+    #[test]
+    fn an_update_is_written_and_read_back() {
+        let folder = tempfile::tempdir().expect("temp");
+        let path = folder.path().join("nested").join("profiles.toml");
+        let profile = Profile::new(Some("https://tacc.tapis.io".into()), Some("jdoe".into()), None);
+        update_config(&path, |config| config.profiles.insert("tacc".into(), profile.clone())).expect("update");
+        assert_eq!(load_config(&path).expect("load").profiles.get("tacc"), Some(&profile));
+        let removed = update_config(&path, |config| config.profiles.remove("tacc")).expect("remove");
+        assert_eq!(removed, Some(profile));
+        assert!(load_config(&path).expect("load").profiles.is_empty());
     }
 
     #[test]

@@ -184,7 +184,7 @@ fn logout_waits_for_the_lock_and_leaves_the_file_on_a_timeout() {
 
     let output = run(world.tapis().args(["logout", "--lock-timeout", "300ms"]));
     assert_exit(&output, 1);
-    assert!(stderr(&output).contains("another tapis process has held"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("another process has held"), "{}", stderr(&output));
     assert_eq!(fs::read(world.token_file()).expect("the file is still there"), before, "the file is untouched");
     for mock in &any_request {
         mock.assert();

@@ -274,7 +274,7 @@ fn a_symlinked_token_file_is_read_but_never_written_through() {
     login.assert();
     assert_eq!(stdout(&output), format!("{jwt}\n"), "the new token is still printed");
     assert!(
-        stderr(&output).contains("is a symbolic link; tapis does not write tokens through links"),
+        stderr(&output).contains("is a symbolic link, and tokens are not written through links"),
         "{}",
         stderr(&output)
     );

@@ -51,7 +51,7 @@ fn logout_of_another_server_leaves_the_tokens_byte_for_byte() {
 #[test]
 fn login_token_and_device_login_for_another_server_refuse_unless_forced() {
     let mut world = World::new();
-    let (login, _) = world.mock_login(1);
+    let (login, first_jwt) = world.mock_login(1);
     assert_exit(&run(world.tapis_with_credentials().arg("login")), 0);
     login.assert();
     let before = fs::read(world.token_file()).expect("the token file");
@@ -62,7 +62,7 @@ fn login_token_and_device_login_for_another_server_refuse_unless_forced() {
     {
         let output = run(world.tapis_with_credentials().args(["--base-url", &other_url]).args(args));
         assert_refused_naming(&output, &world.base_url());
-        assert!(stderr(&output).contains("tapis login --force"), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains("log in with --force"), "{args:?}: {}", stderr(&output));
         assert_eq!(fs::read(world.token_file()).expect("the token file"), before, "{args:?}: changed");
     }
     for mock in &other_mocks {
@@ -73,10 +73,19 @@ fn login_token_and_device_login_for_another_server_refuse_unless_forced() {
     let exp = tapis_testkit::now_unix() + 4 * 3600;
     let jwt = other.access_jwt(USERNAME, exp);
     let grant = other.password_grant(USERNAME, PASSWORD).without_client().answer_tokens(&jwt, exp).expect(1);
+    // The first server's client, made by tapis, goes with them: deleted there with its token.
+    let delete = world
+        .server
+        .delete_client(CLIENT_ID)
+        .with_tapis_token(&first_jwt)
+        .answer_envelope(200, "Client deleted.", serde_json::Value::Null)
+        .expect(1);
     let output =
         run(world.tapis_with_credentials().args(["--base-url", &other_url, "login", "--force", "--no-refresh"]));
     assert_exit(&output, 0);
     grant.assert();
+    delete.assert();
+    assert!(stderr(&output).contains(&format!("deleted the OAuth client {CLIENT_ID}")), "{}", stderr(&output));
     assert_eq!(world.saved()["base_url"], other_url.as_str());
     other.assert_no_strays();
     world.server.assert_no_strays();

@@ -9,6 +9,7 @@
 mod client;
 mod flow;
 mod flow_edges;
+mod identity;
 mod redaction;
 mod runtime;
 mod safety;
