@@ -41,8 +41,11 @@ pub(crate) fn sources(
         "TAPIS_TOKEN_FILE",
         global.token_file.as_ref().map(|path| path.to_string_lossy().into_owned()),
     );
-    sources.username = credentials
-        .and_then(|credentials| from(on.username, "--username", "TAPIS_USERNAME", credentials.username.clone()));
+    // A verb without credential flags still knows the user the environment asks for.
+    sources.username = match credentials {
+        Some(credentials) => from(on.username, "--username", "TAPIS_USERNAME", credentials.username.clone()),
+        None => from(false, "--username", "TAPIS_USERNAME", std::env::var("TAPIS_USERNAME").ok()),
+    };
     sources.password = password;
     sources.given_token = crate::commands::given_token();
     sources.places = Places::platform();

@@ -190,6 +190,28 @@ fn connect(
     }
 }
 
+/// Where `connect()` with these arguments would sign in, and as whom, without signing in:
+/// `{"profile", "base_url", "token_file", "username"}` (the username asked for, if any), as
+/// the library resolves it. For tests of the one resolution through this front door.
+#[pyfunction]
+#[pyo3(name = "target", signature = (token_file_path=None, base_url=None, username="", profile=None))]
+fn resolve_target(
+    token_file_path: Option<PathBuf>,
+    base_url: Option<&str>,
+    username: &str,
+    profile: Option<&str>,
+) -> PyResult<HashMap<&'static str, Option<String>>> {
+    let arguments =
+        target::Arguments { profile, base_url, token_file: token_file_path, username: Some(username), password: None };
+    let target = target::resolve(&arguments, false)?;
+    Ok(HashMap::from([
+        ("profile", target.profile),
+        ("base_url", Some(target.base_url.to_string())),
+        ("token_file", Some(target.token_file.display().to_string())),
+        ("username", target.username),
+    ]))
+}
+
 fn token(session: &Session, options: &LoginOptions) -> Token {
     let tokens = session.tokens();
     Token {
@@ -217,6 +239,7 @@ fn instant(at: DateTime<Utc>) -> String {
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(connect, module)?)?;
+    module.add_function(wrap_pyfunction!(resolve_target, module)?)?;
     module.add_class::<Token>()?;
     errors::register(module)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -18,6 +18,7 @@ mod refused;
 mod renewal;
 mod safety;
 mod scripting;
+mod settings;
 mod status;
 mod support;
 mod token;

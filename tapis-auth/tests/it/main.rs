@@ -14,6 +14,7 @@ mod redaction;
 mod runtime;
 mod safety;
 mod sdk;
+mod settings;
 mod support;
 mod threads;
 mod time;

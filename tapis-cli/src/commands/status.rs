@@ -101,6 +101,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
         let report = json!({
             "base_url": base_url.as_str(),
             "profile": target.profile,
+            "username_asked": target.username,
             "token_file": (!from_environment).then(|| token_file.display().to_string()),
             "token_source": if from_environment { "environment" } else { "file" },
             "state": shown.to_string(),
