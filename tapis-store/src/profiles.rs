@@ -143,9 +143,7 @@ pub fn update_config<R>(path: &Path, f: impl FnOnce(&mut Config) -> R) -> Result
     let text = toml::to_string_pretty(&config).map_err(|error| write(io::Error::other(error)))?;
     let mut temporary = tempfile::NamedTempFile::new_in(folder).map_err(write)?;
     temporary
-        .write_all(
-            format!("# tapis profiles: see `tapis profiles` and `tapis login --profile NAME`\n{text}").as_bytes(),
-        )
+        .write_all(format!("# tapis profiles: the servers, users and token files of named sign-ins\n{text}").as_bytes())
         .and_then(|()| temporary.as_file().sync_all())
         .map_err(write)?;
     temporary.persist(path).map_err(|error| write(error.error))?;
