@@ -21,6 +21,8 @@ pub(crate) enum Exit {
     ApiError,
     /// Interrupted at a prompt (Ctrl-C), as shells report SIGINT.
     Interrupted,
+    /// Standard output was closed early, as shells report SIGPIPE.
+    BrokenPipe,
     /// `tapis exec`: the command's own exit code (127: not found, 126: cannot run).
     Passthrough(u8),
 }
@@ -37,6 +39,7 @@ impl Exit {
             Self::ServerOrNetwork => 5,
             Self::ApiError => 6,
             Self::Interrupted => 130,
+            Self::BrokenPipe => 141,
             Self::Passthrough(code) => code,
         }
     }
@@ -52,7 +55,15 @@ Exit codes:
   5    server or network failure, after retries
   6    tapis api: the server answered with an error status
   130  interrupted at a prompt
+  141  standard output was closed early (e.g. piped to head); nothing is printed about it
 tapis exec exits with the command's own code (127: command not found).";
+
+/// Whether writing to a closed pipe is what failed.
+pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
 
 /// A usage error found after parsing (a bad profile name, a path that is a URL, ...): exit 2.
 #[derive(Debug)]

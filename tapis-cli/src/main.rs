@@ -47,6 +47,9 @@ fn main() -> ExitCode {
     };
     let code = match outcome {
         Ok(code) => code,
+        // Standard output closed early (`tapis status | head -1`): nothing to say, and nobody
+        // to say it to on stdout; exit as a tool killed by SIGPIPE would.
+        Err(error) if exit::is_broken_pipe(&error) => exit::Exit::BrokenPipe,
         Err(error) => {
             output::error_line(&commands::describe(&error));
             exit_code_for(&error)

@@ -480,7 +480,19 @@ fn create_private_folder(folder: &Path) -> io::Result<()> {
     if folder.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(folder)
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(folder).map_err(|error| {
+        // A file where a folder should be (`job.py/tokens.json`): the OS says "File exists",
+        // the cause is that the path goes through a file.
+        match folder.ancestors().find(|ancestor| ancestor.is_file()) {
+            // It goes under a message that names the whole path: the file's name is enough.
+            Some(file) => {
+                let name =
+                    file.file_name().map_or_else(|| file.display().to_string(), |name| name.to_string_lossy().into());
+                io::Error::new(io::ErrorKind::NotADirectory, format!("{name} is a file, not a folder"))
+            }
+            None => error,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -493,5 +505,15 @@ mod tests {
         assert_eq!(store.lock_path(), PathBuf::from("/home/jdoe/.tapis_tokens.json.lock"));
         assert_eq!(store.lock_folder_path(), PathBuf::from("/home/jdoe/.tapis_tokens.json.lock.d"));
         assert_eq!(TokenStore::new("tokens.json").folder(), PathBuf::from("."));
+    }
+
+    #[test]
+    fn a_token_file_under_a_file_says_the_path_goes_through_a_file() {
+        let folder = tempfile::tempdir().expect("temp");
+        let script = folder.path().join("job.py");
+        fs::write(&script, "print()").expect("write");
+        let error = create_private_folder(&script.join("deeper")).expect_err("a file is not a folder");
+        assert_eq!(error.kind(), io::ErrorKind::NotADirectory);
+        assert!(error.to_string().contains("job.py is a file, not a folder"), "{error}");
     }
 }

@@ -142,7 +142,7 @@ fn a_failed_save_leaves_the_previous_file_and_no_temporary() {
                 fs::write(&file, PREVIOUS).expect("write");
                 (file.join("tokens.json"), file)
             },
-            "Write: cannot save the token file <path> (the previous file is unchanged): File exists (os error 17)",
+            "Write: cannot save the token file <path> (the previous file is unchanged): notafolder is a file, not a folder",
         ),
         (
             "a file name too long for the temporary file's",
