@@ -7,6 +7,7 @@ mod concurrency;
 mod edges;
 mod edges_flow;
 mod hostile;
+mod identity;
 mod lock_fallback;
 mod login;
 mod logout;

@@ -10,7 +10,7 @@ use crate::scripting::signed_in;
 use crate::support::*;
 
 /// Runs `command` with `input` on its standard input.
-fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
+pub(crate) fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
     use std::io::Write as _;
     let mut child =
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn tapis");

@@ -73,6 +73,10 @@ fn remove(global: &GlobalArgs, name: &str) -> anyhow::Result<Exit> {
     let mut named = global.clone();
     named.profile = Some(name.to_owned());
     named.on_command_line.profile = true;
+    // Which server the environment names does not matter to forgetting a profile.
+    if !named.base_url_on_command_line {
+        named.base_url = None;
+    }
     // The profile as it is used (an unknown one is the usual usage error, listing those there are).
     let target = profile::resolve(&named)?;
     let config_file = target.config_file.clone().context("no profile is named")?;
