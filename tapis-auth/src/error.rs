@@ -260,7 +260,9 @@ impl PromptError {
 fn prompt_kind(error: &PromptError) -> ErrorKind {
     match error {
         PromptError::Interrupted => ErrorKind::Interrupted,
-        PromptError::EndOfInput | PromptError::Empty(_) | PromptError::Terminal(_) => ErrorKind::NotLoggedIn,
+        PromptError::EndOfInput | PromptError::Empty(_) | PromptError::Terminal(_) | PromptError::NobodyToAsk => {
+            ErrorKind::NotLoggedIn
+        }
     }
 }
 

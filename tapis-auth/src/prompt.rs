@@ -22,6 +22,10 @@ pub enum PromptError {
     /// The terminal could not be used.
     #[error("cannot ask for credentials on the terminal: {0}")]
     Terminal(#[from] std::io::Error),
+    /// The front end turned out to take no input at all (a notebook kernel run without one):
+    /// nobody can be asked.
+    #[error("nobody can be asked for a password here (this front end takes no input); nothing was changed")]
+    NobodyToAsk,
 }
 
 /// Something the login flow wants the user to know. None of these is an error.

@@ -161,6 +161,10 @@ pub(crate) fn auth_message(error: &AuthError, ways: &WaysOut) -> String {
         AuthError::TokenRefused { url, status, message, .. } => {
             format!("{url} refused the token ({status}: {message}), and it could not be renewed; {}", ways.log_in_again)
         }
+        AuthError::Prompt(crate::PromptError::NobodyToAsk) => format!(
+            "nobody can be asked for a password here (this front end takes no input), and there is no valid saved token; {}, or {}",
+            ways.log_in, ways.supply_credentials
+        ),
         AuthError::Store(store) => store_message(store, ways),
         other => other.to_string(),
     }
@@ -239,6 +243,8 @@ mod tests {
         check(AuthError::RenewalRejected { base_url: url(), message: "m".into() }, &["AGAIN"]);
         check(AuthError::NoClient { base_url: url() }, &["CLIENT"]);
         check(AuthError::DeviceCodeExpired, &["DEVICE"]);
+        let nobody = message_of(&AuthError::Prompt(crate::PromptError::NobodyToAsk), &OTHER).expect("worded");
+        assert!(nobody.contains("takes no input") && nobody.contains("LOG-IN, or CREDENTIALS"), "{nobody}");
         check(
             AuthError::OtherServer { server: "https://a".into(), base_url: url(), path: path() },
             &["work with https://a (BASE-URL, or PROFILE)", "(TOKEN-FILE, or PROFILE)", "log in with FORCE"],

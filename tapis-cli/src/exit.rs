@@ -188,6 +188,7 @@ mod tests {
             (AuthError::Prompt(PromptError::Interrupted), 130),
             (AuthError::Prompt(PromptError::Empty("username")), 3),
             (AuthError::Prompt(PromptError::Terminal(io())), 3),
+            (AuthError::Prompt(PromptError::NobodyToAsk), 3),
             (
                 AuthError::Store(StoreError::Corrupt {
                     path: path(),

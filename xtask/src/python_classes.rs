@@ -37,6 +37,7 @@ mod tests {
             (AuthError::Prompt(PromptError::Interrupted), "KeyboardInterrupt"),
             (AuthError::Prompt(PromptError::Empty("username")), "NotLoggedIn"),
             (AuthError::Prompt(PromptError::Terminal(io())), "NotLoggedIn"),
+            (AuthError::Prompt(PromptError::NobodyToAsk), "NotLoggedIn"),
             (AuthError::Store(StoreError::Corrupt { path: path(), reason: corrupt() }), "TokenFileError"),
             (AuthError::Store(StoreError::Unreadable { path: path(), source: io() }), "TokenFileError"),
             (AuthError::Store(StoreError::NotOwned { path: path(), owner: 0 }), "TokenFileError"),
