@@ -137,6 +137,9 @@ pub enum Notice {
     DeviceWaiting {
         /// When the code expires, if known.
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// How long the code has left, by the flow's clock, if known (a front end shows it
+        /// without reading a clock of its own).
+        left: Option<chrono::TimeDelta>,
     },
     /// The token file's file system does not support `flock`, so the lock is a lock folder
     /// ([`tapis_store::LockKind::LockFolder`]). Said at most once per process.

@@ -125,7 +125,8 @@ async fn wait_for_next_poll(
 ) {
     let mut left = interval;
     while !left.is_zero() {
-        prompter.notice(&Notice::DeviceWaiting { expires_at });
+        let code_left = expires_at.map(|at| at - clock.now());
+        prompter.notice(&Notice::DeviceWaiting { expires_at, left: code_left });
         let step = left.min(Duration::from_secs(1));
         clock.sleep(step).await;
         left -= step;
