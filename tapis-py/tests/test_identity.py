@@ -77,3 +77,14 @@ def test_the_tapipy_client_trusts_the_private_ca(tmp_path, token_file, monkeypat
 
         assert [job.uuid for job in jobs] == ["job-1"]
         assert t.verify == ca_file
+
+
+def test_a_password_without_a_username_is_for_the_saved_user(mock, token_file, no_tapipy):
+    # As for the command: the user of the token saved for this server.
+    connect_tapis(token_filePath=token_file, base_url=mock.base_url, username="jdoe", password="s3cret")
+    grants_before = len(mock.grants)
+
+    token = connect_tapis(token_filePath=token_file, base_url=mock.base_url, password="s3cret", force_connect=True)
+
+    assert token.username == "jdoe"
+    assert [user for user, _ in mock.grants[grants_before:]] == ["jdoe"]
