@@ -84,7 +84,8 @@ impl Places {
         Self {
             home: tapis_store::default_token_file_path().and_then(|path| path.parent().map(Path::to_path_buf)),
             config_file: profiles::config_path(),
-            profile_tokens: profiles::profile_token_file_path("x")
+            // The folder of any profile's own file (`tokens/<name>.json`).
+            profile_tokens: profiles::profile_token_file_path(DEFAULT_PROFILE)
                 .and_then(|path| path.parent().map(Path::to_path_buf)),
         }
     }
@@ -300,13 +301,10 @@ pub fn resolve(sources: &Sources, purpose: Purpose) -> Result<Target, SettingsEr
             }
             let own = match saved {
                 Some(profile) => Some(match profile.base_url.as_deref() {
-                    Some(url) => parse(&Given::caller("", url)).map_err(|error| match error {
-                        SettingsError::BaseUrl { url, source, .. } => SettingsError::BaseUrl {
-                            name: format!("the base URL of the profile `{name}` in {}", config_file.display()),
-                            url,
-                            source,
-                        },
-                        other => other,
+                    Some(url) => BaseUrl::parse(url).map_err(|source| SettingsError::BaseUrl {
+                        name: format!("the base URL of the profile `{name}` in {}", config_file.display()),
+                        url: url.to_owned(),
+                        source,
                     })?,
                     None => default_base_url(),
                 }),
