@@ -14,7 +14,7 @@ fn another_users_token_is_refused_by_every_verb_naming_both_users() {
     let before = fs::read(world.token_file()).expect("the token file");
     let token_endpoint = world.mock_token_endpoint(0);
 
-    for verb in [&["token"][..], &["whoami"], &["login"], &["api", "/v3/systems"]] {
+    for verb in [&["token"][..], &["whoami"], &["login"], &["api", "/v3/systems"], &["logout"]] {
         let output = run(world.tapis().args(verb).env("TAPIS_USERNAME", "alice").env("TAPIS_PASSWORD", "wonder"));
         assert_exit(&output, 2);
         assert!(stdout(&output).is_empty(), "{verb:?}: no token printed");

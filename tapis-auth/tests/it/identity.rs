@@ -91,6 +91,8 @@ fn another_users_tokens_are_refused_before_any_request() {
 
         // Asked for by name (a flag, a variable, a profile, a Python argument).
         assert_other_user(connect(&options, &mut Scripted::no_terminal()).map(|s| s.origin()), &context);
+        // Nor logged out of by a logout that names alice.
+        assert_other_user(tapis_auth::blocking::logout(&options).map(|_| Origin::Saved), &context);
         // Asked for at the prompt (nobody named, and jdoe's client kept without a token, so
         // a login is needed): refused once the name is known, before the password.
         if case == JdoesFile::KeptClient {
