@@ -58,16 +58,26 @@ pub enum AuthError {
         reason: String,
     },
     /// A login is needed but there are no credentials and no terminal to ask for them.
-    #[error(
-        "not logged in to {base_url}, and no terminal to ask for a password; log in where a person can be asked, or supply the username and password"
-    )]
+    #[error("{}", crate::ways_out::neutral(self))]
     NoCredentials {
         /// The server a login was needed for.
         base_url: String,
+        /// When the saved login's refresh token expired, if there was one for this server:
+        /// the login lapsed, rather than never having been made.
+        lapsed_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// A password was supplied without a username, the token file names no user of this
+    /// server to take it from, and there is nobody to ask.
+    #[error("{}", crate::ways_out::neutral(self))]
+    PasswordWithoutUsername {
+        /// The server.
+        base_url: String,
+        /// The token file.
+        path: std::path::PathBuf,
     },
     /// Renewal was refused (the refresh token was revoked or expired, or its client was
     /// deleted) and there is no password to fall back on.
-    #[error("renewing the token for {base_url} was refused ({}); log in again", crate::secrets::redact(.message))]
+    #[error("{}", crate::ways_out::neutral(self))]
     RenewalRejected {
         /// The server a login is needed for.
         base_url: String,
@@ -75,9 +85,7 @@ pub enum AuthError {
         message: String,
     },
     /// A device login needs an OAuth client id, and none was given or saved.
-    #[error(
-        "device login to {base_url} needs an OAuth client: log in with a password once (which creates one), or give a client id"
-    )]
+    #[error("{}", crate::ways_out::neutral(self))]
     NoClient {
         /// The server.
         base_url: String,
@@ -98,10 +106,7 @@ pub enum AuthError {
     /// access or refresh token, or an OAuth client's key), so they were left as they are: an
     /// operation on one server never discards another's tokens. Forcing a new login replaces
     /// them.
-    #[error(
-        "the token file {} holds the tokens of {server}, not of {base_url}; it was left unchanged (work with {server} to use or log out of them, keep the tokens of {base_url} in another token file, or force a new login to replace them)",
-        path.display()
-    )]
+    #[error("{}", crate::ways_out::neutral(self))]
     OtherServer {
         /// The server the saved tokens belong to.
         server: String,
@@ -110,8 +115,23 @@ pub enum AuthError {
         /// The token file.
         path: std::path::PathBuf,
     },
+    /// The token file holds the tokens (or a kept OAuth client) of another user than the one
+    /// asked for, with something to lose in them, so they were left as they are: a sign-in as
+    /// one user never hands out, renews or discards another user's tokens. Forcing a new login
+    /// replaces them.
+    #[error("{}", crate::ways_out::neutral(self))]
+    OtherUser {
+        /// The user the saved tokens belong to, when known.
+        user: Option<String>,
+        /// The user asked for.
+        asked: String,
+        /// The server.
+        base_url: String,
+        /// The token file.
+        path: std::path::PathBuf,
+    },
     /// The device code expired before the user approved it.
-    #[error("the device code expired before the login was approved; start a new device login")]
+    #[error("{}", crate::ways_out::neutral(self))]
     DeviceCodeExpired,
     /// Asking for credentials failed (end of input, interrupted, no terminal).
     #[error(transparent)]
@@ -130,7 +150,7 @@ pub enum AuthError {
     },
     /// The server refused the session's token although it had not expired by the local clock
     /// (it was revoked, or the clocks differ), and it could not be renewed.
-    #[error("{url} refused the token ({status}: {}), and it could not be renewed; log in again", crate::secrets::redact(.message))]
+    #[error("{}", crate::ways_out::neutral(self))]
     TokenRefused {
         /// The URL requested.
         url: String,
@@ -196,6 +216,8 @@ impl AuthError {
             | AuthError::TokenRefused { .. } => ErrorKind::NotLoggedIn,
             AuthError::NoClient { .. }
             | AuthError::OtherServer { .. }
+            | AuthError::OtherUser { .. }
+            | AuthError::PasswordWithoutUsername { .. }
             | AuthError::UnusableGivenToken { .. }
             | AuthError::InvalidRequest { .. }
             | AuthError::ForeignPath { .. } => ErrorKind::InvalidInput,
@@ -217,6 +239,17 @@ impl AuthError {
     }
 }
 
+impl crate::settings::SettingsError {
+    /// What this error means; see [`ErrorKind`]: the caller's settings cannot be used as they
+    /// are, except a `profiles.toml` that cannot be read.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            crate::settings::SettingsError::Profiles(_) => ErrorKind::TokenFile,
+            _ => ErrorKind::InvalidInput,
+        }
+    }
+}
+
 impl PromptError {
     /// What this error means; see [`ErrorKind`].
     pub fn kind(&self) -> ErrorKind {
@@ -227,7 +260,9 @@ impl PromptError {
 fn prompt_kind(error: &PromptError) -> ErrorKind {
     match error {
         PromptError::Interrupted => ErrorKind::Interrupted,
-        PromptError::EndOfInput | PromptError::Empty(_) | PromptError::Terminal(_) => ErrorKind::NotLoggedIn,
+        PromptError::EndOfInput | PromptError::Empty(_) | PromptError::Terminal(_) | PromptError::NobodyToAsk => {
+            ErrorKind::NotLoggedIn
+        }
     }
 }
 
@@ -261,6 +296,9 @@ impl ErrorKind {
         }
         if let Some(prompt) = error.downcast_ref::<PromptError>() {
             return Some(prompt.kind());
+        }
+        if let Some(settings) = error.downcast_ref::<crate::settings::SettingsError>() {
+            return Some(settings.kind());
         }
         error.downcast_ref::<StoreError>().map(store_kind)
     }

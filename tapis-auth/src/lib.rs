@@ -41,7 +41,9 @@ mod retry;
 #[cfg(feature = "sdk")]
 pub mod sdk;
 pub mod secrets;
+pub mod settings;
 pub mod time;
+mod ways_out;
 
 pub use client::{
     ApiRequest, ApiResponse, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_ANSWER_BYTES,
@@ -60,6 +62,7 @@ pub use secrets::redact;
 pub use tapis_auth_core::{AccessToken, BaseUrl, ExposeSecret, SecretString, TokenSet};
 pub use tapis_store::{DEFAULT_LOCK_TIMEOUT, StoreError, default_token_file_path};
 pub use time::{Clock, SharedClock, SystemClock};
+pub use ways_out::{WaysOut, message_of};
 
 /// The token-answer parser, for the fuzz targets only; not part of the stable API.
 #[cfg(feature = "fuzzing")]

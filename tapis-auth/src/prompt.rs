@@ -22,6 +22,10 @@ pub enum PromptError {
     /// The terminal could not be used.
     #[error("cannot ask for credentials on the terminal: {0}")]
     Terminal(#[from] std::io::Error),
+    /// The front end turned out to take no input at all (a notebook kernel run without one):
+    /// nobody can be asked.
+    #[error("nobody can be asked for a password here (this front end takes no input); nothing was changed")]
+    NobodyToAsk,
 }
 
 /// Something the login flow wants the user to know. None of these is an error.
@@ -50,6 +54,41 @@ pub enum Notice {
         path: PathBuf,
         /// The server the token belongs to, when known.
         server: Option<BaseUrl>,
+    },
+    /// A forced login replaces the tokens or kept client of another user than the one asked for.
+    TokenForOtherUser {
+        /// The token file.
+        path: PathBuf,
+        /// The user they belong to, when known.
+        user: Option<String>,
+    },
+    /// A forced login replaced another user's or server's OAuth client, which this tool had
+    /// made: it was deleted on its server with its still-valid token.
+    PreviousClientDeleted {
+        /// The client's id.
+        client_id: String,
+        /// Its server.
+        server: BaseUrl,
+    },
+    /// A forced login replaced another user's or server's OAuth client, and it could not be
+    /// deleted: it is left behind on its server, and its key is no longer in the token file.
+    PreviousClientLeftBehind {
+        /// The client's id.
+        client_id: String,
+        /// Its server, when known.
+        server: Option<BaseUrl>,
+        /// Why it was not deleted.
+        reason: String,
+    },
+    /// A given token (a CI job's) is passed over: it is not a token of this server that is
+    /// valid for long enough; the token file is used instead.
+    GivenTokenPassedOver {
+        /// What the caller calls the given token (a variable's name).
+        name: String,
+        /// Why, in words (`expired at ...`, `cannot be used: ...`).
+        reason: String,
+        /// The token file used instead.
+        token_file: PathBuf,
     },
     /// The server rejected the credentials; the user will be asked again.
     CredentialsRejected {
@@ -104,6 +143,9 @@ pub enum Notice {
     DeviceWaiting {
         /// When the code expires, if known.
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// How long the code has left, by the flow's clock, if known (a front end shows it
+        /// without reading a clock of its own).
+        left: Option<chrono::TimeDelta>,
     },
     /// The token file's file system does not support `flock`, so the lock is a lock folder
     /// ([`tapis_store::LockKind::LockFolder`]). Said at most once per process.
@@ -136,9 +178,12 @@ impl Notice {
             Notice::LoggedInByAnotherProcess | Notice::DeviceCode { .. } | Notice::DeviceWaiting { .. } => {
                 NoticeLevel::Progress
             }
-            Notice::TokenForOtherServer { .. } | Notice::ClientCreated { .. } | Notice::LockFallback { .. } => {
-                NoticeLevel::Note
-            }
+            Notice::TokenForOtherServer { .. }
+            | Notice::TokenForOtherUser { .. }
+            | Notice::GivenTokenPassedOver { .. }
+            | Notice::PreviousClientDeleted { .. }
+            | Notice::ClientCreated { .. }
+            | Notice::LockFallback { .. } => NoticeLevel::Note,
             Notice::CredentialsRejected { .. } => NoticeLevel::Error,
             _ => NoticeLevel::Warning,
         }
@@ -178,6 +223,25 @@ impl std::fmt::Display for Words<'_> {
                     f,
                     "the token in {} belongs to {owner}, not this server; it will not be sent here",
                     path.display()
+                )
+            }
+            Notice::TokenForOtherUser { path, user } => write!(
+                f,
+                "the token in {} belongs to {}, not the user asked for; it will not be used",
+                path.display(),
+                user.as_deref().unwrap_or("an unknown user")
+            ),
+            Notice::GivenTokenPassedOver { name, reason, token_file } => {
+                write!(f, "{name} {reason}; using the token file {} instead", token_file.display())
+            }
+            Notice::PreviousClientDeleted { client_id, server } => {
+                write!(f, "deleted the OAuth client {client_id} of the tokens replaced, on {server}")
+            }
+            Notice::PreviousClientLeftBehind { client_id, server, reason } => {
+                let server = server.as_ref().map_or_else(|| "an unknown server".to_owned(), ToString::to_string);
+                write!(
+                    f,
+                    "the OAuth client {client_id} of the tokens replaced is left behind on {server} ({reason}); its key is no longer in the token file"
                 )
             }
             Notice::CredentialsRejected { message, attempts_left: 1 } => write!(f, "{message} (1 try left)"),
@@ -303,6 +367,22 @@ mod tests {
             Notice::TokenForOtherServer { path: "/t.json".into(), server: None },
             NoticeLevel::Note,
             "the token in /t.json belongs to an unknown server, not this server; it will not be sent here",
+        );
+        check(
+            Notice::TokenForOtherUser { path: "/t.json".into(), user: Some("jdoe".into()) },
+            NoticeLevel::Note,
+            "the token in /t.json belongs to jdoe, not the user asked for; it will not be used",
+        );
+        let server = BaseUrl::parse("https://tacc.tapis.io").expect("valid");
+        check(
+            Notice::PreviousClientDeleted { client_id: "c1".into(), server: server.clone() },
+            NoticeLevel::Note,
+            "deleted the OAuth client c1 of the tokens replaced, on https://tacc.tapis.io",
+        );
+        check(
+            Notice::PreviousClientLeftBehind { client_id: "c1".into(), server: Some(server), reason: "r".into() },
+            NoticeLevel::Warning,
+            "the OAuth client c1 of the tokens replaced is left behind on https://tacc.tapis.io (r); its key is no longer in the token file",
         );
         check(
             Notice::ShorterThanAsked { valid_for: TimeDelta::minutes(239), min_valid: TimeDelta::hours(5) },

@@ -26,7 +26,7 @@ pub(crate) struct Cli {
 }
 
 /// Options every verb takes, before or after the verb.
-#[derive(Debug, PartialEq, Args)]
+#[derive(Debug, Clone, PartialEq, Args)]
 pub(crate) struct GlobalArgs {
     /// The named profile to use: its base URL, username and token file [default: the notebooks' defaults]
     #[arg(long, global = true, env = "TAPIS_PROFILE", value_name = "NAME")]
@@ -48,6 +48,11 @@ pub(crate) struct GlobalArgs {
     #[arg(skip)]
     pub(crate) base_url_on_command_line: bool,
 
+    /// Which of the other settings were given on the command line rather than inherited from
+    /// their variables: the library records only the command line's in `profiles.toml`.
+    #[arg(skip)]
+    pub(crate) on_command_line: OnCommandLine,
+
     /// The token file, shared with the DesignSafe notebooks [default: ~/.tapis_tokens.json]
     #[arg(long, global = true, env = "TAPIS_TOKEN_FILE", value_name = "PATH")]
     pub(crate) token_file: Option<PathBuf>,
@@ -65,6 +70,14 @@ pub(crate) struct GlobalArgs {
     /// Show on stderr what is asked and answered: each request's method, URL, status, time and retry, the token file read and its token's state, the lock wait (secrets masked)
     #[arg(long, global = true, env = "TAPIS_DEBUG", value_parser = clap::builder::FalseyValueParser::new(), hide_short_help = true)]
     pub(crate) debug: bool,
+}
+
+/// Whether each setting with a variable was given on the command line (clap's value source).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct OnCommandLine {
+    pub(crate) profile: bool,
+    pub(crate) token_file: bool,
+    pub(crate) username: bool,
 }
 
 #[derive(Debug, PartialEq, Subcommand)]
@@ -95,7 +108,10 @@ pub(crate) enum Command {
         after_help = "Examples:\n  tapis api /v3/jobs/list\n  tapis api /v3/apps --data @app.json      (POST: --data means POST unless -X says otherwise)\nExits 0 on a 2xx answer and 6 on any other, with the server's message on stderr."
     )]
     Api(ApiArgs),
-    /// List the profiles with their base URL, user, state and expiry
+    /// List the profiles with their base URL, user, state and expiry (or remove one)
+    #[command(
+        after_help = "A profile is created by `tapis login --profile NAME [--base-url URL]`, and its server changed the same way.\n`tapis profiles remove NAME` forgets it (log out of it first: its token file is left as it is)."
+    )]
     Profiles(ProfilesArgs),
     /// Print a shell completion script (e.g. `tapis completions bash > ~/.local/share/bash-completion/completions/tapis`)
     Completions(CompletionsArgs),
@@ -219,6 +235,18 @@ pub(crate) struct ProfilesArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub(crate) json: bool,
+
+    #[command(subcommand)]
+    pub(crate) action: Option<ProfilesAction>,
+}
+
+#[derive(Debug, PartialEq, Subcommand)]
+pub(crate) enum ProfilesAction {
+    /// Remove a profile from profiles.toml (its token file is left as it is)
+    Remove {
+        /// The profile's name
+        name: String,
+    },
 }
 
 #[derive(Debug, PartialEq, Args)]
@@ -254,12 +282,21 @@ pub(crate) struct StatusArgs {
 pub(crate) fn cli_from_matches(matches: &mut clap::ArgMatches) -> Result<Cli, clap::Error> {
     use clap::FromArgMatches as _;
     // A global option given after the verb is recorded in the verb's matches.
+    let given_here = |matches: &clap::ArgMatches, id: &str| {
+        matches.try_get_raw(id).is_ok_and(|raw| raw.is_some())
+            && matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+    };
     let on_command_line =
-        |matches: &clap::ArgMatches| matches.value_source("base_url") == Some(clap::parser::ValueSource::CommandLine);
-    let base_url_on_command_line =
-        on_command_line(matches) || matches.subcommand().is_some_and(|(_, verb)| on_command_line(verb));
+        |id: &str| given_here(matches, id) || matches.subcommand().is_some_and(|(_, verb)| given_here(verb, id));
+    let base_url_on_command_line = on_command_line("base_url");
+    let on = OnCommandLine {
+        profile: on_command_line("profile"),
+        token_file: on_command_line("token_file"),
+        username: on_command_line("username"),
+    };
     let mut cli = Cli::from_arg_matches_mut(matches)?;
     cli.global.base_url_on_command_line = base_url_on_command_line;
+    cli.global.on_command_line = on;
     Ok(cli)
 }
 
@@ -342,6 +379,7 @@ pub(crate) fn parse_bare_token_command(args: &[OsString], variable: impl Fn(&str
             profile: text("TAPIS_PROFILE")?,
             base_url,
             base_url_on_command_line: false,
+            on_command_line: OnCommandLine::default(),
             token_file: text("TAPIS_TOKEN_FILE")?.map(PathBuf::from),
             lock_timeout: duration("TAPIS_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT, parse_std_duration)?,
             http_timeout: duration("TAPIS_HTTP_TIMEOUT", DEFAULT_HTTP_TIMEOUT, parse_http_timeout)?,

@@ -1,7 +1,6 @@
 //! Exit codes, and the one place that maps errors to them.
 
-use tapis_auth::{AuthError, ErrorKind};
-use tapis_store::StoreError;
+use tapis_auth::{ErrorKind, WaysOut};
 
 /// The exit codes, as `--help` and the README document them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +21,8 @@ pub(crate) enum Exit {
     ApiError,
     /// Interrupted at a prompt (Ctrl-C), as shells report SIGINT.
     Interrupted,
+    /// Standard output was closed early, as shells report SIGPIPE.
+    BrokenPipe,
     /// `tapis exec`: the command's own exit code (127: not found, 126: cannot run).
     Passthrough(u8),
 }
@@ -38,6 +39,7 @@ impl Exit {
             Self::ServerOrNetwork => 5,
             Self::ApiError => 6,
             Self::Interrupted => 130,
+            Self::BrokenPipe => 141,
             Self::Passthrough(code) => code,
         }
     }
@@ -53,7 +55,15 @@ Exit codes:
   5    server or network failure, after retries
   6    tapis api: the server answered with an error status
   130  interrupted at a prompt
+  141  standard output was closed early (e.g. piped to head); nothing is printed about it
 tapis exec exits with the command's own code (127: command not found).";
+
+/// Whether writing to a closed pipe is what failed.
+pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
 
 /// A usage error found after parsing (a bad profile name, a path that is a URL, ...): exit 2.
 #[derive(Debug)]
@@ -66,18 +76,6 @@ impl std::fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
-
-/// Not logged in, in the CLI's words (a lapsed login): exit 3.
-#[derive(Debug)]
-pub(crate) struct NotLoggedInError(pub(crate) String);
-
-impl std::fmt::Display for NotLoggedInError {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for NotLoggedInError {}
 
 /// Returns early with a [`UsageError`].
 macro_rules! usage {
@@ -93,9 +91,6 @@ pub(crate) fn exit_code_for(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
         if cause.downcast_ref::<UsageError>().is_some() {
             return Exit::Usage;
-        }
-        if cause.downcast_ref::<NotLoggedInError>().is_some() {
-            return Exit::NotLoggedIn;
         }
         if let Some(kind) = ErrorKind::of(cause) {
             return exit_for_kind(kind);
@@ -117,65 +112,36 @@ pub(crate) fn exit_for_kind(kind: ErrorKind) -> Exit {
     }
 }
 
-/// The CLI's wording of a library error, where the library's neutral message should name a
-/// flag, a variable or a command: the library crates never do.
+/// The CLI's name for each way out of a library error: the library words the sentence and
+/// names no flag, variable or command; these fill them in.
+pub(crate) const WAYS_OUT: WaysOut = {
+    let mut ways = WaysOut::NEUTRAL;
+    ways.log_in = "run `tapis login` in a terminal";
+    ways.supply_credentials = "set TAPIS_USERNAME and TAPIS_PASSWORD (or pipe the password to --password-stdin)";
+    ways.name_the_user = "pass --username or set TAPIS_USERNAME";
+    ways.log_in_again = "log in again with `tapis login`";
+    ways.force = "--force";
+    ways.token_file = "--token-file";
+    ways.profile = "--profile";
+    ways.base_url = "--base-url";
+    ways.give_client = "pass --client-id (TAPIS_CLIENT_ID)";
+    ways.device_login = "run `tapis login --device` again";
+    ways.wait_longer = "raise TAPIS_LOCK_TIMEOUT";
+    ways.create_profile = "`tapis login --profile NAME`";
+    ways
+};
+
+/// The CLI's wording of a library error: the library's sentence with the CLI's ways out.
 pub(crate) fn cli_message(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
-    // A renewal's error inside `AuthError::TokenRefused` is boxed.
-    if let Some(boxed) = cause.downcast_ref::<Box<AuthError>>() {
-        return cli_message(boxed.as_ref());
-    }
-    if let Some(auth) = cause.downcast_ref::<AuthError>() {
-        return match auth {
-            AuthError::NoCredentials { base_url } => Some(format!(
-                "not logged in to {base_url}, and no terminal to ask for a password; run `tapis login` in a terminal, or set TAPIS_USERNAME and TAPIS_PASSWORD (or pipe the password to --password-stdin)"
-            )),
-            AuthError::RenewalRejected { base_url, message } => Some(format!(
-                "renewing the token for {base_url} was refused ({message}); log in again with `tapis login`"
-            )),
-            AuthError::NoClient { base_url } => Some(format!(
-                "device login to {base_url} needs an OAuth client: log in with a password once (which creates one), or pass --client-id (TAPIS_CLIENT_ID)"
-            )),
-            AuthError::DeviceCodeExpired => Some(
-                "the device code expired before the login was approved; run `tapis login --device` again".to_owned(),
-            ),
-            AuthError::OtherServer { server, base_url, path } => Some(format!(
-                "the token file {} holds the tokens of {server}, not of {base_url}; it was left unchanged — to use them or log out of them, add `--base-url {server}` (or the `--profile` of that server); to sign in to {base_url} as well, give it its own token file (`--token-file`, or a profile); to replace them, run `tapis login --force`",
-                path.display()
-            )),
-            AuthError::TokenRefused { url, status, message, .. } => Some(format!(
-                "{url} refused the token ({status}: {message}), and it could not be renewed; log in again with `tapis login`"
-            )),
-            AuthError::Store(store) => cli_message(store),
-            _ => None,
-        };
-    }
-    match cause.downcast_ref::<StoreError>()? {
-        StoreError::NotOwned { path, owner } => Some(format!(
-            "the token file {} belongs to another user (uid {owner}); refusing to use it — remove it or choose another file with --token-file",
-            path.display()
-        )),
-        StoreError::LockNotOwned { path, owner } => Some(format!(
-            "the lock file {} belongs to another user (uid {owner}); refusing to wait on it — remove it or choose another file with --token-file",
-            path.display()
-        )),
-        StoreError::Symlink { path } => Some(format!(
-            "the token file {} is a symbolic link; tapis does not write tokens through links — point --token-file at the real file or remove the link",
-            path.display()
-        )),
-        StoreError::LockTimeout { path, waited } => Some(format!(
-            "another tapis process has held {} for more than {:.1}s (it may be waiting for a password); try again, or raise TAPIS_LOCK_TIMEOUT",
-            path.display(),
-            waited.as_secs_f64()
-        )),
-        _ => None,
-    }
+    tapis_auth::message_of(cause, &WAYS_OUT)
 }
 
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
 
-    use tapis_auth::PromptError;
+    use tapis_auth::{AuthError, PromptError};
+    use tapis_store::StoreError;
 
     use super::*;
 
@@ -195,7 +161,6 @@ mod tests {
         check(anyhow::Error::new(UsageError("bad".into())).context("cannot log in"), Exit::Usage);
         let lock = StoreError::LockTimeout { path: "/t.lock".into(), waited: std::time::Duration::from_secs(1) };
         check(anyhow::Error::new(lock).context("cannot log in"), Exit::Unexpected);
-        check(NotLoggedInError("the login lapsed".into()).into(), Exit::NotLoggedIn);
         check(anyhow::anyhow!("something else"), Exit::Unexpected);
     }
 
@@ -212,7 +177,8 @@ mod tests {
             (AuthError::Unavailable { url: url(), n_attempts: 3, last: "HTTP 503".into() }, 5),
             (AuthError::Unconfirmed { url: url(), last: "timed out".into() }, 5),
             (AuthError::InvalidResponse { url: url(), reason: "r".into() }, 5),
-            (AuthError::NoCredentials { base_url: url() }, 3),
+            (AuthError::NoCredentials { base_url: url(), lapsed_at: None }, 3),
+            (AuthError::PasswordWithoutUsername { base_url: url(), path: path() }, 2),
             (AuthError::RenewalRejected { base_url: url(), message: "m".into() }, 3),
             (AuthError::NoClient { base_url: url() }, 2),
             (AuthError::UnusableGivenToken { reason: "r".into() }, 2),
@@ -222,6 +188,7 @@ mod tests {
             (AuthError::Prompt(PromptError::Interrupted), 130),
             (AuthError::Prompt(PromptError::Empty("username")), 3),
             (AuthError::Prompt(PromptError::Terminal(io())), 3),
+            (AuthError::Prompt(PromptError::NobodyToAsk), 3),
             (
                 AuthError::Store(StoreError::Corrupt {
                     path: path(),
@@ -242,6 +209,15 @@ mod tests {
             (
                 AuthError::TokenRefused { url: url(), status: 500, message: "Token is revoked.".into(), renewal: None },
                 3,
+            ),
+            (
+                AuthError::OtherUser {
+                    user: Some("jdoe".into()),
+                    asked: "alice".into(),
+                    base_url: url(),
+                    path: path(),
+                },
+                2,
             ),
             (AuthError::ForeignPath { path: "https://x".into(), base_url: url() }, 2),
         ];

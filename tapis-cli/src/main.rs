@@ -41,12 +41,15 @@ fn main() -> ExitCode {
         Command::Logout(args) => commands::logout::run(&cli.global, &args),
         Command::Exec(args) => commands::exec::run(&cli.global, &args),
         Command::Api(args) => commands::api::run(&cli.global, &args),
-        Command::Profiles(args) => commands::profiles::run(&args),
+        Command::Profiles(args) => commands::profiles::run(&cli.global, &args),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Manpage => commands::completions::manpage(),
     };
     let code = match outcome {
         Ok(code) => code,
+        // Standard output closed early (`tapis status | head -1`): nothing to say, and nobody
+        // to say it to on stdout; exit as a tool killed by SIGPIPE would.
+        Err(error) if exit::is_broken_pipe(&error) => exit::Exit::BrokenPipe,
         Err(error) => {
             output::error_line(&commands::describe(&error));
             exit_code_for(&error)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use tapis_auth_core::duration::format_duration;
 
 use rustix::termios;
@@ -48,8 +48,8 @@ impl TerminalPrompter {
         }
     }
 
-    fn waiting(&mut self, expires_at: Option<DateTime<Utc>>) {
-        let left = expires_at.map(|at| at - Utc::now()).filter(|left| *left > TimeDelta::zero());
+    fn waiting(&mut self, left: Option<TimeDelta>) {
+        let left = left.filter(|left| *left > TimeDelta::zero());
         let left_text = left.map(|left| format!(" ({} left)", format_duration(left))).unwrap_or_default();
         if self.live {
             eprint!("\r\x1b[2KWaiting for the login to be approved in the browser{left_text}…");
@@ -113,7 +113,7 @@ impl Prompter for TerminalPrompter {
 
     fn notice(&mut self, notice: &Notice) {
         match notice {
-            Notice::DeviceWaiting { expires_at } => self.waiting(*expires_at),
+            Notice::DeviceWaiting { left, .. } => self.waiting(*left),
             notice => {
                 self.end_live_line();
                 tell(notice);

@@ -62,7 +62,7 @@ pub struct BaseUrl {
 }
 
 impl BaseUrl {
-    /// Checks and normalises a base URL.
+    /// Checks and normalises a base URL. A pasted API root (`https://host/v3`) is the server.
     pub fn parse(input: &str) -> Result<Self, BaseUrlError> {
         let text = input.trim();
         let url = Url::parse(text)
@@ -92,7 +92,9 @@ impl BaseUrl {
         if let Some(port) = url.port() {
             normalized.push_str(&format!(":{port}"));
         }
-        normalized.push_str(url.path().trim_end_matches('/'));
+        // A pasted API root (`https://host/v3`) names the server whose paths start with `/v3`.
+        let path = url.path().trim_end_matches('/');
+        normalized.push_str(path.strip_suffix("/v3").unwrap_or(path));
         Ok(Self { normalized })
     }
 
@@ -169,6 +171,9 @@ mod tests {
             ("https://designsafe.tapis.io/", "https://designsafe.tapis.io"),
             ("HTTPS://DesignSafe.Tapis.IO:443/", "https://designsafe.tapis.io"),
             ("https://tacc.tapis.io:8443/prefix/", "https://tacc.tapis.io:8443/prefix"),
+            ("https://designsafe.tapis.io/v3", "https://designsafe.tapis.io"),
+            ("https://designsafe.tapis.io/v3/", "https://designsafe.tapis.io"),
+            ("https://tacc.tapis.io/prefix/v3", "https://tacc.tapis.io/prefix"),
             ("http://127.0.0.1:1234", "http://127.0.0.1:1234"),
             ("http://127.8.9.10", "http://127.8.9.10"),
             ("http://localhost:80/", "http://localhost"),

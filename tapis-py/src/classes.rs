@@ -1,7 +1,8 @@
 //! The Python exception class of each kind of library error: the one decision of the
 //! binding about errors. Pure (no PyO3), so that it is tested without an interpreter: the
-//! table test below runs in `tapis-auth`'s integration tests, which include this file
-//! (`tapis-py`'s own test harness would need libpython).
+//! table test that pins the class of every library error is `xtask/src/python_classes.rs`,
+//! which includes this file (`tapis-py`'s own test harness would need libpython, and the
+//! published `tapis-auth` tarball has no `tapis-py` to include).
 
 use tapis_auth::ErrorKind;
 
@@ -19,7 +20,7 @@ pub(crate) enum ExceptionClass {
 
 impl ExceptionClass {
     /// The class's name in Python.
-    #[cfg_attr(not(test), allow(dead_code))]
+    #[allow(dead_code)] // used by the table test only
     pub(crate) fn name(self) -> &'static str {
         match self {
             Self::TapisConnectError => "TapisConnectError",
@@ -42,62 +43,5 @@ pub(crate) fn exception_class(kind: ErrorKind) -> ExceptionClass {
         ErrorKind::Interrupted => ExceptionClass::KeyboardInterrupt,
         ErrorKind::InvalidInput | ErrorKind::Internal => ExceptionClass::TapisConnectError,
         _ => ExceptionClass::TapisConnectError,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::path::PathBuf;
-
-    use tapis_auth::{AuthError, PromptError, StoreError};
-
-    use super::exception_class;
-
-    /// The class of every `AuthError` variant (and of the token-file errors inside one).
-    #[test]
-    fn every_variant_has_its_exception_class() {
-        let url = || "https://tapis.example/v3/x".to_owned();
-        let path = || PathBuf::from("/t.json");
-        let io = || std::io::Error::other("disk");
-        let corrupt = || tapis_store::format::parse_token_file(b"{").expect_err("not a token file");
-        let table: Vec<(AuthError, &str)> = vec![
-            (AuthError::CredentialsRejected { message: "m".into(), n_attempts: 1 }, "CredentialsRejected"),
-            (AuthError::Server { url: url(), status: 404, message: "m".into() }, "ServerUnavailable"),
-            (AuthError::Unavailable { url: url(), n_attempts: 3, last: "HTTP 503".into() }, "ServerUnavailable"),
-            (AuthError::Unconfirmed { url: url(), last: "timed out".into() }, "ServerUnavailable"),
-            (AuthError::InvalidResponse { url: url(), reason: "r".into() }, "ServerUnavailable"),
-            (AuthError::NoCredentials { base_url: url() }, "NotLoggedIn"),
-            (AuthError::RenewalRejected { base_url: url(), message: "m".into() }, "NotLoggedIn"),
-            (AuthError::NoClient { base_url: url() }, "TapisConnectError"),
-            (AuthError::UnusableGivenToken { reason: "r".into() }, "TapisConnectError"),
-            (AuthError::GivenTokenExpiring { expires_at: chrono::DateTime::UNIX_EPOCH }, "NotLoggedIn"),
-            (AuthError::DeviceCodeExpired, "NotLoggedIn"),
-            (AuthError::Prompt(PromptError::EndOfInput), "NotLoggedIn"),
-            (AuthError::Prompt(PromptError::Interrupted), "KeyboardInterrupt"),
-            (AuthError::Prompt(PromptError::Empty("username")), "NotLoggedIn"),
-            (AuthError::Prompt(PromptError::Terminal(io())), "NotLoggedIn"),
-            (AuthError::Store(StoreError::Corrupt { path: path(), reason: corrupt() }), "TokenFileError"),
-            (AuthError::Store(StoreError::Unreadable { path: path(), source: io() }), "TokenFileError"),
-            (AuthError::Store(StoreError::NotOwned { path: path(), owner: 0 }), "TokenFileError"),
-            (AuthError::Store(StoreError::Symlink { path: path() }), "TokenFileError"),
-            (AuthError::Store(StoreError::Write { path: path(), source: io() }), "TokenFileError"),
-            (AuthError::Store(StoreError::Remove { path: path(), source: io() }), "TokenFileError"),
-            (AuthError::Store(StoreError::Lock { path: path(), source: io() }), "TokenFileError"),
-            (AuthError::Store(StoreError::LockNotOwned { path: path(), owner: 0 }), "TokenFileError"),
-            (
-                AuthError::Store(StoreError::LockTimeout { path: path(), waited: std::time::Duration::from_secs(1) }),
-                "TokenFileError",
-            ),
-            (AuthError::HttpClient("tls".into()), "TapisConnectError"),
-            (AuthError::InvalidRequest { reason: "r".into() }, "TapisConnectError"),
-            (
-                AuthError::TokenRefused { url: url(), status: 500, message: "Token is revoked.".into(), renewal: None },
-                "NotLoggedIn",
-            ),
-            (AuthError::ForeignPath { path: "https://x".into(), base_url: url() }, "TapisConnectError"),
-        ];
-        for (error, expected) in table {
-            assert_eq!(exception_class(error.kind()).name(), expected, "{error}");
-        }
     }
 }

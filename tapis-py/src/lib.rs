@@ -23,8 +23,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use pyo3::prelude::*;
-use tapis_auth::{AuthError, Credentials, LoginOptions, Prompter, Session, session_from_token};
-use tapis_auth_core::duration::format_duration;
+use tapis_auth::{AuthError, Credentials, LoginOptions, Prompter, Session};
 use tapis_auth_core::{ExposeSecret as _, SecretString};
 
 use crate::prompt::PythonPrompter;
@@ -162,38 +161,58 @@ fn connect(
     min_valid_seconds: i64,
     profile: Option<&str>,
 ) -> PyResult<Token> {
-    let arguments = target::Arguments { profile, base_url, token_file: token_file_path, username: Some(username) };
-    let target = target::resolve(&arguments)?;
-    let mut options = LoginOptions::new(target.base_url, target.token_file);
+    let arguments = target::Arguments {
+        profile,
+        base_url,
+        token_file: token_file_path,
+        username: Some(username),
+        password: Some(password),
+    };
+    // `force_connect=True` signs in anew: a given token is not used.
+    let target = target::resolve(&arguments, !force)?;
+    let mut options = LoginOptions::new(target.base_url.clone(), target.token_file.clone());
     options.force = force;
     options.min_valid = TimeDelta::seconds(min_valid_seconds.max(0));
     let mut prompter = PythonPrompter::new(py);
-    if !force && let Some(given) = target::given_token() {
-        match session_from_token(&options, given) {
-            Ok(session) => return Ok(token(&session)),
-            Err(AuthError::GivenTokenExpiring { expires_at }) => prompter.note(&format!(
-                "{TOKEN_VARIABLE} is valid until {}, not for the {} asked for; using the token file {} instead",
-                instant(expires_at),
-                format_duration(options.min_valid),
-                options.token_file.display()
-            )),
-            Err(error) => {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!("cannot use {TOKEN_VARIABLE}: {error}")));
-            }
-        }
+    if let Some(given) = target.given_token.clone()
+        && let Some(session) = tapis_auth::settings::use_given_token(&options, given, TOKEN_VARIABLE, &mut prompter)
+    {
+        return Ok(token(&session, &options));
     }
     options.credentials = Credentials::default();
     options.credentials.username = target.username;
-    options.credentials.password = target::password(password);
+    options.credentials.password = target.password;
     options.client_description = format!("tapis-connect on {}", tapis_store::host_name());
     let outcome = py.detach(|| sign_in(&options, &mut prompter));
     match outcome {
-        Ok(session) => Ok(token(&session)),
+        Ok(session) => Ok(token(&session, &options)),
         Err(error) => Err(prompter.take_interrupt().unwrap_or_else(|| errors::to_python(&error, &options.base_url))),
     }
 }
 
-fn token(session: &Session) -> Token {
+/// Where `connect()` with these arguments would sign in, and as whom, without signing in:
+/// `{"profile", "base_url", "token_file", "username"}` (the username asked for, if any), as
+/// the library resolves it. For tests of the one resolution through this front door.
+#[pyfunction]
+#[pyo3(name = "target", signature = (token_file_path=None, base_url=None, username="", profile=None))]
+fn resolve_target(
+    token_file_path: Option<PathBuf>,
+    base_url: Option<&str>,
+    username: &str,
+    profile: Option<&str>,
+) -> PyResult<HashMap<&'static str, Option<String>>> {
+    let arguments =
+        target::Arguments { profile, base_url, token_file: token_file_path, username: Some(username), password: None };
+    let target = target::resolve(&arguments, false)?;
+    Ok(HashMap::from([
+        ("profile", target.profile),
+        ("base_url", Some(target.base_url.to_string())),
+        ("token_file", Some(target.token_file.display().to_string())),
+        ("username", target.username),
+    ]))
+}
+
+fn token(session: &Session, options: &LoginOptions) -> Token {
     let tokens = session.tokens();
     Token {
         access_token: SecretString::from(session.access_token().expose_secret().to_owned()),
@@ -207,7 +226,7 @@ fn token(session: &Session) -> Token {
         refresh_token: tokens.refresh.as_ref().map(|refresh| SecretString::from(refresh.expose_secret().to_owned())),
         client_id: tokens.client.as_ref().map(|client| client.client_id.clone()),
         client_key: tokens.client.as_ref().map(|client| client.client_key.clone()),
-        message: session.summary(Utc::now()).to_string(),
+        message: session.summary(options.client.clock.now()).to_string(),
     }
 }
 
@@ -220,6 +239,7 @@ fn instant(at: DateTime<Utc>) -> String {
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(connect, module)?)?;
+    module.add_function(wrap_pyfunction!(resolve_target, module)?)?;
     module.add_class::<Token>()?;
     errors::register(module)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -23,11 +23,6 @@ impl PythonPrompter {
         Self { interactive: in_kernel(py) || stdin_is_interactive(py), interrupt: None }
     }
 
-    /// Prints a note of the binding's own, labelled as the library's notes are.
-    pub(crate) fn note(&mut self, text: &str) {
-        Python::attach(|py| print_to_stderr(py, &format!("note: {text}")));
-    }
-
     /// The `KeyboardInterrupt` caught at a prompt, if there was one.
     pub(crate) fn take_interrupt(&mut self) -> Option<PyErr> {
         self.interrupt.take()
@@ -43,11 +38,13 @@ impl PythonPrompter {
                     self.interrupt = Some(error);
                     Err(PromptError::Interrupted)
                 }
-                // End of input, or a kernel whose front end does not allow input
-                // (`StdinNotImplementedError`): nobody can answer.
-                Err(error) if error.is_instance_of::<PyEOFError>(py) || is_stdin_not_implemented(py, &error) => {
-                    Err(PromptError::EndOfInput)
+                // A kernel whose front end does not allow input (`StdinNotImplementedError`):
+                // nobody can answer, now or later.
+                Err(error) if is_stdin_not_implemented(py, &error) => {
+                    self.interactive = false;
+                    Err(PromptError::NobodyToAsk)
                 }
+                Err(error) if error.is_instance_of::<PyEOFError>(py) => Err(PromptError::EndOfInput),
                 Err(error) => Err(PromptError::Terminal(std::io::Error::other(error.to_string()))),
             }
         })

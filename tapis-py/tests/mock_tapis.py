@@ -4,12 +4,18 @@ It issues real RS256 JWTs (so tapipy, which checks signatures against the tenant
 ``public_key``, accepts them), serves ``/v3/tenants`` and ``/v3/sites`` for tapipy, the
 password and refresh grants, OAuth client creation, a jobs list and the systems service's
 TMS credential calls (what DesignSafe's dapi makes when it is given a client), and counts
-the requests per endpoint so that tests can assert "no request was made".
+the requests per endpoint so that tests can assert "no request was made". It records which
+user each password grant was for and through which OAuth client (``grants``), knows several
+users (``add_user``), and serves HTTPS with a certificate of a private CA when given one
+(``tls``, see ``private_ca``).
 """
 
 import base64
 import collections
+import datetime as _datetime
+import ipaddress
 import json
+import ssl
 import threading
 import time
 import uuid
@@ -41,11 +47,14 @@ def _isoformat(epoch):
 class MockTapis:
     """The server's state: users, clients, issued refresh tokens and request counts."""
 
-    def __init__(self, username="jdoe", password="s3cret", access_ttl=14400):
+    def __init__(self, username="jdoe", password="s3cret", access_ttl=14400, tls=None):
         self.username = username
         self.password = password
+        self.users = {username: password}
+        self.grants = []  # (username, client_id or None) of each successful password grant
         self.access_ttl = access_ttl
         self.clients = {}  # client_id -> client_key
+        self.client_owners = {}  # client_id -> the user who made it
         self.refresh_tokens = set()
         self.counts = collections.Counter()
         self.lock = threading.Lock()
@@ -58,7 +67,14 @@ class MockTapis:
         ).decode()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:
+            cert_file, key_file = tls
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert_file, key_file)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.base_url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self):
@@ -68,6 +84,10 @@ class MockTapis:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+    def add_user(self, username, password):
+        with self.lock:
+            self.users[username] = password
 
     def count(self, method, path):
         with self.lock:
@@ -96,8 +116,8 @@ class MockTapis:
         }
         return jwt.encode(claims, self.private_pem, algorithm="RS256"), exp
 
-    def token_result(self, client_id):
-        access, access_exp = self.token("access", self.access_ttl, client_id)
+    def token_result(self, client_id, username=None):
+        access, access_exp = self.token("access", self.access_ttl, client_id, username)
         result = {
             "access_token": {
                 "access_token": access,
@@ -107,7 +127,7 @@ class MockTapis:
             }
         }
         if client_id:
-            refresh, refresh_exp = self.token("refresh", 31536000, client_id)
+            refresh, refresh_exp = self.token("refresh", 31536000, client_id, username)
             with self.lock:
                 self.refresh_tokens.add(refresh)
             result["refresh_token"] = {
@@ -214,6 +234,7 @@ def _handler(mock):
                 client_key = uuid.uuid4().hex
                 with mock.lock:
                     mock.clients[client_id] = client_key
+                    mock.client_owners[client_id] = claims["tapis/username"]
                 result = {
                     "client_id": client_id,
                     "client_key": client_key,
@@ -227,6 +248,23 @@ def _handler(mock):
                 self._send(200, _envelope(result, "Client created successfully."))
             else:
                 self._error(f"no such path {path}", 404)
+
+        def do_DELETE(self):
+            path = self._count("DELETE")
+            client_id = path.rsplit("/", 1)[1]
+            claims = mock.valid_access_token(self.headers.get("X-Tapis-Token", ""))
+            if not path.startswith("/v3/oauth2/clients/") or claims is None:
+                self._error(f"no such path {path}", 404)
+                return
+            with mock.lock:
+                owner = mock.client_owners.get(client_id)
+                if owner == claims["tapis/username"]:
+                    del mock.clients[client_id]
+                    del mock.client_owners[client_id]
+            if owner != claims["tapis/username"]:
+                self._error(f"client {client_id} not found", 404)
+                return
+            self._send(200, _envelope(None, "Client deleted."))
 
         def _tenant(self):
             return {
@@ -248,10 +286,13 @@ def _handler(mock):
                 return
             grant = body.get("grant_type")
             if grant == "password":
-                if body.get("username") != mock.username or body.get("password") != mock.password:
+                username = body.get("username")
+                if username not in mock.users or body.get("password") != mock.users[username]:
                     self._error(WRONG_PASSWORD)
                     return
-                self._send(200, _envelope(mock.token_result(client_id), "Token created successfully."))
+                with mock.lock:
+                    mock.grants.append((username, client_id))
+                self._send(200, _envelope(mock.token_result(client_id, username), "Token created successfully."))
             elif grant == "refresh_token":
                 if client_id is None:
                     self._error("Invalid client credentials: missing. session: mock")
@@ -270,3 +311,53 @@ def _handler(mock):
                 self._error(f"Invalid grant_type ({grant}); this grant type is not allowed for this tenant.")
 
     return Handler
+
+
+def private_ca(folder):
+    """A private certificate authority and a certificate it signed for 127.0.0.1, written to
+    ``folder``: returns ``(ca_file, cert_file, key_file)``, all PEM."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    now = _datetime.datetime.now(_datetime.timezone.utc)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tapis-connect test campus CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _datetime.timedelta(days=1))
+        .not_valid_after(now + _datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _datetime.timedelta(days=1))
+        .not_valid_after(now + _datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = [folder / "ca.pem", folder / "server.pem", folder / "server.key"]
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return tuple(str(path) for path in paths)

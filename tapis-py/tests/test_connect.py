@@ -199,8 +199,8 @@ def test_keyboard_interrupt_at_a_prompt_leaves_the_file_untouched(mock, token_fi
     assert mock.count("POST", TOKENS) == 0
 
 
-def test_a_bad_base_url_is_a_value_error(token_file):
-    with pytest.raises(ValueError, match="base URL"):
+def test_a_bad_base_url_is_a_tapis_connect_error(token_file):
+    with pytest.raises(TapisConnectError, match="base_url= `http://example.org` cannot be used"):
         connect_tapis(token_filePath=token_file, base_url="http://example.org")
 
 

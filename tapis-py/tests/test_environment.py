@@ -11,7 +11,7 @@ import pytest
 
 import tapis_connect
 from conftest import tapis_binary
-from tapis_connect import NotLoggedIn, connect_tapis, get_token
+from tapis_connect import NotLoggedIn, TapisConnectError, connect_tapis, get_token
 
 # Loopback, with nothing listening: a request there fails at once.
 NOWHERE = "http://127.0.0.1:9"
@@ -124,7 +124,7 @@ def test_a_tapis_token_short_of_min_valid_is_passed_over_for_the_token_file(
 
     assert token == saved.access_token
     assert mock.total() == before
-    assert f"note: TAPIS_TOKEN is valid until" in capsys.readouterr().err
+    assert "note: TAPIS_TOKEN is valid only until" in capsys.readouterr().err
 
 
 def test_force_connect_does_not_take_tapis_token(mock, token_file, monkeypatch, no_tapipy):
@@ -139,18 +139,22 @@ def test_force_connect_does_not_take_tapis_token(mock, token_file, monkeypatch, 
     assert mock.count("POST", "/v3/oauth2/tokens") >= 1
 
 
-def test_a_tapis_token_from_another_server_is_a_value_error(mock, token_file, monkeypatch, no_tapipy):
+def test_a_tapis_token_from_another_server_is_passed_over_with_a_note(
+    mock, token_file, monkeypatch, no_tapipy, capsys
+):
+    # The same rule as the command's: never sent elsewhere, the token file is used instead.
     access, _ = mock.token("access", 3600)
     monkeypatch.setenv("TAPIS_TOKEN", access)
 
-    with pytest.raises(ValueError, match="cannot use TAPIS_TOKEN"):
+    with pytest.raises(NotLoggedIn):
         connect_tapis(token_filePath=token_file, base_url=NOWHERE)
+    assert f"note: TAPIS_TOKEN cannot be used: it was issued by {mock.base_url}" in capsys.readouterr().err
 
 
-def test_a_bad_tapis_base_url_is_a_value_error_naming_the_variable(token_file, monkeypatch):
+def test_a_bad_tapis_base_url_is_an_error_naming_the_variable(token_file, monkeypatch):
     monkeypatch.setenv("TAPIS_BASE_URL", "http://example.org")
 
-    with pytest.raises(ValueError, match="TAPIS_BASE_URL `http://example.org` cannot be used"):
+    with pytest.raises(TapisConnectError, match="TAPIS_BASE_URL `http://example.org` cannot be used"):
         connect_tapis(token_filePath=token_file)
 
 
@@ -191,19 +195,19 @@ def test_a_profile_keeps_its_server_against_an_inherited_tapis_base_url(
     monkeypatch.setenv("TAPIS_PROFILE", "mock")
     monkeypatch.setenv("TAPIS_BASE_URL", NOWHERE)
 
-    with pytest.raises(ValueError, match=f"the profile `mock` is for {mock.base_url}, but TAPIS_BASE_URL"):
+    with pytest.raises(TapisConnectError, match=f"the profile `mock` is for {mock.base_url}, but TAPIS_BASE_URL"):
         connect_tapis()
     # The base_url argument is the caller's word, as --base-url is on the command line.
     monkeypatch.setenv("TAPIS_BASE_URL", mock.base_url)
     assert connect_tapis().access_token == saved.access_token
 
 
-def test_an_unknown_profile_is_a_value_error_naming_the_known_ones(tmp_path, monkeypatch, no_tapipy):
+def test_an_unknown_profile_is_an_error_naming_the_known_ones(tmp_path, monkeypatch, no_tapipy):
     write_profiles(tmp_path, '[profiles.tacc]\nbase_url = "https://tacc.tapis.io"\n')
 
-    with pytest.raises(ValueError, match="there is no profile `nope` .* the profiles are: `tacc`"):
+    with pytest.raises(TapisConnectError, match="there is no profile `nope`; the profiles are `default` and, in .*, `tacc`"):
         connect_tapis(profile="nope")
-    with pytest.raises(ValueError, match="not a profile name"):
+    with pytest.raises(TapisConnectError, match="not a profile name"):
         connect_tapis(profile="../etc")
 
 

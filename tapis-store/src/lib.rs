@@ -413,7 +413,12 @@ impl TokenStore {
         let unreadable = |source| StoreError::Unreadable { path: self.path.clone(), source };
         // Non-blocking, so that a FIFO (or another special file) at the path cannot make the
         // open wait forever for a writer; anything but a regular file is refused below.
-        let Some(mut file) = guard::open_for_reading(&self.path).map_err(unreadable)? else {
+        let opened = guard::open_for_reading(&self.path);
+        let opened = opened.map_err(|error| match error.kind() {
+            io::ErrorKind::NotADirectory => unreadable(through_a_file(self.path.parent().unwrap_or(&self.path), error)),
+            _ => unreadable(error),
+        });
+        let Some(mut file) = opened? else {
             return Ok((Seen::Missing, None));
         };
         let metadata = file.metadata().map_err(unreadable)?;
@@ -691,7 +696,21 @@ fn create_private_folder(folder: &Path) -> io::Result<()> {
     if folder.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(folder)
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(folder).map_err(|error| through_a_file(folder, error))
+}
+
+/// `error` for `path`, said plainly when the path goes through a file (`job.py/tokens.json`):
+/// the OS says "File exists" (creating) or "Not a directory" (opening), the cause is that a
+/// file stands where a folder should be. It goes under a message that names the whole path,
+/// so the file's name is enough.
+fn through_a_file(path: &Path, error: io::Error) -> io::Error {
+    match path.ancestors().find(|ancestor| ancestor.is_file()) {
+        Some(file) => {
+            let name = file.file_name().map_or_else(|| file.display().to_string(), |name| name.to_string_lossy().into());
+            io::Error::new(io::ErrorKind::NotADirectory, format!("{name} is a file, not a folder"))
+        }
+        _ => error,
+    }
 }
 
 #[cfg(test)]
@@ -704,5 +723,15 @@ mod tests {
         assert_eq!(store.lock_path(), PathBuf::from("/home/jdoe/.tapis_tokens.json.lock"));
         assert_eq!(store.lock_folder_path(), PathBuf::from("/home/jdoe/.tapis_tokens.json.lock.d"));
         assert_eq!(TokenStore::new("tokens.json").folder(), PathBuf::from("."));
+    }
+
+    #[test]
+    fn a_token_file_under_a_file_says_the_path_goes_through_a_file() {
+        let folder = tempfile::tempdir().expect("temp");
+        let script = folder.path().join("job.py");
+        fs::write(&script, "print()").expect("write");
+        let error = create_private_folder(&script.join("deeper")).expect_err("a file is not a folder");
+        assert_eq!(error.kind(), io::ErrorKind::NotADirectory);
+        assert!(error.to_string().contains("job.py is a file, not a folder"), "{error}");
     }
 }

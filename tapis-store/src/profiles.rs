@@ -256,6 +256,18 @@ mod tests {
     }
 
     #[test]
+    fn an_update_is_written_and_read_back() {
+        let folder = tempfile::tempdir().expect("temp");
+        let path = folder.path().join("nested").join("profiles.toml");
+        let profile = Profile::new(Some("https://tacc.tapis.io".into()), Some("jdoe".into()), None);
+        update_config(&path, |config| config.profiles.insert("tacc".into(), profile.clone())).expect("update");
+        assert_eq!(load_config(&path).expect("load").profiles.get("tacc"), Some(&profile));
+        let removed = update_config(&path, |config| config.profiles.remove("tacc")).expect("remove");
+        assert_eq!(removed, Some(profile));
+        assert!(load_config(&path).expect("load").profiles.is_empty());
+    }
+
+    #[test]
     fn a_profile_is_read_with_every_setting() {
         let folder = tempfile::tempdir().expect("temp");
         let path = folder.path().join("profiles.toml");

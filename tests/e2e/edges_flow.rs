@@ -112,19 +112,22 @@ fn the_readme_batch_example_works_as_written() {
     fs::write(&script, readme_batch_script()).expect("write the job script");
     let tapis_folder = Path::new(env!("CARGO_BIN_EXE_tapis")).parent().expect("the binary's folder");
     let path = format!("{}:{}:/usr/bin:/bin", bin.path().display(), tapis_folder.display());
+    let run_job = || {
+        Command::new("bash")
+            .arg(&script)
+            .current_dir(bin.path())
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", world.home.path())
+            .env("NO_COLOR", "1")
+            .env("TAPIS_BASE_URL", world.base_url())
+            .env("TAPIS_TEST_CLOCK", world.clock_file())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the job script")
+    };
 
-    let output = Command::new("bash")
-        .arg(&script)
-        .current_dir(bin.path())
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", world.home.path())
-        .env("NO_COLOR", "1")
-        .env("TAPIS_BASE_URL", world.base_url())
-        .env("TAPIS_TEST_CLOCK", world.clock_file())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the job script");
+    let output = run_job();
     assert_exit(&output, 0);
     let ran = fs::read_to_string(&log).expect("python3 ran");
     assert_eq!(ran, format!("analyse.py {first}\nupload_results.py {second}\n"), "{}", stderr(&output));
@@ -132,6 +135,14 @@ fn the_readme_batch_example_works_as_written() {
         renewal.assert();
     }
     world.server.assert_no_strays();
+
+    // Without a login to renew (the token file gone), the job stops at the first step: no
+    // step runs without a token.
+    fs::remove_file(world.token_file()).expect("remove the token file");
+    fs::remove_file(&log).expect("remove the log");
+    let output = run_job();
+    assert_exit(&output, 3);
+    assert!(!log.exists(), "no step ran: {}", stderr(&output));
 }
 
 #[test]
@@ -184,7 +195,7 @@ fn logout_waits_for_the_lock_and_leaves_the_file_on_a_timeout() {
 
     let output = run(world.tapis().args(["logout", "--lock-timeout", "300ms"]));
     assert_exit(&output, 1);
-    assert!(stderr(&output).contains("another tapis process has held"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("another process has held"), "{}", stderr(&output));
     assert_eq!(fs::read(world.token_file()).expect("the file is still there"), before, "the file is untouched");
     for mock in &any_request {
         mock.assert();

@@ -56,7 +56,9 @@ fn concurrent_profile_logins_lose_no_profile() {
     for round in 0..N_ROUNDS {
         let commands = (0..N_AT_ONCE).map(|index| {
             let mut command = world.tapis_with_credentials();
-            command.args(["--profile", &format!("r{round}-p{index}"), "login", "--no-refresh"]);
+            // A new profile takes its server from a flag, never from the environment.
+            let profile = format!("r{round}-p{index}");
+            command.args(["--profile", &profile, "--base-url", &world.base_url(), "login", "--no-refresh"]);
             command
         });
         for output in run_together(commands) {

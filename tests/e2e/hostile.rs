@@ -274,7 +274,7 @@ fn a_symlinked_token_file_is_read_but_never_written_through() {
     login.assert();
     assert_eq!(stdout(&output), format!("{jwt}\n"), "the new token is still printed");
     assert!(
-        stderr(&output).contains("is a symbolic link; tapis does not write tokens through links"),
+        stderr(&output).contains("is a symbolic link, and tokens are not written through links"),
         "{}",
         stderr(&output)
     );
@@ -294,4 +294,18 @@ fn a_token_file_of_another_user_is_refused() {
     endpoint.assert();
     assert!(stderr(&output).contains("belongs to another user (uid 4242); refusing to use it"), "{}", stderr(&output));
     assert_eq!(stdout(&output), "");
+}
+
+#[test]
+fn a_token_file_under_a_regular_file_says_the_path_goes_through_a_file() {
+    let mut world = World::new();
+    let script = world.home.path().join("job.py");
+    fs::write(&script, "print()").expect("write");
+    let token_endpoint = world.mock_token_endpoint(0);
+    let output = run(world.tapis_with_credentials().args(["login", "--token-file"]).arg(script.join("t.json")));
+    assert_exit(&output, 1);
+    token_endpoint.assert();
+    let text = stderr(&output);
+    assert!(text.contains("job.py is a file, not a folder"), "{text}");
+    assert!(!text.contains("File exists"), "{text}");
 }

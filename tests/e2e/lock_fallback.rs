@@ -117,7 +117,7 @@ fn without_flock_a_killed_lock_holder_blocks_the_next_login_no_longer_than_the_b
         // While it lives, another process cannot get the lock.
         let output = token_without_flock(&world, "300ms");
         assert_exit(&output, 1);
-        assert!(stderr(&output).contains("another tapis process has held"), "{}", stderr(&output));
+        assert!(stderr(&output).contains("another process has held"), "{}", stderr(&output));
         assert!(stderr(&output).contains(".tapis_tokens.json.lock.d"), "{}", stderr(&output));
 
         // SIGKILL, not reaped: the holder stays a zombie until the session is dropped.
@@ -131,7 +131,7 @@ fn without_flock_a_killed_lock_holder_blocks_the_next_login_no_longer_than_the_b
             // for the lease: waited on.
             let output = token_without_flock(&world, "300ms");
             assert_exit(&output, 1);
-            assert!(stderr(&output).contains("another tapis process has held"), "{}", stderr(&output));
+            assert!(stderr(&output).contains("another process has held"), "{}", stderr(&output));
             assert!(entry.exists(), "a live holder's entry is untouched");
             login.assert();
             continue;
@@ -165,7 +165,7 @@ fn where_flock_works_a_live_lock_folder_of_a_node_without_flock_is_waited_for() 
     // With flock working (no shim).
     let output = run(world.tapis_with_credentials().args(["token", "--lock-timeout", "300ms"]));
     assert_exit(&output, 1);
-    assert!(stderr(&output).contains("another tapis process has held"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("another process has held"), "{}", stderr(&output));
     assert!(stderr(&output).contains(".tapis_tokens.json.lock.d"), "{}", stderr(&output));
 
     holder.process_mut().signal(Signal::SIGKILL).expect("SIGKILL");

@@ -191,7 +191,7 @@ fn a_token_file_folder_that_cannot_be_made_fails_before_any_request() {
     let output = run(world.tapis_with_credentials().arg("login").arg("--token-file").arg(blocker.join("tokens.json")));
     assert_exit(&output, 1);
     endpoint.assert();
-    assert!(stderr(&output).contains("Not a directory"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("not-a-folder is a file, not a folder"), "{}", stderr(&output));
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::scripting::signed_in;
 use crate::support::*;
 
 /// Runs `command` with `input` on its standard input.
-fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
+pub(crate) fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
     use std::io::Write as _;
     let mut child =
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn tapis");
@@ -53,9 +53,15 @@ fn a_profile_that_does_not_exist_is_a_usage_error_for_every_verb_but_login() {
     assert!(!world.token_file().exists());
     assert!(!world.home.path().join(".local/share/tapis").exists(), "no token file for a profile");
 
-    // Only a login creates a profile.
-    let (login, _) = world.mock_login(1);
+    // Only a login creates a profile, and only with a server the command line names: the
+    // environment never writes profiles.toml.
     let output = run(world.tapis_with_credentials().args(["--profile", "gamma", "login"]));
+    assert_exit(&output, 2);
+    assert!(stderr(&output).contains("choose its server with --base-url"), "{}", stderr(&output));
+    assert!(!world.home.path().join(".config/tapis/profiles.toml").exists() || !fs_contains_gamma(&world));
+    let (login, _) = world.mock_login(1);
+    let output =
+        run(world.tapis_with_credentials().args(["--profile", "gamma", "--base-url", &world.base_url(), "login"]));
     assert_exit(&output, 0);
     login.assert();
     let output = run(world.tapis().args(["--profile", "gamma", "token"]));
@@ -213,4 +219,10 @@ fn an_expired_refresh_token_says_the_login_lapsed() {
     assert_exit(&output, 3);
     world.settings().bind(|| insta::assert_snapshot!("status_lapsed", stdout(&output)));
     anything.assert();
+}
+
+/// Whether profiles.toml names the profile `gamma`.
+fn fs_contains_gamma(world: &World) -> bool {
+    std::fs::read_to_string(world.home.path().join(".config/tapis/profiles.toml"))
+        .is_ok_and(|text| text.contains("gamma"))
 }

@@ -25,9 +25,7 @@ fn assert_refused_naming(output: &std::process::Output, server: &str) {
 #[test]
 fn logout_of_another_server_leaves_the_tokens_byte_for_byte() {
     let mut world = World::new();
-    let (login, _) = world.mock_login(1);
-    assert_exit(&run(world.tapis_with_credentials().arg("login")), 0);
-    login.assert();
+    world.log_in();
     let before = fs::read(world.token_file()).expect("the token file");
     let (other, other_mocks) = untouched_server();
 
@@ -51,9 +49,7 @@ fn logout_of_another_server_leaves_the_tokens_byte_for_byte() {
 #[test]
 fn login_token_and_device_login_for_another_server_refuse_unless_forced() {
     let mut world = World::new();
-    let (login, _) = world.mock_login(1);
-    assert_exit(&run(world.tapis_with_credentials().arg("login")), 0);
-    login.assert();
+    let first_jwt = world.log_in();
     let before = fs::read(world.token_file()).expect("the token file");
     let (mut other, other_mocks) = untouched_server();
     let other_url = other.url();
@@ -62,7 +58,7 @@ fn login_token_and_device_login_for_another_server_refuse_unless_forced() {
     {
         let output = run(world.tapis_with_credentials().args(["--base-url", &other_url]).args(args));
         assert_refused_naming(&output, &world.base_url());
-        assert!(stderr(&output).contains("tapis login --force"), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains("log in with --force"), "{args:?}: {}", stderr(&output));
         assert_eq!(fs::read(world.token_file()).expect("the token file"), before, "{args:?}: changed");
     }
     for mock in &other_mocks {
@@ -73,10 +69,14 @@ fn login_token_and_device_login_for_another_server_refuse_unless_forced() {
     let exp = tapis_testkit::now_unix() + 4 * 3600;
     let jwt = other.access_jwt(USERNAME, exp);
     let grant = other.password_grant(USERNAME, PASSWORD).without_client().answer_tokens(&jwt, exp).expect(1);
+    // The first server's client, made by tapis, goes with them: deleted there with its token.
+    let delete = world.mock_client_deletion(Some(&first_jwt));
     let output =
         run(world.tapis_with_credentials().args(["--base-url", &other_url, "login", "--force", "--no-refresh"]));
     assert_exit(&output, 0);
     grant.assert();
+    delete.assert();
+    assert!(stderr(&output).contains(&format!("deleted the OAuth client {CLIENT_ID}")), "{}", stderr(&output));
     assert_eq!(world.saved()["base_url"], other_url.as_str());
     other.assert_no_strays();
     world.server.assert_no_strays();

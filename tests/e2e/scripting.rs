@@ -219,13 +219,16 @@ fn tapis_token_from_the_environment_needs_no_file() {
 }
 
 #[test]
-fn tapis_token_of_another_server_is_refused() {
+fn tapis_token_of_another_server_is_passed_over_with_a_note() {
     let mut world = World::new();
     let foreign = jwt_for("https://tacc.tapis.io", 3600);
     let anything = world.server.on("GET", Matcher::Any).expect(0);
+    // Never sent here; the token file is used instead, as the README says (here: no login).
     let output = run(world.tapis().args(["api", "/v3/systems"]).env("TAPIS_TOKEN", &foreign));
-    assert_exit(&output, 2);
-    assert!(stderr(&output).contains("it was issued by https://tacc.tapis.io"), "{}", stderr(&output));
+    assert_exit(&output, 3);
+    let text = stderr(&output);
+    assert!(text.contains("note: TAPIS_TOKEN cannot be used: it was issued by https://tacc.tapis.io"), "{text}");
+    assert!(text.contains("using the token file"), "{text}");
     anything.assert();
 }
 

@@ -92,3 +92,16 @@ fn the_renewal_hint_names_the_command_that_turns_it_on() {
     let output = run(world.tapis().arg("status"));
     assert!(stdout(&output).contains("Renewal:    on, through the OAuth client"), "{}", stdout(&output));
 }
+
+#[test]
+fn a_reader_that_goes_away_early_gets_no_complaint() {
+    let world = World::new();
+    world.write_notebook_file(&world.jwt(3600), 3600);
+    std::fs::set_permissions(world.token_file(), std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+    // A pipe whose reader is gone before tapis writes, as `tapis status | head -0` leaves it.
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let output = world.tapis().arg("status").stdout(writer).output().expect("tapis runs");
+    assert_eq!(output.status.code(), Some(141), "exit as a tool killed by SIGPIPE");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "", "nothing said about it");
+}

@@ -113,6 +113,24 @@ impl World {
         (LoginMocks { mocks: vec![grant, create_client, grant_via_client] }, jwt)
     }
 
+    /// Deleting the personal OAuth client, with `token` when given, answered as Tapis does, once.
+    pub(crate) fn mock_client_deletion(&mut self, token: Option<&str>) -> Mock {
+        let expect = self.server.delete_client(CLIENT_ID);
+        let expect = match token {
+            Some(token) => expect.with_tapis_token(token),
+            None => expect,
+        };
+        expect.answer_envelope(200, "Client deleted.", serde_json::Value::Null).expect(1)
+    }
+
+    /// A first `tapis login` with renewal, as `mock_login` mocks it; returns the saved token.
+    pub(crate) fn log_in(&mut self) -> String {
+        let (login, jwt) = self.mock_login(1);
+        assert_exit(&run(self.tapis_with_credentials().arg("login")), 0);
+        login.assert();
+        jwt
+    }
+
     /// Mocks the password grant through the personal client (HTTP Basic), expected `hits`
     /// times: a login when the token file already holds the client.
     pub(crate) fn mock_grant_via_client(&mut self, hits: usize) -> (Mock, String) {

@@ -5,7 +5,7 @@
 //!    checked: no `GLIBC_` symbol version above 2.17, no shared library outside the C
 //!    runtime's, and it runs `--version`.
 //! 3. `target/dist/tapis-<version>-x86_64-unknown-linux-gnu.tar.gz` (binary, README, licence
-//!    texts) and its `.sha256` are written.
+//!    texts, and every Markdown file the README links to) and its `.sha256` are written.
 //! 4. The wheel `tapis_connect-<version>-cp39-abi3-manylinux2014_x86_64…whl` is built by
 //!    maturin the same way, with that binary among its scripts (pip puts it in `bin/`), and
 //!    its extension module passes the same checks.
@@ -281,11 +281,14 @@ fn write_tarball(binary: &Path, out: &Path) -> Result<PathBuf, String> {
         std::fs::remove_dir_all(&staging).map_err(|error| format!("cannot remove {}: {error}", staging.display()))?;
     }
     std::fs::create_dir_all(&staging).map_err(|error| format!("cannot create {}: {error}", staging.display()))?;
-    let mut files = vec![(binary.to_path_buf(), "tapis")];
-    files.push((workspace_root().join("README.md"), "README.md"));
-    files.extend(LICENCE_FILES.iter().map(|file| (workspace_root().join(file), *file)));
+    let mut files = vec![(binary.to_path_buf(), "tapis".to_owned())];
+    files.extend(tarball_text_files()?.into_iter().map(|file| (workspace_root().join(&file), file)));
     for (source, file_name) in files {
-        std::fs::copy(&source, staging.join(file_name))
+        let target = staging.join(&file_name);
+        if let Some(folder) = target.parent() {
+            std::fs::create_dir_all(folder).map_err(|error| format!("cannot create {}: {error}", folder.display()))?;
+        }
+        std::fs::copy(&source, &target)
             .map_err(|error| format!("cannot copy {} into {}: {error}", source.display(), staging.display()))?;
     }
     let tarball_name = format!("{name}.tar.gz");
@@ -302,9 +305,50 @@ fn write_tarball(binary: &Path, out: &Path) -> Result<PathBuf, String> {
     Ok(out.join(tarball_name))
 }
 
+/// The texts the tarball carries besides the binary, as paths relative to the workspace: the
+/// README, the licence texts, and every Markdown file the README links to (`docs/*.md`, ...),
+/// so that no link in the README it ships is broken.
+fn tarball_text_files() -> Result<Vec<String>, String> {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md"))
+        .map_err(|error| format!("cannot read README.md: {error}"))?;
+    let mut files = vec!["README.md".to_owned()];
+    files.extend(LICENCE_FILES.iter().map(|file| (*file).to_owned()));
+    for link in local_markdown_links(&readme) {
+        if !files.contains(&link) {
+            files.push(link);
+        }
+    }
+    Ok(files)
+}
+
+/// The targets of a Markdown text's links to local `.md` files (`[text](docs/x.md)`), anchors
+/// left off, in order.
+fn local_markdown_links(markdown: &str) -> Vec<String> {
+    markdown
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .map(|target| target.split('#').next().unwrap_or_default().to_owned())
+        .filter(|target| target.ends_with(".md") && !target.contains("://"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tarball_carries_every_file_the_readme_links_to() {
+        assert_eq!(
+            local_markdown_links("see [a](docs/a.md), [b](https://x.org/b.md) and [c](C.md#part) or [d](d.txt)"),
+            ["docs/a.md", "C.md"]
+        );
+        let files = tarball_text_files().expect("README.md");
+        assert!(files.iter().any(|file| file == "docs/scripting.md"), "{files:?}");
+        for file in &files {
+            assert!(workspace_root().join(file).is_file(), "README.md links {file}, which does not exist");
+        }
+    }
 
     fn check_glibc(readelf_output: &str, expected: Option<(u32, u32)>) {
         assert_eq!(highest_glibc_version(readelf_output), expected, "{readelf_output}");

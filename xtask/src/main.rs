@@ -8,6 +8,8 @@ mod dist;
 mod layering;
 mod python;
 #[cfg(test)]
+mod python_classes;
+#[cfg(test)]
 mod tidy;
 mod unused;
 

@@ -144,10 +144,39 @@ fn tests_without_the_standard_harness(root: &Path) -> Vec<String> {
     problems
 }
 
+/// The front doors' sources that read the wall clock themselves (`Utc::now()`): they take
+/// the time from the library (its clock, or what it worked out), so that a test clock reaches
+/// everything they show. `test_clock.rs`, which sets up that test clock, is the exception.
+fn front_door_clock_reads(root: &Path) -> Vec<String> {
+    let mut files: Vec<_> = ["tapis-cli/src", "tapis-py/src"]
+        .iter()
+        .flat_map(|folder| crate::files_under(&root.join(folder), "rs"))
+        .collect();
+    files.sort();
+    let mut problems = Vec::new();
+    for file in files.into_iter().filter(|file| !file.ends_with("test_clock.rs")) {
+        let source = std::fs::read_to_string(&file).unwrap_or_default();
+        for (index, line) in source.lines().enumerate() {
+            if line.contains(concat!("Utc::", "now()")) {
+                let shown = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+                problems.push(format!("{shown}:{}: reads the wall clock", index + 1));
+            }
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
 
     use super::*;
+
+    #[test]
+    fn the_front_doors_read_no_clock_of_their_own() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root");
+        let problems = front_door_clock_reads(root);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
 
     #[test]
     fn library_messages_name_no_cli_flag_variable_or_command() {

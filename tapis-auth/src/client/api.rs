@@ -19,9 +19,14 @@ impl TapisClient {
     pub(crate) async fn call(&self, access_token: &str, request: &ApiRequest) -> Result<ApiResponse, AuthError> {
         crate::secrets::remember_text(access_token);
         let Checked { method, url, headers } = request.checked(&self.base_url)?;
+        // A body is JSON unless the caller says what it is: one Content-Type, never two.
+        let says_type = headers.contains_key(reqwest::header::CONTENT_TYPE);
         let mut builder = self.http.request(method, &url).header(TOKEN_HEADER, access_token).headers(headers);
         if let Some(body) = &request.body {
-            builder = builder.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
+            if !says_type {
+                builder = builder.header(reqwest::header::CONTENT_TYPE, "application/json");
+            }
+            builder = builder.body(body.clone());
         }
         let unavailable = |last: String| AuthError::Unavailable { url: url.clone(), n_attempts: 1, last };
         let started = std::time::Instant::now();

@@ -1,7 +1,7 @@
 //! [`connect`]: the saved token, else a renewal, else a password login, under the lock.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use tapis_auth_core::{AccessToken, KeptClient, SecretString, TokenSet, TokenState};
+use tapis_auth_core::{AccessToken, BaseUrl, KeptClient, SecretString, TokenSet, TokenState};
 use tapis_store::{Loaded, LooseMode, StoreError, TokenStore};
 
 use super::password::{PreviousClient, log_in_with_password};
@@ -88,7 +88,19 @@ pub(crate) fn start(options: &LoginOptions, prompter: &mut dyn Prompter) -> Resu
 
     let can_renew = !options.force && saved.as_ref().is_some_and(|tokens| tokens.renewal(now).is_some());
     if !has_password_way(options, prompter) && !can_renew {
-        return Err(AuthError::NoCredentials { base_url: options.base_url.to_string() });
+        let credentials = &options.credentials;
+        if credentials.password.is_some() && credentials.username.is_none() {
+            return Err(AuthError::PasswordWithoutUsername {
+                base_url: options.base_url.to_string(),
+                path: options.token_file.clone(),
+            });
+        }
+        // A saved login whose refresh token has expired lapsed; it was not never made.
+        let lapsed_at = saved
+            .as_ref()
+            .and_then(|tokens| tokens.refresh.as_ref()?.expires_at())
+            .filter(|expired_at| *expired_at <= now);
+        return Err(AuthError::NoCredentials { base_url: options.base_url.to_string(), lapsed_at });
     }
     Ok(Start::NeedsServer(saved.map(|tokens| tokens.access.expires_at())))
 }
@@ -111,13 +123,13 @@ pub(crate) async fn log_in_or_renew(
 
     let locked = Locked::take(&store, options.lock_timeout, prompter).await?;
     let (contents, guard) = locked.read(&store)?;
-    let SavedFile { tokens: saved, kept_client } = read_saved(&store, contents, options, prompter, false)?;
+    let SavedFile { tokens: saved, kept_client, displaced } = read_saved(&store, contents, options, prompter, false)?;
+    let now = options.client.clock.now();
     let previous = match (&saved, &kept_client) {
-        (Some(tokens), _) => PreviousClient::of_tokens(tokens),
+        (Some(tokens), _) => PreviousClient::of_tokens(tokens, now),
         (None, Some(kept)) => PreviousClient::of_kept(kept),
         (None, None) => PreviousClient::default(),
     };
-    let now = options.client.clock.now();
     // Another process renewed or logged in while this one waited: its token is the one to
     // use, even if it falls short of `min_valid` (no request of ours would do better).
     let renewed_meanwhile = |tokens: &TokenSet| {
@@ -151,17 +163,31 @@ pub(crate) async fn log_in_or_renew(
                     return Err(AuthError::RenewalRejected { base_url: options.base_url.to_string(), message });
                 }
                 prompter.notice(&Notice::RenewalRejected { message });
-                (log_in_with_password(&client, options, prompter, previous).await?, Origin::LoggedIn)
+                (log_in_with_password(&client, options, prompter, previous, &store).await?, Origin::LoggedIn)
             }
             Err(error) => return Err(error),
         },
-        None => (log_in_with_password(&client, options, prompter, previous).await?, Origin::LoggedIn),
+        None => (log_in_with_password(&client, options, prompter, previous, &store).await?, Origin::LoggedIn),
     };
     if origin == Origin::Renewed {
         tokens.created_client_id = saved.as_ref().and_then(|saved| saved.created_client_id.clone());
     }
     tell_if_short(&tokens.access, options, options.client.clock.now(), prompter);
+    // A login as another user than the saved one (known only from a prompt) replaces that
+    // user's client, as a forced one replaces another server's.
+    let displaced = displaced.or_else(|| {
+        let replaced_user =
+            origin == Origin::LoggedIn && previous.is_other_users(tokens.access.username().unwrap_or_default());
+        match (&saved, &kept_client) {
+            (Some(saved), _) if replaced_user => Displaced::of_tokens(saved),
+            (None, Some(kept)) if replaced_user => Some(Displaced::of_kept(kept)),
+            _ => None,
+        }
+    });
     let saved = locked.save_or_tell(guard, &tokens, prompter);
+    if let Some(displaced) = displaced.filter(|_| saved) {
+        retire(displaced, options, prompter).await;
+    }
     Ok(Session::new(options, tokens, origin, saved, Some(client)))
 }
 
@@ -239,23 +265,109 @@ fn tell_if_short(access: &AccessToken, options: &LoginOptions, now: DateTime<Utc
     }
 }
 
-/// What the token file holds for this server.
+/// What the token file holds for this server and the user asked for.
 #[derive(Default)]
 pub(super) struct SavedFile {
-    /// Its tokens, when they belong to this server.
+    /// Its tokens, when they belong to this server (and to the user asked for, if any).
     pub(super) tokens: Option<TokenSet>,
-    /// The OAuth client a logout kept, when the file holds only that, for this server.
+    /// The OAuth client a logout kept, when the file holds only that, for this server (and
+    /// the user asked for, if any).
     pub(super) kept_client: Option<KeptClient>,
+    /// The OAuth client of another server's or user's tokens that a forced login replaces.
+    pub(super) displaced: Option<Displaced>,
 }
 
-/// Judges what a read of the token file found (`loaded`): its tokens if they belong to this
-/// server (fresh or not: an expired token may still carry a refresh token and a client), or
-/// the client kept there for this server. Tokens of another server that are worth something
-/// (see [`TokenSet::has_something_to_lose`]), and a client kept for another server, are
-/// [`AuthError::OtherServer`] unless `options.force`: whoever reads the file to replace it
-/// must not discard them. Only unusable contents count as no token; a file that could not be
-/// read is an error. Notices are given only on the first read (`tell`), not again under the
-/// lock.
+/// The OAuth client of tokens that a forced login replaces (another server's or another
+/// user's): deleted after the login with its own still-valid token where it can be, else
+/// named as left behind ([`retire`]).
+#[derive(Debug)]
+pub(super) struct Displaced {
+    /// The client's server, when known.
+    server: Option<BaseUrl>,
+    /// The client's id.
+    client_id: String,
+    /// Whether this tool made it (only those are deleted).
+    made_here: bool,
+    /// The access token of the replaced tokens, to delete the client with.
+    access: Option<AccessToken>,
+}
+
+impl Displaced {
+    /// The client of `tokens`, if they carry one.
+    pub(super) fn of_tokens(tokens: &TokenSet) -> Option<Self> {
+        let client = tokens.client.as_ref()?;
+        Some(Self {
+            server: tokens.server(),
+            made_here: tokens.created_client_id.as_ref() == Some(&client.client_id),
+            client_id: client.client_id.clone(),
+            access: Some(tokens.access.clone()),
+        })
+    }
+
+    /// A client kept without tokens.
+    pub(super) fn of_kept(kept: &KeptClient) -> Self {
+        Self {
+            server: Some(kept.base_url.clone()),
+            made_here: kept.created_client_id.as_ref() == Some(&kept.client.client_id),
+            client_id: kept.client.client_id.clone(),
+            access: None,
+        }
+    }
+}
+
+/// Deletes the client a forced login replaced, with the replaced tokens' own access token
+/// on their own server, where this tool made it and that token is still valid; otherwise,
+/// or when the deletion fails, tells the prompter it is left behind.
+pub(super) async fn retire(displaced: Displaced, options: &LoginOptions, prompter: &mut dyn Prompter) {
+    let Displaced { server, client_id, made_here, access } = displaced;
+    let now = options.client.clock.now();
+    let live = access.filter(|access| access.time_left(now) > TimeDelta::zero());
+    let reason = match (&server, made_here, live) {
+        (None, _, _) => "its server is not known".to_owned(),
+        (Some(_), false, _) => "this tool did not make it".to_owned(),
+        (Some(_), true, None) => "there is no valid token to delete it with".to_owned(),
+        (Some(server), true, Some(access)) => {
+            let deleted = match TapisClient::new(server.clone(), options.client.clone()) {
+                Ok(client) => client.delete_client(access.expose_secret(), &client_id).await,
+                Err(error) => Err(error),
+            };
+            match deleted {
+                Ok(()) => {
+                    prompter.notice(&Notice::PreviousClientDeleted { client_id, server: server.clone() });
+                    return;
+                }
+                Err(error) => error.to_string(),
+            }
+        }
+    };
+    prompter.notice(&Notice::PreviousClientLeftBehind { client_id, server, reason });
+}
+
+/// Whether `owner` (the user of saved tokens or of a kept client) is not the user asked for.
+/// Nobody asked for is nobody refused; an unknown owner is not the user asked for.
+fn is_other_user(owner: Option<&str>, options: &LoginOptions) -> bool {
+    options.credentials.username.as_deref().is_some_and(|asked| owner != Some(asked))
+}
+
+/// [`AuthError::OtherUser`] for the tokens of `owner` in `store`.
+pub(super) fn other_user(owner: Option<&str>, asked: &str, options: &LoginOptions, store: &TokenStore) -> AuthError {
+    AuthError::OtherUser {
+        user: owner.map(str::to_owned),
+        asked: asked.to_owned(),
+        base_url: options.base_url.to_string(),
+        path: store.path().to_path_buf(),
+    }
+}
+
+/// Judges what a read of the token file found (`loaded`): its tokens if they belong to this server and to the user
+/// asked for, if any (fresh or not: an expired token may still carry a refresh token and a
+/// client), or the client kept there for them. Tokens of another server or user that are
+/// worth something (see [`TokenSet::has_something_to_lose`]), and a client kept for another
+/// server or user, are [`AuthError::OtherServer`] or [`AuthError::OtherUser`] unless
+/// `options.force`: whoever reads the file to replace it must not discard them. When forced,
+/// their client is returned as [`SavedFile::displaced`]. Notices are given only on the first
+/// read (`tell`), not again under the lock. Only unusable contents count as no token; a file
+/// that could not be read is an error.
 pub(super) fn read_saved(
     store: &TokenStore,
     loaded: Result<Loaded, StoreError>,
@@ -297,30 +409,53 @@ pub(super) fn read_saved(
     {
         prompter.notice(&Notice::TightenedPermissions { path: store.path().to_path_buf(), old_mode });
     }
+    let now = options.client.clock.now();
     let other_server = |server: &tapis_auth_core::BaseUrl| AuthError::OtherServer {
         server: server.to_string(),
         base_url: options.base_url.to_string(),
         path: store.path().to_path_buf(),
     };
-    let server = match (loaded.tokens, loaded.kept_client) {
+    let asked = options.credentials.username.as_deref().unwrap_or_default();
+    let told_other_user = |user: Option<&str>, prompter: &mut dyn Prompter| {
+        if tell {
+            prompter.notice(&Notice::TokenForOtherUser { path: path.to_path_buf(), user: user.map(str::to_owned) });
+        }
+    };
+    let (server, displaced) = match (loaded.tokens, loaded.kept_client) {
         (Some(tokens), _) if tokens.belongs_to(&options.base_url) => {
-            return Ok(SavedFile { tokens: Some(tokens), kept_client: None });
+            let owner = tokens.access.username();
+            if !is_other_user(owner, options) {
+                return Ok(SavedFile { tokens: Some(tokens), ..SavedFile::default() });
+            }
+            if !options.force && tokens.has_something_to_lose(now) {
+                return Err(other_user(owner, asked, options, store));
+            }
+            told_other_user(owner, prompter);
+            return Ok(SavedFile { displaced: Displaced::of_tokens(&tokens), ..SavedFile::default() });
         }
         (Some(tokens), _) => match tokens.server() {
-            Some(server) if !options.force && tokens.has_something_to_lose(options.client.clock.now()) => {
+            Some(server) if !options.force && tokens.has_something_to_lose(now) => {
                 return Err(other_server(&server));
             }
-            server => server,
+            server => (server, Displaced::of_tokens(&tokens)),
         },
         (None, Some(kept)) if kept.base_url == options.base_url => {
-            return Ok(SavedFile { tokens: None, kept_client: Some(kept) });
+            let owner = kept.username.as_deref();
+            if !is_other_user(owner, options) {
+                return Ok(SavedFile { kept_client: Some(kept), ..SavedFile::default() });
+            }
+            if !options.force {
+                return Err(other_user(owner, asked, options, store));
+            }
+            told_other_user(owner, prompter);
+            return Ok(SavedFile { displaced: Some(Displaced::of_kept(&kept)), ..SavedFile::default() });
         }
         (None, Some(kept)) if !options.force => return Err(other_server(&kept.base_url)),
-        (None, Some(kept)) => Some(kept.base_url),
+        (None, Some(kept)) => (Some(kept.base_url.clone()), Some(Displaced::of_kept(&kept))),
         (None, None) => return Ok(SavedFile::default()),
     };
     if tell {
         prompter.notice(&Notice::TokenForOtherServer { path: store.path().to_path_buf(), server });
     }
-    Ok(SavedFile::default())
+    Ok(SavedFile { displaced, ..SavedFile::default() })
 }

@@ -32,7 +32,7 @@ use crate::time::SharedClock;
 /// are worth something are refused with [`AuthError::OtherServer`] and left as they are.
 pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
     let store = TokenStore::new(&options.token_file);
-    let SavedFile { tokens: saved, kept_client } = read_saved(&store, store.load(), options, prompter, true)?;
+    let SavedFile { tokens: saved, kept_client, .. } = read_saved(&store, store.load(), options, prompter, true)?;
     if !options.force
         && let Some(tokens) = saved.as_ref().filter(|tokens| is_valid(tokens, options))
     {
@@ -159,7 +159,8 @@ async fn wait_for_next_poll(
 ) {
     let mut left = interval;
     while !left.is_zero() {
-        prompter.notice(&Notice::DeviceWaiting { expires_at });
+        let code_left = expires_at.map(|at| at - clock.now());
+        prompter.notice(&Notice::DeviceWaiting { expires_at, left: code_left });
         let step = left.min(Duration::from_secs(1));
         clock.sleep(step).await;
         left -= step;

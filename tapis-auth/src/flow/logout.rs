@@ -48,7 +48,8 @@ pub struct LogoutReport {
 ///
 /// It acts only on the tokens of `options.base_url`: a file that holds another server's tokens
 /// (or a client kept for another server) is left as it is, byte for byte, and the logout fails
-/// with [`AuthError::OtherServer`]. Tokens of unknown origin, which no server can claim, are
+/// with [`AuthError::OtherServer`]; one that holds another user's tokens than
+/// `options.credentials.username`, when that is given, with [`AuthError::OtherUser`]. Tokens of unknown origin, which no server can claim, are
 /// removed without being sent anywhere.
 ///
 /// A client's key is not thrown away while the client exists: with `keep_client`, and when
@@ -96,12 +97,25 @@ pub async fn logout(options: &LoginOptions) -> Result<LogoutReport, AuthError> {
             report.not_revoked_because = Some("the saved token belongs to no known server".to_owned());
             None
         }
+        // Another user's tokens than the one asked for are not this logout's to remove.
+        (Some(tokens), _)
+            if let Some(asked) = options.credentials.username.as_deref()
+                && tokens.access.username() != Some(asked) =>
+        {
+            return Err(super::connect::other_user(tokens.access.username(), asked, options, &store));
+        }
         (Some(tokens), _) => {
             report.found_tokens = true;
             let keep = log_out_on_server(options, tokens, &mut report).await;
             keep.then(|| tokens.kept_client()).flatten()
         }
         (None, Some(kept)) if kept.base_url != *base_url => return Err(other_server(&kept.base_url)),
+        (None, Some(kept))
+            if let Some(asked) = options.credentials.username.as_deref()
+                && kept.username.as_deref() != Some(asked) =>
+        {
+            return Err(super::connect::other_user(kept.username.as_deref(), asked, options, &store));
+        }
         (None, Some(kept)) => {
             report.not_revoked_because = Some("no saved token".to_owned());
             keep_kept_client(options, kept, &mut report)

@@ -7,23 +7,43 @@ use crate::client::{INVALID_CLIENT_PREFIX, TapisClient};
 use crate::error::AuthError;
 use crate::prompt::{Notice, PromptError, Prompter};
 
-/// The OAuth client the file held before a login: the one to log in through, and whether
-/// this tool created it.
+/// The OAuth client the file held before a login: the one to log in through, whether this
+/// tool created it, and whose it is (a client is used only for its own user's grants).
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct PreviousClient<'a> {
     client: Option<&'a OAuthClient>,
     created_client_id: Option<&'a String>,
+    /// The user of the saved tokens or kept client.
+    user: Option<&'a str>,
+    /// Whether the file holds something a login as another user would throw away (a live
+    /// token, a client's key).
+    worth_keeping: bool,
 }
 
 impl<'a> PreviousClient<'a> {
     /// The client of saved tokens.
-    pub(super) fn of_tokens(tokens: &'a TokenSet) -> Self {
-        Self { client: tokens.client.as_ref(), created_client_id: tokens.created_client_id.as_ref() }
+    pub(super) fn of_tokens(tokens: &'a TokenSet, now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            client: tokens.client.as_ref(),
+            created_client_id: tokens.created_client_id.as_ref(),
+            user: tokens.access.username(),
+            worth_keeping: tokens.has_something_to_lose(now),
+        }
     }
 
     /// A client a logout kept.
     pub(super) fn of_kept(kept: &'a KeptClient) -> Self {
-        Self { client: Some(&kept.client), created_client_id: kept.created_client_id.as_ref() }
+        Self {
+            client: Some(&kept.client),
+            created_client_id: kept.created_client_id.as_ref(),
+            user: kept.username.as_deref(),
+            worth_keeping: true,
+        }
+    }
+
+    /// Whether the saved tokens or client are another user's than `username`.
+    pub(super) fn is_other_users(&self, username: &str) -> bool {
+        (self.client.is_some() || self.worth_keeping) && self.user != Some(username)
     }
 }
 
@@ -35,11 +55,13 @@ pub(super) async fn log_in_with_password(
     options: &LoginOptions,
     prompter: &mut dyn Prompter,
     saved: PreviousClient<'_>,
+    store: &tapis_store::TokenStore,
 ) -> Result<TokenSet, AuthError> {
     let supplied = &options.credentials;
     let prompts_for_something = supplied.username.is_none() || supplied.password.is_none();
     let n_attempts = if prompts_for_something { options.n_prompt_attempts.max(1) } else { 1 };
     let mut oauth = if options.no_refresh { None } else { saved.client.cloned() };
+    let mut saved = saved;
     let mut attempt = 1;
     // A prompted username is asked for once and kept when the password is rejected: Tapis
     // answers a wrong password and an unknown user alike ("Invalid username/password
@@ -57,6 +79,15 @@ pub(super) async fn log_in_with_password(
                 username
             }
         };
+        // An OAuth client is used only for its own user's grants, and another user's tokens
+        // are replaced only when forced: the user may be known only now, from the prompt.
+        if saved.is_other_users(&username) {
+            if !options.force {
+                return Err(super::connect::other_user(saved.user, &username, options, store));
+            }
+            saved = PreviousClient::default();
+            oauth = None;
+        }
         let password = match &supplied.password {
             Some(password) => password.clone(),
             None => prompter.password(&username)?,

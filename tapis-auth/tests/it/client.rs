@@ -416,3 +416,30 @@ fn requests_to_other_hosts_are_refused() {
     }
     tapis.assert_no_strays();
 }
+
+#[test]
+fn a_body_is_sent_with_one_content_type_the_callers_or_json() {
+    let mut tapis = Tapis::new();
+    let access = tapis.jwt(valid_exp());
+    let one_type = |expected: &'static str| {
+        move |request: &mockito::Request| {
+            let types: Vec<_> = request.headers().get_all("content-type").iter().collect();
+            types.len() == 1 && types[0] == expected
+        }
+    };
+    let text =
+        tapis.server.on("POST", "/v3/files/x").matching(one_type("text/plain")).answer_userinfo(USERNAME).expect(1);
+    let json =
+        tapis.server.on("POST", "/v3/apps").matching(one_type("application/json")).answer_userinfo(USERNAME).expect(1);
+
+    let mut session = given_session(&tapis, &access);
+    let mut request = ApiRequest::new("POST", "/v3/files/x").header("Content-Type", "text/plain");
+    request.body = Some(b"hello".to_vec());
+    assert_eq!(blocking::call(&mut session, &request).expect("sent").status, 200);
+    let mut request = ApiRequest::new("POST", "/v3/apps");
+    request.body = Some(b"{}".to_vec());
+    assert_eq!(blocking::call(&mut session, &request).expect("sent").status, 200);
+    text.assert();
+    json.assert();
+    tapis.assert_no_strays();
+}

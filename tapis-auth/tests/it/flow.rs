@@ -328,7 +328,13 @@ fn without_credentials_or_a_terminal_login_fails_at_once() {
         let elapsed = started.elapsed();
 
         match &result {
-            Err(AuthError::NoCredentials { base_url }) => assert_eq!(base_url, &tapis.base_url().to_string()),
+            // A password alone names nobody: the error says which part is missing.
+            Err(AuthError::PasswordWithoutUsername { base_url, .. }) if password.is_some() => {
+                assert_eq!(base_url, &tapis.base_url().to_string());
+            }
+            Err(AuthError::NoCredentials { base_url, lapsed_at: None }) if password.is_none() => {
+                assert_eq!(base_url, &tapis.base_url().to_string());
+            }
             other => panic!("{context}: expected NoCredentials, got {other:?}"),
         }
         assert!(elapsed < Duration::from_secs(4), "{context}: took {elapsed:?}");
@@ -720,4 +726,28 @@ fn device_login_chooses_the_given_or_the_saved_client() {
     check_device_client(None, Some(("other", Some("other-key"))), Some(("other", true)));
     check_device_client(None, Some(("other", None)), Some(("other", false)));
     check_device_client(None, None, None);
+}
+
+#[test]
+fn a_login_whose_refresh_token_expired_has_lapsed() {
+    let mut tapis = Tapis::new();
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = options(&tapis, folder.path());
+    let now = tapis_testkit::now_unix();
+    let mut fields = token_file_fields(&tapis.jwt(now - 7200), now - 7200, Some(&tapis.url()));
+    fields["refresh_token"] = serde_json::json!(tapis.server.refresh_jwt(USERNAME, now - 60, "old"));
+    fields["client_id"] = serde_json::json!("c1");
+    fields["client_key"] = serde_json::json!("client-key-1");
+    write_token_file(&options.token_file, &fields);
+    let token_endpoint = tapis.server.token_endpoint().expect(0);
+
+    match connect(&options, &mut Scripted::no_terminal()) {
+        Err(error @ AuthError::NoCredentials { lapsed_at: Some(at), .. }) => {
+            assert_eq!(at.timestamp(), now - 60);
+            assert!(error.to_string().contains("has lapsed"), "{error}");
+        }
+        other => panic!("expected a lapsed login, got {:?}", other.map(|session| session.origin())),
+    }
+    token_endpoint.assert();
+    tapis.assert_no_strays();
 }

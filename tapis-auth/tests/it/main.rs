@@ -9,14 +9,12 @@
 mod client;
 mod flow;
 mod flow_edges;
+mod identity;
 mod redaction;
 mod runtime;
 mod safety;
 mod sdk;
+mod settings;
 mod support;
 mod threads;
 mod time;
-// The Python binding's class for each error kind, a pure function tested here: the binding's
-// own test harness would need libpython. Its table test pins the class of every variant.
-#[path = "../../../tapis-py/src/classes.rs"]
-mod tapis_py_classes;

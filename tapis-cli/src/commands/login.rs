@@ -1,7 +1,7 @@
 //! `tapis login`: the notebooks' `connect_tapis()`, done right — plus renewal and device login.
 
 use anyhow::Context as _;
-use chrono::Utc;
+use tapis_auth::settings::Purpose;
 use tapis_auth::{DeviceClient, Origin, SecretString, Session, blocking};
 
 use crate::cli::{GlobalArgs, LoginArgs};
@@ -10,9 +10,11 @@ use crate::output;
 use crate::prompt::TerminalPrompter;
 
 pub(crate) fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<Exit> {
-    let target = crate::profile::resolve_for_login(global)?;
-    let mut options = super::login_options(global, &target, &args.credentials)?;
-    options.force = args.force;
+    let password = super::password(&args.credentials)?;
+    let target = crate::profile::resolve_with_credentials(global, &args.credentials, password, Purpose::Login)?;
+    let mut options = super::login_options(global, &target);
+    // Pointing a profile at another server replaces its tokens of the old one, as --force does.
+    options.force = args.force || target.changes_server;
     options.n_prompt_attempts = args.attempts;
     options.no_refresh = args.no_refresh;
     options.device_poll_interval = args.device_poll_interval;
@@ -36,12 +38,12 @@ pub(crate) fn run(global: &GlobalArgs, args: &LoginArgs) -> anyhow::Result<Exit>
     if session.origin() != Origin::Given {
         super::remember_profile(&target, session.username());
     }
-    report(&session)
+    report(&session, super::client_config(global).clock.now())
 }
 
 /// The library's summary of the login, with the CLI's hint for a token that was reused.
-fn report(session: &Session) -> anyhow::Result<Exit> {
-    let summary = session.summary(Utc::now());
+fn report(session: &Session, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Exit> {
+    let summary = session.summary(now);
     match session.origin() {
         Origin::Saved | Origin::Given => output::say(&format!("{summary} Use --force to log in again.")),
         _ => output::say(&summary.to_string()),

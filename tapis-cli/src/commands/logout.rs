@@ -11,6 +11,8 @@ pub(crate) fn run(global: &GlobalArgs, args: &LogoutArgs) -> anyhow::Result<Exit
     let target = crate::profile::resolve(global)?;
     let (base_url, token_file) = (&target.base_url, &target.token_file);
     let mut options = super::target_options(global, &target);
+    // The user asked for (TAPIS_USERNAME, the profile's): another user's tokens are not removed.
+    options.credentials.username = target.username.clone();
     options.keep_client = args.keep_client;
     let report = tapis_auth::blocking::logout(&options).with_context(|| format!("cannot log out of {base_url}"))?;
     for warning in &report.warnings {

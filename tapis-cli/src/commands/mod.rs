@@ -17,7 +17,8 @@ use std::os::fd::AsFd as _;
 use anyhow::Context as _;
 use chrono::TimeDelta;
 use secrecy::zeroize::{Zeroize as _, Zeroizing};
-use tapis_auth::{AuthError, ClientConfig, LoginOptions, SecretString, Session, blocking, session_from_token};
+use tapis_auth::settings::Purpose;
+use tapis_auth::{ClientConfig, LoginOptions, SecretString, Session, blocking};
 
 use crate::cli::{CredentialArgs, GlobalArgs};
 use crate::profile::{self, Target};
@@ -57,116 +58,53 @@ pub(crate) fn target_options(global: &GlobalArgs, target: &Target) -> LoginOptio
     options
 }
 
-/// Login options for a target and the credential flags. The username comes from
-/// `--username`/`TAPIS_USERNAME`, else the profile, else — when a password is given — the
-/// user of the tokens saved for this server; the password from `--password-stdin` (one
-/// line), else `TAPIS_PASSWORD`. Missing parts are prompted for (see [`connect`] for a
-/// password given without a username and no terminal).
-pub(crate) fn login_options(
-    global: &GlobalArgs,
-    target: &Target,
-    credentials: &CredentialArgs,
-) -> anyhow::Result<LoginOptions> {
-    let mut options = target_options(global, target);
-    let password = if credentials.password_stdin {
+/// The password for a verb that may log in: the first line of standard input with
+/// `--password-stdin`, else `TAPIS_PASSWORD`.
+pub(crate) fn password(credentials: &CredentialArgs) -> anyhow::Result<Option<SecretString>> {
+    Ok(if credentials.password_stdin {
         Some(read_password_line()?)
     } else {
         std::env::var(PASSWORD_VARIABLE).ok().filter(|password| !password.is_empty()).map(SecretString::from)
-    };
-    let username = credentials
-        .username
-        .as_deref()
-        .or(target.username.as_deref())
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .map(str::to_owned);
-    // A password without a username is for the user already signed in here. A token file
-    // that cannot be read names nobody; the login then says what is missing.
-    let username = match (username, &password) {
-        (None, Some(_)) => {
-            tapis_store::TokenStore::new(&target.token_file).saved_username(&target.base_url).ok().flatten()
-        }
-        (username, _) => username,
-    };
-    options.credentials.username = username;
-    options.credentials.password = password;
+    })
+}
+
+/// Login options for a target that the library resolved with the credentials: the user asked
+/// for and the password. Missing parts are prompted for.
+pub(crate) fn login_options(global: &GlobalArgs, target: &Target) -> LoginOptions {
+    let mut options = target_options(global, target);
+    options.credentials.username = target.username.clone();
+    options.credentials.password = target.password.clone();
     options.client_description = format!("tapis CLI on {}", tapis_store::host_name());
-    Ok(options)
+    options
 }
 
-/// `blocking::connect`, with the CLI's words for the two ways a login without a terminal
-/// falls short that the library tells apart from "never logged in" only by context: a
-/// password given without a username (a usage error naming the flag and the variable), and
-/// a saved login whose refresh token has expired (not "not logged in": it lapsed).
+/// `blocking::connect`: the library words every way it falls short (the CLI's names for the
+/// ways out are [`crate::exit::WAYS_OUT`]).
 pub(crate) fn connect(options: &LoginOptions, prompter: &mut TerminalPrompter) -> anyhow::Result<Session> {
-    let credentials = &options.credentials;
-    match blocking::connect(options, prompter) {
-        Err(AuthError::NoCredentials { .. }) if credentials.password.is_some() && credentials.username.is_none() => {
-            crate::exit::usage!(
-                "a password was given but no username, and the token file {} holds no login to {} to take it from; pass --username or set TAPIS_USERNAME",
-                options.token_file.display(),
-                options.base_url
-            )
-        }
-        Err(error @ AuthError::NoCredentials { .. }) => match refresh_expired_at(options) {
-            Some(expired_at) => Err(crate::exit::NotLoggedInError(format!(
-                "the login to {} has lapsed: its refresh token expired at {}, so the token cannot be renewed, and there is no terminal to ask for a password; run `tapis login` in a terminal, or set TAPIS_USERNAME and TAPIS_PASSWORD",
-                options.base_url,
-                crate::output::instant(expired_at)
-            ))
-            .into()),
-            None => Err(error.into()),
-        },
-        outcome => Ok(outcome?),
-    }
+    Ok(blocking::connect(options, prompter)?)
 }
 
-/// When the tokens saved for this server hold a refresh token that has expired, its expiry.
-fn refresh_expired_at(options: &LoginOptions) -> Option<chrono::DateTime<chrono::Utc>> {
-    let loaded = tapis_store::TokenStore::new(&options.token_file).load_read_only().ok()?;
-    let tokens = loaded.tokens.filter(|tokens| tokens.belongs_to(&options.base_url))?;
-    let expires_at = tokens.refresh.as_ref()?.expires_at()?;
-    (expires_at <= chrono::Utc::now()).then_some(expires_at)
-}
-
-/// A valid session for `token`, `exec`, `api` and `whoami`: `TAPIS_TOKEN` as it is when set
-/// and valid for more than `min_valid`, else the saved token, renewed or logged in for as
-/// `login` would (a stale `TAPIS_TOKEN` is passed over with a note).
+/// A valid session for `token`, `exec`, `api` and `whoami`: `TAPIS_TOKEN` by the library's
+/// rule ([`tapis_auth::settings::use_given_token`]: as it is while it is this server's and
+/// valid for more than `min_valid`, else passed over with a note), else the saved token,
+/// renewed or logged in for as `login` would.
 pub(crate) fn session(
     global: &GlobalArgs,
     credentials: &CredentialArgs,
     min_valid: TimeDelta,
 ) -> anyhow::Result<(Session, Target)> {
-    let target = profile::resolve(global)?;
-    let mut stale_given = None;
-    if let Some(token) = given_token() {
-        let mut options = target_options(global, &target);
-        options.min_valid = min_valid;
-        match session_from_token(&options, token) {
-            Ok(session) => return Ok((session, target)),
-            Err(AuthError::GivenTokenExpiring { expires_at }) => stale_given = Some(expires_at),
-            Err(error) => return Err(error).with_context(|| format!("cannot use {TOKEN_VARIABLE}")),
-        }
-    }
-    let stale = |expires_at: chrono::DateTime<chrono::Utc>| {
-        let at = crate::output::instant(expires_at);
-        if expires_at <= chrono::Utc::now() {
-            format!("{TOKEN_VARIABLE} expired at {at}")
-        } else {
-            let margin = tapis_auth_core::duration::format_duration(min_valid);
-            format!("{TOKEN_VARIABLE} is valid only until {at}, less than the {margin} it must stay valid for")
-        }
-    };
-    let mut options = login_options(global, &target, credentials)?;
+    let password = password(credentials)?;
+    let target = profile::resolve_with_credentials(global, credentials, password, Purpose::Use)?;
+    let mut options = login_options(global, &target);
     options.min_valid = min_valid;
-    let session = connect(&options, &mut TerminalPrompter::new()).with_context(|| match stale_given {
-        Some(expires_at) => format!("{}, and cannot get a token for {} instead", stale(expires_at), options.base_url),
-        None => format!("cannot get a token for {}", options.base_url),
-    })?;
-    if let Some(expires_at) = stale_given {
-        let file = options.token_file.display();
-        crate::output::note(&format!("{}; using the token file {file} instead", stale(expires_at)));
+    let mut prompter = TerminalPrompter::new();
+    if let Some(token) = target.given_token.clone()
+        && let Some(session) = tapis_auth::settings::use_given_token(&options, token, TOKEN_VARIABLE, &mut prompter)
+    {
+        return Ok((session, target));
     }
+    let session =
+        connect(&options, &mut prompter).with_context(|| format!("cannot get a token for {}", options.base_url))?;
     if session.origin() == tapis_auth::Origin::LoggedIn {
         remember_profile(&target, session.username());
     }

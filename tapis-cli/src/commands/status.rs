@@ -4,7 +4,7 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use serde_json::json;
 use tapis_auth_core::{TokenSet, TokenState};
 use tapis_store::{LooseMode, TokenStore};
@@ -61,7 +61,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
     let target = crate::profile::resolve(global)?;
     let base_url = &target.base_url;
     let token_file = &target.token_file;
-    let given = super::given_token();
+    let given = target.given_token.clone();
     let from_environment = given.is_some();
     let source = if from_environment {
         format!("the {} environment variable", super::TOKEN_VARIABLE)
@@ -88,7 +88,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
             Err(error) => return Err(error).context("cannot read the token status"),
         },
     };
-    let now = Utc::now();
+    let now = super::client_config(global).clock.now();
     let state = tokens.as_ref().map(|tokens| tokens.state(base_url, now, TimeDelta::zero()));
     let shown = StatusState::of(state, problem.is_some());
     let access = tokens.as_ref().map(|tokens| &tokens.access);
@@ -101,6 +101,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<Exit
         let report = json!({
             "base_url": base_url.as_str(),
             "profile": target.profile,
+            "username_asked": target.username,
             "token_file": (!from_environment).then(|| token_file.display().to_string()),
             "token_source": if from_environment { "environment" } else { "file" },
             "state": shown.to_string(),

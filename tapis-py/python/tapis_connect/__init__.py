@@ -45,6 +45,7 @@ def connect_tapis(
     password="",
     force_connect=False,
     profile=None,
+    verify=None,
 ):
     """Return a tapipy ``Tapis`` client signed in to ``base_url`` (a ``Token`` without tapipy).
 
@@ -52,16 +53,23 @@ def connect_tapis(
     ``~/.tapis_tokens.json``; ``base_url`` to ``TAPIS_BASE_URL``, else the profile's, else
     ``https://designsafe.tapis.io``; ``profile`` to ``TAPIS_PROFILE``. Building the client
     makes no request: it is given the tenant and the username from the token.
+
+    A ``username`` (or ``TAPIS_USERNAME``) is the user asked for: tokens saved for another
+    user are not used (a ``TapisConnectError`` names both users and the ways out)
+    unless ``force_connect=True`` replaces them.
+
+    The client trusts what the sign-in trusted: ``verify`` when given (a CA bundle's path, or
+    ``False``), else the bundle named by ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE``, else
+    ``requests``' own (tapipy passes ``verify=True`` itself, which makes ``requests`` ignore
+    those variables).
     """
-    token = _native.connect(
-        _expand(token_filePath), base_url, username or "", password or "", bool(force_connect), 60, profile
-    )
+    token = _native.connect(token_filePath, base_url, username or "", password or "", bool(force_connect), 60, profile)
     print(token.message)
     try:
         from tapipy.tapis import Tapis
     except ImportError:
         return token
-    return Tapis(
+    client = Tapis(
         base_url=token.base_url,
         # With the tenant given, tapipy does not list /v3/sites and /v3/tenants on every call;
         # with the username, libraries that take a ready client (DesignSafe's dapi) know the user.
@@ -72,12 +80,23 @@ def connect_tapis(
         client_id=token.client_id,
         client_key=token.client_key,
     )
+    bundle = _ca_bundle(verify)
+    if bundle is not None:
+        client.verify = bundle
+    return client
+
+
+def _ca_bundle(verify):
+    """The CA bundle (or ``False``) the tapipy client is to verify with; ``None`` for its default."""
+    if verify is not None:
+        return verify
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        path = os.environ.get(name)
+        if path:
+            return path
+    return None
 
 
 def get_token(base_url=None, token_filePath=None, min_valid=60, profile=None):
     """Return an access token string valid for at least ``min_valid`` seconds."""
-    return _native.connect(_expand(token_filePath), base_url, "", "", False, int(min_valid), profile).access_token
-
-
-def _expand(token_file_path):
-    return os.path.expanduser(token_file_path) if token_file_path else None
+    return _native.connect(token_filePath, base_url, "", "", False, int(min_valid), profile).access_token

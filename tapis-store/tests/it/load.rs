@@ -196,7 +196,7 @@ fn unreadable_paths_are_errors_not_no_token() {
                 fs::write(folder.join("notafolder"), "just a file").expect("write");
                 folder.join("notafolder/tokens.json")
             },
-            "Unreadable: cannot read the token file <path>: Not a directory (os error 20); it was left as it is",
+            "Unreadable: cannot read the token file <path>: notafolder is a file, not a folder; it was left as it is",
         ),
         (
             "a symbolic link loop",

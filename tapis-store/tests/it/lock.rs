@@ -100,7 +100,7 @@ fn a_lock_that_cannot_be_opened_is_an_error_naming_the_lock_file() {
                 fs::write(folder.join("victim"), PREVIOUS).expect("write");
                 folder.join("victim/tokens.json")
             },
-            "Lock: cannot lock <path>.lock: File exists (os error 17)",
+            "Lock: cannot lock <path>.lock: victim is a file, not a folder",
         ),
         (
             "a folder at the lock file's path",

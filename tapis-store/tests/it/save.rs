@@ -143,7 +143,7 @@ fn a_failed_save_leaves_the_previous_file_and_no_temporary() {
                 fs::write(&file, PREVIOUS).expect("write");
                 (file.join("tokens.json"), file)
             },
-            "Lock: cannot lock <path>.lock: File exists (os error 17)",
+            "Lock: cannot lock <path>.lock: notafolder is a file, not a folder",
         ),
         (
             "a file name too long for the temporary file's",
