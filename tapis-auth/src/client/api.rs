@@ -17,7 +17,6 @@ impl TapisClient {
     /// be idempotent. Any status is an answer; only a transport failure, a refused request or
     /// an answer over the cap is an error.
     pub(crate) async fn call(&self, access_token: &str, request: &ApiRequest) -> Result<ApiResponse, AuthError> {
-        crate::secrets::remember_text(access_token);
         let Checked { method, url, headers } = request.checked(&self.base_url)?;
         let mut builder = self.http.request(method, &url).header(TOKEN_HEADER, access_token).headers(headers);
         if let Some(body) = &request.body {

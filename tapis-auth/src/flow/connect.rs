@@ -67,7 +67,8 @@ pub(crate) enum Start {
 /// runtime or HTTP client exists.
 pub(crate) fn start(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Start, AuthError> {
     let store = TokenStore::new(&options.token_file);
-    let saved = read_saved(&store, options, prompter, true)?.tokens;
+    let saved_file = read_saved(&store, options, prompter, true)?;
+    let saved = saved_file.tokens;
     let now = options.client.clock.now();
     if !options.force
         && let Some(tokens) =
@@ -102,7 +103,7 @@ pub(crate) async fn log_in_or_renew(
 
     let held = lock(&store, options.lock_timeout).await?;
     crate::prompt::tell_once_if_lock_fallback(&held, prompter);
-    let SavedFile { tokens: saved, kept_client } = read_saved(&store, options, prompter, false)?;
+    let SavedFile { tokens: saved, kept_client, held: _held } = read_saved(&store, options, prompter, false)?;
     let previous = match (&saved, &kept_client) {
         (Some(tokens), _) => PreviousClient::of_tokens(tokens),
         (None, Some(kept)) => PreviousClient::of_kept(kept),
@@ -165,8 +166,8 @@ pub(crate) async fn log_in_or_renew(
 /// (a caller may then fall back to [`connect`], as if no token had been given).
 pub fn session_from_token(options: &LoginOptions, token: SecretString) -> Result<Session, AuthError> {
     let base_url = options.base_url.clone();
-    crate::secrets::remember(&token);
     use tapis_auth_core::ExposeSecret as _;
+    let _held = crate::secrets::hold_text(token.expose_secret());
     let unusable = |reason: String| AuthError::UnusableGivenToken { reason };
     tapis_auth_core::jwt::read_claims(token.expose_secret()).map_err(|error| unusable(error.to_string()))?;
     let access = AccessToken::new(token, None).map_err(|error| unusable(error.to_string()))?;
@@ -229,6 +230,8 @@ pub(super) struct SavedFile {
     pub(super) tokens: Option<TokenSet>,
     /// The OAuth client a logout kept, when the file holds only that, for this server.
     pub(super) kept_client: Option<KeptClient>,
+    /// Keeps the tokens read remembered for redaction while the flow works with them.
+    pub(super) held: crate::secrets::Held,
 }
 
 /// Reads the token file and returns its tokens if they belong to this server (fresh or not:
@@ -259,9 +262,7 @@ pub(super) fn read_saved(
             return Err(error.into());
         }
     };
-    if let Some(tokens) = &loaded.tokens {
-        crate::secrets::remember_tokens(tokens);
-    }
+    let held = loaded.tokens.as_ref().map(crate::secrets::hold_tokens).unwrap_or_default();
     tracing::debug!(
         "read the token file {}: {}",
         path.display(),
@@ -285,7 +286,7 @@ pub(super) fn read_saved(
     };
     let server = match (loaded.tokens, loaded.kept_client) {
         (Some(tokens), _) if tokens.belongs_to(&options.base_url) => {
-            return Ok(SavedFile { tokens: Some(tokens), kept_client: None });
+            return Ok(SavedFile { tokens: Some(tokens), kept_client: None, held });
         }
         (Some(tokens), _) => match tokens.server() {
             Some(server) if !options.force && tokens.has_something_to_lose(options.client.clock.now()) => {
@@ -294,7 +295,7 @@ pub(super) fn read_saved(
             server => server,
         },
         (None, Some(kept)) if kept.base_url == options.base_url => {
-            return Ok(SavedFile { tokens: None, kept_client: Some(kept) });
+            return Ok(SavedFile { tokens: None, kept_client: Some(kept), held });
         }
         (None, Some(kept)) if !options.force => return Err(other_server(&kept.base_url)),
         (None, Some(kept)) => Some(kept.base_url),

@@ -12,6 +12,7 @@ use crate::prompt::{Notice, Prompter};
 
 mod connect;
 mod device;
+mod flight;
 mod logout;
 mod options;
 mod password;
@@ -20,6 +21,8 @@ mod session;
 pub(crate) use connect::{Start, log_in_or_renew, start};
 pub use connect::{connect, session_from_token};
 pub use device::device_login;
+pub use flight::RENEWAL_BACKOFF;
+pub(crate) use flight::renew;
 pub use logout::{LogoutReport, logout};
 pub use options::{
     Credentials, DEFAULT_DEVICE_POLL_INTERVAL, DEFAULT_MIN_VALID, DEFAULT_N_PROMPT_ATTEMPTS, DeviceClient,
@@ -27,30 +30,38 @@ pub use options::{
 };
 pub use session::{Origin, Session, Summary};
 
-/// Takes the token file's lock without blocking the async runtime's worker thread: at once
-/// when it is free, else waiting on a blocking-pool thread.
+/// How often a wait for the token file's lock tries again.
+const LOCK_RETRY_PERIOD: Duration = Duration::from_millis(50);
+
+/// Takes the token file's lock without blocking the async runtime's worker thread: one
+/// attempt that does not wait, then, while another process holds it, another every
+/// [`LOCK_RETRY_PERIOD`] with an async sleep between, until `timeout`. Dropping the future
+/// stops the wait at once (a Ctrl-C in Python, a cancelled task): no thread is left waiting.
 async fn lock(store: &TokenStore, timeout: Duration) -> Result<StoreLock, AuthError> {
-    match store.lock(Duration::ZERO) {
-        Ok(lock) => {
-            tracing::debug!("took the lock on {} at once", store.path().display());
-            return Ok(lock);
-        }
-        Err(tapis_store::StoreError::LockTimeout { .. }) if !timeout.is_zero() => {}
-        Err(error) => return Err(error.into()),
-    }
-    tracing::debug!("the lock on {} is held by another process; waiting", store.path().display());
     let started = std::time::Instant::now();
-    let waiting = store.clone();
-    let locked = match tokio::task::spawn_blocking(move || waiting.lock(timeout)).await {
-        Ok(locked) => locked,
-        Err(error) => std::panic::resume_unwind(error.into_panic()),
-    };
-    let waited_ms = started.elapsed().as_millis();
-    match &locked {
-        Ok(_) => tracing::debug!("took the lock on {} after {waited_ms} ms", store.path().display()),
-        Err(error) => tracing::debug!("no lock on {} after {waited_ms} ms: {error}", store.path().display()),
+    let mut announced = false;
+    loop {
+        let error = match store.lock(Duration::ZERO) {
+            Ok(lock) => {
+                let waited_ms = started.elapsed().as_millis();
+                tracing::debug!("took the lock on {} after {waited_ms} ms", store.path().display());
+                return Ok(lock);
+            }
+            Err(error @ tapis_store::StoreError::LockTimeout { .. }) => error,
+            Err(error) => return Err(error.into()),
+        };
+        let waited = started.elapsed();
+        if waited >= timeout {
+            let tapis_store::StoreError::LockTimeout { path, .. } = error else { return Err(error.into()) };
+            tracing::debug!("no lock on {} after {} ms", store.path().display(), waited.as_millis());
+            return Err(tapis_store::StoreError::LockTimeout { path, waited }.into());
+        }
+        if !announced {
+            announced = true;
+            tracing::debug!("the lock on {} is held by another process; waiting", store.path().display());
+        }
+        tokio::time::sleep(LOCK_RETRY_PERIOD.min(timeout - waited)).await;
     }
-    Ok(locked?)
 }
 
 /// Saves `tokens`; a failure is told as [`Notice::NotSaved`] (the tokens stay usable for this

@@ -6,10 +6,11 @@ use std::sync::OnceLock;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use tapis_auth_core::{AccessToken, BaseUrl, TokenSet};
 
-use super::{LoginOptions, connect};
+use super::{LoginOptions, renew};
 use crate::client::{ApiRequest, ApiResponse, TapisClient};
 use crate::error::AuthError;
 use crate::prompt::{NoPrompt, Prompter};
+use crate::secrets::Held;
 
 /// Where a session's token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct Session {
     origin: Origin,
     saved: bool,
     client: OnceLock<TapisClient>,
+    /// Keeps the tokens remembered for redaction while the session has them.
+    held: Held,
 }
 
 impl Session {
@@ -48,7 +51,8 @@ impl Session {
         saved: bool,
         client: Option<TapisClient>,
     ) -> Self {
-        let session = Self { tokens, options: options.clone(), origin, saved, client: OnceLock::new() };
+        let held = crate::secrets::hold_tokens(&tokens);
+        let session = Self { tokens, options: options.clone(), origin, saved, client: OnceLock::new(), held };
         if let Some(client) = client {
             let _ = session.client.set(client);
         }
@@ -170,13 +174,14 @@ impl Session {
         let mut options = self.options.clone();
         options.min_valid = left.max(TimeDelta::zero()) + TimeDelta::seconds(1);
         options.force = false;
-        let renewed = match connect(&options, prompter).await {
+        let renewed = match renew(&options, prompter).await {
             Ok(renewed) => renewed,
             Err(error) if error.kind() == crate::ErrorKind::NotLoggedIn => return Err(refused(Some(Box::new(error)))),
             Err(error) => return Err(error),
         };
         // The renewed tokens replace this session's; its options and HTTP client stay.
         self.tokens = renewed.tokens;
+        self.held = renewed.held;
         self.origin = renewed.origin;
         self.saved = renewed.saved;
         Ok(())

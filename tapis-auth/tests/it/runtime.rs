@@ -200,23 +200,64 @@ fn a_hundred_concurrent_callers_log_in_once_even_when_nothing_can_be_saved() {
 
 /// 100 tasks, released together, each asking `provider` for a token; their tokens.
 async fn hundred_concurrent_tokens(provider: &TokenProvider, min_valid: TimeDelta) -> Vec<String> {
-    let start = Arc::new(tokio::sync::Barrier::new(100));
-    let tasks: Vec<_> = (0..100)
+    let outcomes = concurrent_tokens(provider, 100, min_valid).await;
+    outcomes.into_iter().map(|outcome| outcome.expect("a token").expose_secret().to_owned()).collect()
+}
+
+/// `n_tasks` tasks, released together, each asking `provider` for a token; what each got.
+async fn concurrent_tokens(
+    provider: &TokenProvider,
+    n_tasks: usize,
+    min_valid: TimeDelta,
+) -> Vec<Result<tapis_auth::AccessToken, tapis_auth::AuthError>> {
+    let start = Arc::new(tokio::sync::Barrier::new(n_tasks));
+    let tasks: Vec<_> = (0..n_tasks)
         .map(|_| {
             let (provider, start) = (provider.clone(), Arc::clone(&start));
             tokio::spawn(async move {
                 start.wait().await;
-                provider.token(min_valid).await.map(|token| token.expose_secret().to_owned())
+                provider.token(min_valid).await
             })
         })
         .collect();
-    let mut tokens = Vec::new();
+    let mut outcomes = Vec::new();
     for task in tasks {
-        tokens.push(task.await.expect("the task ran").expect("a token"));
+        outcomes.push(task.await.expect("the task ran"));
     }
-    tokens
+    outcomes
 }
 
 fn assert_saved_access(token_file: &std::path::Path, access: &str) {
     assert_eq!(saved(token_file)["access_token"], access);
+}
+
+/// During an outage, 16 tasks asking at once share one attempt (its 3 requests) and its
+/// error; a caller within the back-off gets that error with no request, and one after it
+/// tries again.
+#[test]
+fn an_outage_costs_one_attempt_for_every_waiter_and_is_remembered_for_a_back_off() {
+    let mut tapis = Tapis::new();
+    let outage = tapis.token_answer(503, r#"{"status": "error", "message": "down for maintenance"}"#, 6);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+    let clock = options.client.clock.clone();
+
+    let provider = TokenProvider::new(options);
+    let runtime = multi_threaded_runtime();
+    let outcomes = runtime.block_on(concurrent_tokens(&provider, 16, TimeDelta::minutes(1)));
+    assert!(
+        outcomes.iter().all(|outcome| matches!(outcome, Err(tapis_auth::AuthError::Unavailable { n_attempts: 3, .. }))),
+        "{outcomes:?}"
+    );
+
+    // Within the back-off: the same error, no request.
+    let again = runtime.block_on(provider.token(TimeDelta::minutes(1)));
+    assert!(matches!(again, Err(tapis_auth::AuthError::Unavailable { .. })), "{again:?}");
+    // After it: a new attempt (3 more requests).
+    runtime.block_on(clock.sleep(tapis_auth::RENEWAL_BACKOFF.to_std().expect("positive")));
+    let later = runtime.block_on(provider.token(TimeDelta::minutes(1)));
+    assert!(matches!(later, Err(tapis_auth::AuthError::Unavailable { .. })), "{later:?}");
+
+    outage.assert();
+    tapis.assert_no_strays();
 }
