@@ -204,6 +204,16 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// A `tracing` debug event whose text is redacted where it is made, so that every subscriber
+/// (a program's own as well as [`crate::debug_log`]'s) receives it masked. Its arguments are
+/// formatted only when a subscriber listens for the event.
+macro_rules! debug_redacted {
+    ($($arg:tt)+) => {
+        tracing::debug!("{}", $crate::secrets::redact(&format!($($arg)+)))
+    };
+}
+pub(crate) use debug_redacted;
+
 /// [`redact`], owned: for error and notice fields.
 pub(crate) fn redacted(text: &str) -> String {
     redact(text).into_owned()

@@ -26,11 +26,15 @@ impl TapisClient {
         let started = std::time::Instant::now();
         let response = builder.send().await.map_err(|error| {
             let what = describe_transport_error(&error);
-            tracing::debug!("{} {url}: no answer after {} ms: {what}", request.method, started.elapsed().as_millis());
+            crate::secrets::debug_redacted!(
+                "{} {url}: no answer after {} ms: {what}",
+                request.method,
+                started.elapsed().as_millis()
+            );
             unavailable(what)
         })?;
         let status = response.status().as_u16();
-        tracing::debug!("{} {url}: {status} in {} ms", request.method, started.elapsed().as_millis());
+        crate::secrets::debug_redacted!("{} {url}: {status} in {} ms", request.method, started.elapsed().as_millis());
         let headers = response
             .headers()
             .iter()

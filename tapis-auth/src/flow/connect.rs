@@ -251,19 +251,19 @@ pub(super) fn read_saved(
     let loaded = match store.load() {
         Ok(loaded) => loaded,
         Err(error) if error.counts_as_no_token() => {
-            tracing::debug!("read the token file {}: no usable token ({error})", path.display());
+            crate::secrets::debug_redacted!("read the token file {}: no usable token ({error})", path.display());
             if tell {
                 prompter.notice(&Notice::UnusableTokenFile(error));
             }
             return Ok(SavedFile::default());
         }
         Err(error) => {
-            tracing::debug!("cannot read the token file {}: {error}", path.display());
+            crate::secrets::debug_redacted!("cannot read the token file {}: {error}", path.display());
             return Err(error.into());
         }
     };
     let held = loaded.tokens.as_ref().map(crate::secrets::hold_tokens).unwrap_or_default();
-    tracing::debug!(
+    crate::secrets::debug_redacted!(
         "read the token file {}: {}",
         path.display(),
         match &loaded.tokens {

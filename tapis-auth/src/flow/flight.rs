@@ -83,7 +83,7 @@ pub(crate) async fn renew(options: &LoginOptions, prompter: &mut dyn Prompter) -
         if (waited_for_it || recent)
             && let Some(error) = copy(&failure.error)
         {
-            tracing::debug!(
+            crate::secrets::debug_redacted!(
                 "renewing the token for {}: the attempt that just failed is the answer (no new requests for {} s)",
                 options.base_url,
                 RENEWAL_BACKOFF.num_seconds()

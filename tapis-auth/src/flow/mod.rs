@@ -44,7 +44,7 @@ async fn lock(store: &TokenStore, timeout: Duration) -> Result<StoreLock, AuthEr
         let error = match store.lock(Duration::ZERO) {
             Ok(lock) => {
                 let waited_ms = started.elapsed().as_millis();
-                tracing::debug!("took the lock on {} after {waited_ms} ms", store.path().display());
+                crate::secrets::debug_redacted!("took the lock on {} after {waited_ms} ms", store.path().display());
                 return Ok(lock);
             }
             Err(error @ tapis_store::StoreError::LockTimeout { .. }) => error,
@@ -53,12 +53,15 @@ async fn lock(store: &TokenStore, timeout: Duration) -> Result<StoreLock, AuthEr
         let waited = started.elapsed();
         if waited >= timeout {
             let tapis_store::StoreError::LockTimeout { path, .. } = error else { return Err(error.into()) };
-            tracing::debug!("no lock on {} after {} ms", store.path().display(), waited.as_millis());
+            crate::secrets::debug_redacted!("no lock on {} after {} ms", store.path().display(), waited.as_millis());
             return Err(tapis_store::StoreError::LockTimeout { path, waited }.into());
         }
         if !announced {
             announced = true;
-            tracing::debug!("the lock on {} is held by another process; waiting", store.path().display());
+            crate::secrets::debug_redacted!(
+                "the lock on {} is held by another process; waiting",
+                store.path().display()
+            );
         }
         tokio::time::sleep(LOCK_RETRY_PERIOD.min(timeout - waited)).await;
     }

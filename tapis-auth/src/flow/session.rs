@@ -1,7 +1,6 @@
 //! A signed-in [`Session`] and where its token came from ([`Origin`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use tapis_auth_core::{AccessToken, BaseUrl, TokenSet};
@@ -36,7 +35,8 @@ pub struct Session {
     options: LoginOptions,
     origin: Origin,
     saved: bool,
-    client: OnceLock<TapisClient>,
+    /// Made on first use, and again in a forked child (see [`client_in`]).
+    client: Option<TapisClient>,
     /// Keeps the tokens remembered for redaction while the session has them.
     held: Held,
 }
@@ -52,11 +52,7 @@ impl Session {
         client: Option<TapisClient>,
     ) -> Self {
         let held = crate::secrets::hold_tokens(&tokens);
-        let session = Self { tokens, options: options.clone(), origin, saved, client: OnceLock::new(), held };
-        if let Some(client) = client {
-            let _ = session.client.set(client);
-        }
-        session
+        Self { tokens, options: options.clone(), origin, saved, client, held }
     }
 
     /// The access token.
@@ -113,10 +109,11 @@ impl Session {
         &mut self,
         prompter: &mut dyn Prompter,
     ) -> Result<serde_json::Value, AuthError> {
-        match self.client()?.userinfo(self.tokens.access.expose_secret()).await {
+        let client = client_in(&mut self.client, &self.options)?;
+        match client.userinfo(self.tokens.access.expose_secret()).await {
             Err(AuthError::Server { url, status, message }) if crate::client::refuses_token(status, &message) => {
                 self.renew_after_refusal(url, status, message, prompter).await?;
-                self.client()?.userinfo(self.tokens.access.expose_secret()).await
+                client_in(&mut self.client, &self.options)?.userinfo(self.tokens.access.expose_secret()).await
             }
             outcome => outcome,
         }
@@ -146,13 +143,14 @@ impl Session {
         request: &ApiRequest,
         prompter: &mut dyn Prompter,
     ) -> Result<ApiResponse, AuthError> {
-        let answer = self.client()?.call(self.tokens.access.expose_secret(), request).await?;
+        let client = client_in(&mut self.client, &self.options)?;
+        let answer = client.call(self.tokens.access.expose_secret(), request).await?;
         if !answer.says_token_refused() {
             return Ok(answer);
         }
         let url = self.options.base_url.join(&request.path);
         self.renew_after_refusal(url, answer.status, answer.message(), prompter).await?;
-        self.client()?.call(self.tokens.access.expose_secret(), request).await
+        client_in(&mut self.client, &self.options)?.call(self.tokens.access.expose_secret(), request).await
     }
 
     /// Renews the token after the server refused it, as [`connect`] would, asking for more
@@ -200,14 +198,17 @@ impl Session {
             left: self.expires_at() - now,
         }
     }
+}
 
-    fn client(&self) -> Result<&TapisClient, AuthError> {
-        if let Some(client) = self.client.get() {
-            return Ok(client);
-        }
-        let client = TapisClient::new(self.options.base_url.clone(), self.options.client.clone())?;
-        Ok(self.client.get_or_init(|| client))
-    }
+/// The session's HTTP client, made on first use, and made again when the session is used in
+/// a forked child: the child then opens connections of its own and never touches its
+/// parent's.
+fn client_in<'a>(slot: &'a mut Option<TapisClient>, options: &LoginOptions) -> Result<&'a TapisClient, AuthError> {
+    let client = match slot.take() {
+        Some(client) if client.is_of_this_process() => client,
+        _ => TapisClient::new(options.base_url.clone(), options.client.clone())?,
+    };
+    Ok(slot.insert(client))
 }
 
 /// What signing in came to, for people: who, where, which file, until when. Its `Display` is

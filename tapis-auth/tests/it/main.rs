@@ -9,6 +9,7 @@
 mod client;
 mod flow;
 mod flow_edges;
+mod keep_alive;
 mod redaction;
 mod runtime;
 mod safety;
