@@ -14,7 +14,7 @@ use crate::prompt::NoPrompt;
 ///
 /// Cheap to clone (an [`Arc`] inside) and `Send + Sync`: give a clone to every task. The
 /// token is kept in memory; when it has `min_valid` or less left, one caller renews it as
-/// [`connect`] would, with no prompting: the saved token if another process has renewed it
+/// [`crate::connect`] would, with no prompting: the saved token if another process has renewed it
 /// already, else the refresh grant under the token file's lock (else a password login, when
 /// the options carry credentials). The others wait for that renewal and share its result,
 /// so a hundred tasks asking at once cause one renewal in this process, and the file lock

@@ -42,6 +42,10 @@ async fn lock(store: &TokenStore, timeout: Duration) -> Result<StoreLock, AuthEr
     let mut announced = false;
     loop {
         let error = match store.lock(Duration::ZERO) {
+            Ok(lock) if !announced => {
+                crate::secrets::debug_redacted!("took the lock on {} at once", store.path().display());
+                return Ok(lock);
+            }
             Ok(lock) => {
                 let waited_ms = started.elapsed().as_millis();
                 crate::secrets::debug_redacted!("took the lock on {} after {waited_ms} ms", store.path().display());

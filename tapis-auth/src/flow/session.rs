@@ -125,7 +125,7 @@ impl Session {
     ///
     /// If the server refuses the token itself ([`ApiResponse::says_token_refused`]: a 401
     /// `TAPIS_SECURITY_JWT_EXPIRED ...` after a clock difference, or `Token is revoked.`), the
-    /// token is renewed once as [`connect`] would (asking for more time than this token has,
+    /// token is renewed once as [`crate::connect`] would (asking for more time than this token has,
     /// with no prompting) and the request is sent once more. When it cannot be renewed (a
     /// session from [`session_from_token`](crate::session_from_token) never is), the error is
     /// [`AuthError::TokenRefused`].
@@ -153,7 +153,7 @@ impl Session {
         client_in(&mut self.client, &self.options)?.call(self.tokens.access.expose_secret(), request).await
     }
 
-    /// Renews the token after the server refused it, as [`connect`] would, asking for more
+    /// Renews the token after the server refused it, as [`crate::connect`] would, asking for more
     /// time than this token has. A failure that means "not logged in" (no refresh token and
     /// nobody to ask, a refused renewal), and any refusal of a given token, becomes
     /// [`AuthError::TokenRefused`], which names the refusal.
