@@ -25,13 +25,15 @@
 
 use std::future::Future;
 use std::sync::{Mutex, PoisonError};
+use std::task::Poll;
+use std::time::Duration;
 
 use tokio::runtime::{Builder, Runtime};
 
 use crate::client::{ApiRequest, ApiResponse};
 use crate::error::AuthError;
 use crate::flow::{self, LoginOptions, LogoutReport, Session, Start};
-use crate::prompt::Prompter;
+use crate::prompt::{PromptError, Prompter};
 
 /// The runtime of the blocking calls, and the process it was made in. A forked child does
 /// not inherit the worker thread, so it makes its own runtime (the parent's is left alone:
@@ -73,6 +75,54 @@ fn run<T: Send>(future: impl Future<Output = Result<T, AuthError>> + Send) -> Re
         let helper = scope.spawn(|| runtime.block_on(future));
         helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
+}
+
+/// How often [`connect_interruptible`] asks whether to stop.
+pub const INTERRUPT_CHECK_PERIOD: Duration = Duration::from_millis(100);
+
+/// Runs `future` as [`run`] does, calling `interrupted` every [`INTERRUPT_CHECK_PERIOD`]
+/// while it waits; when that returns true the future is dropped, which stops every wait in
+/// it (the lock's, a backoff, an HTTP request).
+fn run_interruptible<T: Send>(
+    future: impl Future<Output = Result<T, AuthError>> + Send,
+    interrupted: &mut (dyn FnMut() -> bool + Send),
+) -> Result<T, AuthError> {
+    run(async move {
+        let mut future = std::pin::pin!(future);
+        let mut tick = Box::pin(tokio::time::sleep(INTERRUPT_CHECK_PERIOD));
+        std::future::poll_fn(|context| {
+            if let Poll::Ready(outcome) = future.as_mut().poll(context) {
+                return Poll::Ready(outcome);
+            }
+            while tick.as_mut().poll(context).is_ready() {
+                if interrupted() {
+                    return Poll::Ready(Err(AuthError::Prompt(PromptError::Interrupted)));
+                }
+                tick.set(tokio::time::sleep(INTERRUPT_CHECK_PERIOD));
+            }
+            Poll::Pending
+        })
+        .await
+    })
+}
+
+/// [`connect`], for a front end that must stay interruptible (the Python binding, where
+/// Ctrl-C must raise `KeyboardInterrupt`). While the flow waits (for the lock, a retry's
+/// backoff, an answer), `interrupted` is called every [`INTERRUPT_CHECK_PERIOD`] on the
+/// calling thread; once it returns true, the flow is dropped and the error is
+/// [`PromptError::Interrupted`]. The flow is dropped only where it waits, never while it
+/// writes the token file (a save has no wait in it), so nothing is left half-written.
+pub fn connect_interruptible(
+    options: &LoginOptions,
+    prompter: &mut dyn Prompter,
+    interrupted: &mut (dyn FnMut() -> bool + Send),
+) -> Result<Session, AuthError> {
+    match flow::start(options, prompter)? {
+        Start::Ready(session) => Ok(*session),
+        Start::NeedsServer(first_read) => {
+            run_interruptible(flow::log_in_or_renew(options, prompter, first_read), interrupted)
+        }
+    }
 }
 
 /// [`crate::connect`], blocking. A valid saved token is returned without any runtime or HTTP

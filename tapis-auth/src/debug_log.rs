@@ -3,9 +3,10 @@
 //! and the state of its token, and the wait for its lock.
 //!
 //! The library emits these as `tracing` events at the `DEBUG` level, which cost next to
-//! nothing while no subscriber listens. [`init_stderr`] installs one that writes them to
-//! standard error, each line passed through [`crate::redact`] first, so that nothing logged
-//! carries a secret, whatever an event holds. Bodies are never logged.
+//! nothing while no subscriber listens. Each event's text is passed through [`crate::redact`]
+//! where it is made, so a program's own subscriber receives it masked too. [`init_stderr`]
+//! installs a subscriber that writes them to standard error, each line redacted once more, so
+//! that nothing logged carries a secret, whatever an event holds. Bodies are never logged.
 
 use std::io::{self, Write};
 

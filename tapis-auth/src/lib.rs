@@ -52,8 +52,8 @@ pub use client::{
 pub use error::{AuthError, ErrorKind, causes, chain_text};
 pub use flow::{
     Credentials, DEFAULT_DEVICE_POLL_INTERVAL, DEFAULT_MIN_VALID, DEFAULT_N_PROMPT_ATTEMPTS, DeviceClient,
-    LoginOptions, LogoutReport, MAX_DEVICE_WAIT, MIN_DEVICE_POLL_INTERVAL, Origin, Session, Summary, connect,
-    device_login, logout, session_from_token,
+    LoginOptions, LogoutReport, MAX_DEVICE_WAIT, MIN_DEVICE_POLL_INTERVAL, Origin, RENEWAL_BACKOFF, Session, Summary,
+    connect, device_login, logout, session_from_token,
 };
 pub use prompt::{NoPrompt, Notice, NoticeLevel, PromptError, Prompter};
 pub use provider::TokenProvider;

@@ -7,18 +7,20 @@ use chrono::TimeDelta;
 use tapis_auth_core::{AccessToken, TokenSet, TokenState};
 
 use crate::error::AuthError;
-use crate::flow::{LoginOptions, connect};
+use crate::flow::{LoginOptions, renew};
 use crate::prompt::NoPrompt;
 
 /// Hands out a valid access token on every call, renewing it when it gets close to expiry.
 ///
 /// Cheap to clone (an [`Arc`] inside) and `Send + Sync`: give a clone to every task. The
 /// token is kept in memory; when it has `min_valid` or less left, one caller renews it as
-/// [`connect`] would, with no prompting: the saved token if another process has renewed it
+/// [`crate::connect`] would, with no prompting: the saved token if another process has renewed it
 /// already, else the refresh grant under the token file's lock (else a password login, when
 /// the options carry credentials). The others wait for that renewal and share its result,
 /// so a hundred tasks asking at once cause one renewal in this process, and the file lock
-/// makes it one across processes.
+/// makes it one across processes. A failed renewal is shared too: the callers that waited for
+/// it get its error, and for [`crate::RENEWAL_BACKOFF`] after it so does every new caller (of
+/// any provider or session on the same token file in this process), without a request.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), tapis_auth::AuthError> {
@@ -46,6 +48,8 @@ struct Current {
     tokens: Option<TokenSet>,
     /// When the last renewal finished.
     renewed_at: Option<Instant>,
+    /// Keeps `tokens` remembered for redaction while they are handed out.
+    held: crate::secrets::Held,
 }
 
 impl TokenProvider {
@@ -77,7 +81,8 @@ impl TokenProvider {
         }
         let mut options = self.inner.options.clone();
         options.min_valid = min_valid;
-        let session = connect(&options, &mut NoPrompt).await?;
+        let session = renew(&options, &mut NoPrompt).await?;
+        current.held = crate::secrets::hold_tokens(session.tokens());
         current.tokens = Some(session.tokens().clone());
         current.renewed_at = Some(Instant::now());
         Ok(session.access_token().clone())

@@ -34,12 +34,14 @@
 
 use chrono::TimeDelta;
 use http::Extensions;
+use std::sync::{Mutex, PoisonError};
+
 use reqwest::header::HeaderValue;
-use reqwest::{Request, Response, ResponseBuilderExt as _, StatusCode, Url};
+use reqwest::{Client, Request, Response, ResponseBuilderExt as _, Url};
 use reqwest_middleware::{ClientWithMiddleware, Middleware, Next};
 use tapis_auth_core::{AccessToken, BaseUrl};
 
-use crate::client::{ApiResponse, TOKEN_HEADER, http_client};
+use crate::client::{ApiResponse, MAX_RESPONSE_BYTES, ReadError, TOKEN_HEADER, http_client, read_capped};
 use crate::error::AuthError;
 use crate::provider::TokenProvider;
 
@@ -49,10 +51,16 @@ use crate::provider::TokenProvider;
 /// - Before each request it asks the provider for a token with more than the provider's
 ///   `min_valid` left ([`crate::LoginOptions::min_valid`]), so a token about to expire is
 ///   renewed first: once, for any number of concurrent requests.
-/// - If the server still answers 401 `TAPIS_SECURITY_JWT_EXPIRED ...` (a clock difference,
-///   a revoked token), it asks the provider for a token valid longer than the refused one and
-///   sends the request once more; a second refusal is the caller's answer. A request whose
+/// - If the server still refuses the token itself, on exactly the rule [`crate::Session::call`]
+///   renews on ([`ApiResponse::says_token_refused`]: a 401 `TAPIS_SECURITY_JWT_EXPIRED ...`
+///   after a clock difference, or `Token is revoked.` with any error status), it asks the
+///   provider for a token valid longer than the refused one and sends the request once more;
+///   a second refusal is the caller's answer. To tell, the body of an error answer is read,
+///   up to 1 MiB (a longer one with a `Content-Length` is passed on unread and unjudged; one
+///   without, that runs past the cap, is an [`AuthError::InvalidResponse`]). A request whose
 ///   body cannot be copied (a stream) is sent once, whatever the answer.
+/// - Used in a forked child, it sends through an HTTP client of the child's own, never
+///   through the parent's pooled connections.
 /// - A request to a URL that is not on the provider's base URL is refused with
 ///   [`AuthError::ForeignPath`] before any token is asked for, so the token goes only to its
 ///   server. Like every client of this crate it never follows redirects, and uses the
@@ -64,12 +72,17 @@ use crate::provider::TokenProvider;
 /// request.
 pub fn client(provider: TokenProvider) -> Result<ClientWithMiddleware, AuthError> {
     let http = http_client(&provider.options().client)?;
-    Ok(reqwest_middleware::ClientBuilder::new(http).with(Renewing { provider }).build())
+    let renewing = Renewing { provider, made_in: std::process::id(), forked: Mutex::new(None) };
+    Ok(reqwest_middleware::ClientBuilder::new(http).with(renewing).build())
 }
 
 /// The middleware of [`client`].
 struct Renewing {
     provider: TokenProvider,
+    /// The process the client was made in.
+    made_in: u32,
+    /// In a forked child, the HTTP client of that process.
+    forked: Mutex<Option<(u32, Client)>>,
 }
 
 #[async_trait::async_trait]
@@ -90,25 +103,52 @@ impl Middleware for Renewing {
         let token = self.token(self.provider.options().min_valid).await?;
         set_token(&mut request, &token)?;
         let Some(mut again) = request.try_clone() else {
-            return next.run(request, extensions).await;
+            return self.send(request, extensions, next).await;
         };
-        let answer = next.clone().run(request, extensions).await?;
-        if answer.status() != StatusCode::UNAUTHORIZED {
+        let answer = self.send(request, extensions, next.clone()).await?;
+        if answer.status().is_success() {
             return Ok(answer);
         }
-        let (answer, expired) = says_token_expired(answer).await?;
-        if !expired {
+        let (answer, refused) = says_token_refused(answer).await?;
+        if !refused {
             return Ok(answer);
         }
         // As `Session::call`: a token that lives longer than the refused one.
         let left = token.expires_at() - self.provider.options().client.clock.now();
         let renewed = self.token(left.max(TimeDelta::zero()) + TimeDelta::seconds(1)).await?;
         set_token(&mut again, &renewed)?;
-        next.run(again, extensions).await
+        self.send(again, extensions, next).await
     }
 }
 
 impl Renewing {
+    /// Sends `request` on: down the middleware chain in the process the client was made in,
+    /// else (a forked child) through a client of this process's own.
+    async fn send(
+        &self,
+        request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let process = std::process::id();
+        if process == self.made_in {
+            return next.run(request, extensions).await;
+        }
+        let client = {
+            let mut forked = self.forked.lock().unwrap_or_else(PoisonError::into_inner);
+            match &*forked {
+                Some((made_in, client)) if *made_in == process => client.clone(),
+                _ => {
+                    let client =
+                        http_client(&self.provider.options().client).map_err(reqwest_middleware::Error::middleware)?;
+                    *forked = Some((process, client.clone()));
+                    client
+                }
+            }
+        };
+        Ok(client.execute(request).await?)
+    }
+
     async fn token(&self, min_valid: TimeDelta) -> reqwest_middleware::Result<AccessToken> {
         self.provider.token(min_valid).await.map_err(reqwest_middleware::Error::middleware)
     }
@@ -133,20 +173,37 @@ fn set_token(request: &mut Request, token: &AccessToken) -> reqwest_middleware::
     Ok(())
 }
 
-/// Whether a 401 says the token expired, and the same answer, rebuilt around its body (which
-/// had to be read to tell).
-async fn says_token_expired(answer: Response) -> reqwest_middleware::Result<(Response, bool)> {
+/// Whether an error answer refuses the token itself ([`ApiResponse::says_token_refused`],
+/// the rule of [`crate::Session::call`]), and the same answer, rebuilt around its body (which
+/// had to be read to tell). A body declared longer than the cap is not read: the answer is
+/// passed on as it is.
+async fn says_token_refused(answer: Response) -> reqwest_middleware::Result<(Response, bool)> {
+    if answer.content_length().is_some_and(|length| length > MAX_RESPONSE_BYTES) {
+        return Ok((answer, false));
+    }
     let (status, version, url, headers) =
         (answer.status(), answer.version(), answer.url().clone(), answer.headers().clone());
-    let body = answer.bytes().await?;
-    let expired =
-        ApiResponse { status: status.as_u16(), headers: Vec::new(), body: body.to_vec() }.says_token_expired();
+    let body = match read_capped(answer, MAX_RESPONSE_BYTES).await {
+        Ok(body) => body,
+        Err(ReadError::TooLarge) => {
+            let reason = format!("the error answer is larger than {MAX_RESPONSE_BYTES} bytes");
+            let url = crate::secrets::redacted(url.as_str());
+            return Err(reqwest_middleware::Error::middleware(AuthError::InvalidResponse { url, reason }));
+        }
+        Err(ReadError::Transport(last)) => {
+            let url = crate::secrets::redacted(url.as_str());
+            return Err(reqwest_middleware::Error::middleware(AuthError::Unavailable { url, n_attempts: 1, last }));
+        }
+    };
+    let judged = ApiResponse { status: status.as_u16(), headers: Vec::new(), body };
+    let refused = judged.says_token_refused();
+    let body = judged.body;
     let mut rebuilt =
         http::Response::builder().status(status).version(version).url(url).body(body).map_err(|error| {
             reqwest_middleware::Error::middleware(AuthError::HttpClient(format!("cannot pass the answer on: {error}")))
         })?;
     *rebuilt.headers_mut() = headers;
-    Ok((Response::from(rebuilt), expired))
+    Ok((Response::from(rebuilt), refused))
 }
 
 #[async_trait::async_trait]

@@ -6,7 +6,8 @@
 //! session into a [`Token`], and [`tapis_auth::AuthError`] into one exception class per exit
 //! code of the `tapis` command. The login flow itself (saved token, renewal, bounded prompts,
 //! the lock, the atomic 0600 save) is `tapis-auth`'s. The GIL is released for the whole flow
-//! and taken again only to prompt or print.
+//! and taken again only to prompt or print, and every 100 ms while the flow waits to check
+//! for Ctrl-C, which stops the flow and raises `KeyboardInterrupt`.
 //!
 //! ```python
 //! from tapis_connect import connect_tapis
@@ -30,9 +31,25 @@ use crate::prompt::PythonPrompter;
 use crate::target::TOKEN_VARIABLE;
 
 /// The one call into the login flow, kept alone so that a change of its path is one edit.
-fn sign_in(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
+/// Python's signals are checked every 100 ms while it waits: a Ctrl-C stops it, and the
+/// `KeyboardInterrupt` (or whatever the signal's handler raised) is left in `interrupt`.
+fn sign_in(
+    options: &LoginOptions,
+    prompter: &mut dyn Prompter,
+    interrupt: &mut Option<PyErr>,
+) -> Result<Session, AuthError> {
     debug_log_if_asked();
-    tapis_auth::blocking::connect(options, prompter)
+    tapis_auth::blocking::connect_interruptible(
+        options,
+        prompter,
+        &mut || match Python::attach(|py| py.check_signals()) {
+            Ok(()) => false,
+            Err(raised) => {
+                *interrupt = Some(raised);
+                true
+            }
+        },
+    )
 }
 
 /// `TAPIS_DEBUG=1`, as for the `tapis` command: the library's debug log on the process's
@@ -183,10 +200,13 @@ fn connect(
     options.credentials.username = target.username;
     options.credentials.password = target.password;
     options.client_description = format!("tapis-connect on {}", tapis_store::host_name());
-    let outcome = py.detach(|| sign_in(&options, &mut prompter));
+    let mut interrupt = None;
+    let outcome = py.detach(|| sign_in(&options, &mut prompter, &mut interrupt));
     match outcome {
         Ok(session) => Ok(token(&session, &options)),
-        Err(error) => Err(prompter.take_interrupt().unwrap_or_else(|| errors::to_python(&error, &options.base_url))),
+        Err(error) => Err(interrupt
+            .or_else(|| prompter.take_interrupt())
+            .unwrap_or_else(|| errors::to_python(&error, &options.base_url))),
     }
 }
 

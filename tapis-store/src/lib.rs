@@ -583,6 +583,27 @@ impl TokenStore {
     /// when it was on another. A timeout then names the lock folder. After an `flock` is
     /// taken, a live lock folder (held on a node where `flock` is refused) is waited for too.
     pub fn lock(&self, timeout: Duration) -> Result<StoreLock, StoreError> {
+        self.lock_with(timeout, None)
+    }
+
+    /// [`TokenStore::lock`], for a caller that waits on another thread and may give up (an
+    /// async task that was dropped, a Ctrl-C): once `stop` is set, the wait ends at its next
+    /// poll (at most a quarter of a second) with [`StoreError::LockTimeout`]. One call, unlike
+    /// repeated calls with no timeout, keeps watching another machine's lock folder for the
+    /// whole lease, so a dead holder's lock is still taken over.
+    pub fn lock_unless_stopped(
+        &self,
+        timeout: Duration,
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Result<StoreLock, StoreError> {
+        self.lock_with(timeout, Some(stop))
+    }
+
+    fn lock_with(
+        &self,
+        timeout: Duration,
+        stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    ) -> Result<StoreLock, StoreError> {
         let folder = self.folder();
         let lock_path = self.lock_path();
         let lock_error = |source| StoreError::Lock { path: lock_path.clone(), source };
@@ -617,6 +638,7 @@ impl TokenStore {
             token_file_name: self.file_name(),
             heartbeat_period: self.heartbeat_period,
             lease: self.lock_lease,
+            stop,
         };
         lock::acquire(file, &paths, timeout)
     }
@@ -706,7 +728,8 @@ fn create_private_folder(folder: &Path) -> io::Result<()> {
 fn through_a_file(path: &Path, error: io::Error) -> io::Error {
     match path.ancestors().find(|ancestor| ancestor.is_file()) {
         Some(file) => {
-            let name = file.file_name().map_or_else(|| file.display().to_string(), |name| name.to_string_lossy().into());
+            let name =
+                file.file_name().map_or_else(|| file.display().to_string(), |name| name.to_string_lossy().into());
             io::Error::new(io::ErrorKind::NotADirectory, format!("{name} is a file, not a folder"))
         }
         _ => error,

@@ -130,6 +130,16 @@ pub(crate) struct LockPaths {
     /// How long a waiter watches another machine's entry without a heartbeat before it takes
     /// the lock over.
     pub(crate) lease: Duration,
+    /// Set by a caller that gave up waiting (see [`crate::TokenStore::lock_unless_stopped`]):
+    /// the wait then ends as a timeout at its next poll.
+    pub(crate) stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl LockPaths {
+    /// Whether the wait is over: `timeout` has passed since it began, or the caller stopped it.
+    pub(crate) fn gave_up(&self, waited: Duration, timeout: Duration) -> bool {
+        waited >= timeout || self.stop.as_ref().is_some_and(|stop| stop.load(std::sync::atomic::Ordering::Acquire))
+    }
 }
 
 pub(crate) fn acquire(file: File, paths: &LockPaths, timeout: Duration) -> Result<StoreLock, StoreError> {
@@ -145,7 +155,7 @@ pub(crate) fn acquire(file: File, paths: &LockPaths, timeout: Duration) -> Resul
             }
             Err(TryLockError::WouldBlock) => {
                 let waited = started.elapsed();
-                if waited >= timeout {
+                if paths.gave_up(waited, timeout) {
                     return Err(StoreError::LockTimeout { path: paths.file.clone(), waited });
                 }
                 std::thread::sleep(POLL_INTERVAL.min(timeout - waited));

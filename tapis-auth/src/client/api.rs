@@ -17,7 +17,6 @@ impl TapisClient {
     /// be idempotent. Any status is an answer; only a transport failure, a refused request or
     /// an answer over the cap is an error.
     pub(crate) async fn call(&self, access_token: &str, request: &ApiRequest) -> Result<ApiResponse, AuthError> {
-        crate::secrets::remember_text(access_token);
         let Checked { method, url, headers } = request.checked(&self.base_url)?;
         // A body is JSON unless the caller says what it is: one Content-Type, never two.
         let says_type = headers.contains_key(reqwest::header::CONTENT_TYPE);
@@ -32,11 +31,15 @@ impl TapisClient {
         let started = std::time::Instant::now();
         let response = builder.send().await.map_err(|error| {
             let what = describe_transport_error(&error);
-            tracing::debug!("{} {url}: no answer after {} ms: {what}", request.method, started.elapsed().as_millis());
+            crate::secrets::debug_redacted!(
+                "{} {url}: no answer after {} ms: {what}",
+                request.method,
+                started.elapsed().as_millis()
+            );
             unavailable(what)
         })?;
         let status = response.status().as_u16();
-        tracing::debug!("{} {url}: {status} in {} ms", request.method, started.elapsed().as_millis());
+        crate::secrets::debug_redacted!("{} {url}: {status} in {} ms", request.method, started.elapsed().as_millis());
         let headers = response
             .headers()
             .iter()

@@ -18,6 +18,8 @@ mod send;
 pub(crate) use api::refuses_token;
 pub use api::{ApiRequest, ApiResponse, DEFAULT_MAX_ANSWER_BYTES};
 pub use oauth::{DeviceCode, DevicePoll};
+#[cfg(feature = "sdk")]
+pub(crate) use send::{ReadError, read_capped};
 
 /// The largest answer body read from a server; a token answer is about 2 KiB.
 pub(crate) const MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
@@ -106,13 +108,22 @@ pub struct TapisClient {
     base_url: BaseUrl,
     http: Client,
     config: ClientConfig,
+    /// The process it was made in: its pooled connections are that process's.
+    made_in: u32,
 }
 
 impl TapisClient {
     /// Sets up the HTTP client (TLS included). Call this only when a request is needed.
     pub fn new(base_url: BaseUrl, config: ClientConfig) -> Result<Self, AuthError> {
         let http = http_client(&config)?;
-        Ok(Self { base_url, http, config })
+        Ok(Self { base_url, http, config, made_in: std::process::id() })
+    }
+
+    /// Whether it was made in this process. A forked child must not use its parent's client:
+    /// the pooled connections are the parent's sockets, driven by the parent's runtime, so
+    /// the child's requests would stall or share a TLS stream with the parent.
+    pub(crate) fn is_of_this_process(&self) -> bool {
+        self.made_in == std::process::id()
     }
 
     /// The base URL this client talks to.

@@ -40,7 +40,7 @@ impl TapisClient {
     /// The refresh grant: a new access token and a new (rotated) refresh token, without the
     /// password. Needs the client the refresh token was issued through.
     pub async fn refresh_grant(&self, refresh: &RefreshToken, client: &OAuthClient) -> Result<TokenSet, AuthError> {
-        crate::secrets::remember_text(refresh.expose_secret());
+        let _held = crate::secrets::hold_text(refresh.expose_secret());
         crate::secrets::remember_client(client);
         let url = self.base_url.join(TOKENS_PATH);
         let body = json!({"grant_type": "refresh_token", "refresh_token": refresh.expose_secret()});
@@ -54,7 +54,7 @@ impl TapisClient {
     /// failure that leaves open whether the client was made, the error is
     /// [`AuthError::Unconfirmed`] (look for it with [`TapisClient::find_client`]).
     pub async fn create_client(&self, access_token: &str, description: &str) -> Result<OAuthClient, AuthError> {
-        crate::secrets::remember_text(access_token);
+        let _held = crate::secrets::hold_text(access_token);
         let url = self.base_url.join(CLIENTS_PATH);
         let body = json!({"description": description, "display_name": description, "callback_url": ""});
         let answer = self
@@ -70,7 +70,7 @@ impl TapisClient {
     /// `GET /v3/oauth2/clients`; `None` when there is none, or when the list does not give
     /// its key.
     pub async fn find_client(&self, access_token: &str, description: &str) -> Result<Option<OAuthClient>, AuthError> {
-        crate::secrets::remember_text(access_token);
+        let _held = crate::secrets::hold_text(access_token);
         let url = self.base_url.join(CLIENTS_PATH);
         let answer = self.send(&url, Repeat::Safe, || self.http.get(&url).header(TOKEN_HEADER, access_token)).await?;
         let clients = answer.get("result").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
@@ -82,7 +82,7 @@ impl TapisClient {
 
     /// Deletes an OAuth client (`DELETE /v3/oauth2/clients/{client_id}`).
     pub async fn delete_client(&self, access_token: &str, client_id: &str) -> Result<(), AuthError> {
-        crate::secrets::remember_text(access_token);
+        let _held = crate::secrets::hold_text(access_token);
         let url = self.base_url.join(&format!("{CLIENTS_PATH}/{}", path_segment(client_id)));
         self.send_with_retries(&url, || self.http.delete(&url).header(TOKEN_HEADER, access_token)).await.map(drop)
     }
@@ -141,7 +141,7 @@ impl TapisClient {
 
     /// The signed-in user's profile (`GET /v3/oauth2/userinfo`): the envelope's `result`.
     pub async fn userinfo(&self, access_token: &str) -> Result<Value, AuthError> {
-        crate::secrets::remember_text(access_token);
+        let _held = crate::secrets::hold_text(access_token);
         let url = self.base_url.join(USERINFO_PATH);
         let answer = self.send_with_retries(&url, || self.http.get(&url).header(TOKEN_HEADER, access_token)).await?;
         match answer.get("result") {
@@ -153,7 +153,6 @@ impl TapisClient {
     fn tokens_from(&self, url: &str, answer: &Value, client: Option<&OAuthClient>) -> Result<TokenSet, AuthError> {
         let mut tokens = parse_token_response(answer)
             .map_err(|reason| AuthError::InvalidResponse { url: url.to_owned(), reason: reason.to_string() })?;
-        crate::secrets::remember_tokens(&tokens);
         tokens.base_url = Some(self.base_url.clone());
         tokens.client = client.cloned();
         tokens.obtained_at = Some(self.config.clock.now());
@@ -162,7 +161,7 @@ impl TapisClient {
 
     /// Revokes a token: `POST /v3/oauth2/tokens/revoke`.
     pub async fn revoke(&self, token: &str) -> Result<(), AuthError> {
-        crate::secrets::remember_text(token);
+        let _held = crate::secrets::hold_text(token);
         let url = self.base_url.join(REVOKE_PATH);
         let body = json!({"token": token});
         self.send_with_retries(&url, || self.http.post(&url).json(&body)).await.map(drop)

@@ -59,11 +59,11 @@ impl TapisClient {
             match self.attempt(url, build()).await {
                 Attempt::Done(value) => return Ok(value),
                 Attempt::Fatal(error) => {
-                    tracing::debug!("{url}: not retried (another try would get the same answer)");
+                    crate::secrets::debug_redacted!("{url}: not retried (another try would get the same answer)");
                     return Err(error);
                 }
                 Attempt::Transient(what, _, false) if repeat == Repeat::Once => {
-                    tracing::debug!(
+                    crate::secrets::debug_redacted!(
                         "{url}: not sent again (the server may have acted on it, and it must not act twice)"
                     );
                     return Err(AuthError::Unconfirmed { url: url.to_owned(), last: what });
@@ -72,7 +72,7 @@ impl TapisClient {
                     last = what;
                     if attempt < n_attempts {
                         let delay = self.config.retry.delay_before(attempt + 1, retry_after);
-                        tracing::debug!(
+                        crate::secrets::debug_redacted!(
                             "{url}: retrying in {} ms (attempt {} of {n_attempts})",
                             delay.as_millis(),
                             attempt + 1
@@ -82,7 +82,7 @@ impl TapisClient {
                 }
             }
         }
-        tracing::debug!("{url}: giving up after {n_attempts} attempts");
+        crate::secrets::debug_redacted!("{url}: giving up after {n_attempts} attempts");
         Err(AuthError::Unavailable { url: url.to_owned(), n_attempts, last })
     }
 
@@ -94,7 +94,10 @@ impl TapisClient {
             Ok(response) => response,
             Err(error) => {
                 let what = describe_transport_error(&error);
-                tracing::debug!("{method} {url}: no answer after {} ms: {what}", started.elapsed().as_millis());
+                crate::secrets::debug_redacted!(
+                    "{method} {url}: no answer after {} ms: {what}",
+                    started.elapsed().as_millis()
+                );
                 return Attempt::Transient(what, None, error.is_connect());
             }
         };
@@ -120,9 +123,9 @@ impl TapisClient {
         let message = json.as_ref().and_then(envelope_message).map_or_else(|| excerpt(&body), |text| redacted(&text));
         let elapsed_ms = started.elapsed().as_millis();
         if status.is_success() {
-            tracing::debug!("{method} {url}: {status} in {elapsed_ms} ms");
+            crate::secrets::debug_redacted!("{method} {url}: {status} in {elapsed_ms} ms");
         } else {
-            tracing::debug!("{method} {url}: {status} in {elapsed_ms} ms: {message}");
+            crate::secrets::debug_redacted!("{method} {url}: {status} in {elapsed_ms} ms: {message}");
         }
 
         if status.is_success() {
@@ -163,13 +166,13 @@ fn retry_after(response: &Response) -> Option<Duration> {
     Some(Duration::from_secs(seconds))
 }
 
-pub(super) enum ReadError {
+pub(crate) enum ReadError {
     TooLarge,
     Transport(String),
 }
 
 /// Reads a body of at most `limit` bytes; a longer one is refused, not cut.
-pub(super) async fn read_capped(mut response: Response, limit: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) async fn read_capped(mut response: Response, limit: u64) -> Result<Vec<u8>, ReadError> {
     if response.content_length().is_some_and(|length| length > limit) {
         return Err(ReadError::TooLarge);
     }

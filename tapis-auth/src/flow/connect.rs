@@ -75,7 +75,8 @@ pub(crate) enum Start {
 /// runtime or HTTP client exists.
 pub(crate) fn start(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Start, AuthError> {
     let store = TokenStore::new(&options.token_file);
-    let saved = read_saved(&store, store.load(), options, prompter, true)?.tokens;
+    let saved_file = read_saved(&store, store.load(), options, prompter, true)?;
+    let saved = saved_file.tokens;
     let now = options.client.clock.now();
     if !options.force
         && let Some(tokens) = saved.as_ref().filter(|tokens| {
@@ -123,7 +124,8 @@ pub(crate) async fn log_in_or_renew(
 
     let locked = Locked::take(&store, options.lock_timeout, prompter).await?;
     let (contents, guard) = locked.read(&store)?;
-    let SavedFile { tokens: saved, kept_client, displaced } = read_saved(&store, contents, options, prompter, false)?;
+    let SavedFile { tokens: saved, kept_client, displaced, held: _held } =
+        read_saved(&store, contents, options, prompter, false)?;
     let now = options.client.clock.now();
     let previous = match (&saved, &kept_client) {
         (Some(tokens), _) => PreviousClient::of_tokens(tokens, now),
@@ -201,8 +203,8 @@ pub(crate) async fn log_in_or_renew(
 /// (a caller may then fall back to [`connect`], as if no token had been given).
 pub fn session_from_token(options: &LoginOptions, token: SecretString) -> Result<Session, AuthError> {
     let base_url = options.base_url.clone();
-    crate::secrets::remember(&token);
     use tapis_auth_core::ExposeSecret as _;
+    let _held = crate::secrets::hold_text(token.expose_secret());
     let unusable = |reason: String| AuthError::UnusableGivenToken { reason };
     tapis_auth_core::jwt::read_claims(token.expose_secret()).map_err(|error| unusable(error.to_string()))?;
     let access = AccessToken::new(token, None).map_err(|error| unusable(error.to_string()))?;
@@ -275,6 +277,8 @@ pub(super) struct SavedFile {
     pub(super) kept_client: Option<KeptClient>,
     /// The OAuth client of another server's or user's tokens that a forced login replaces.
     pub(super) displaced: Option<Displaced>,
+    /// Keeps the tokens read remembered for redaction while the flow works with them.
+    pub(super) held: crate::secrets::Held,
 }
 
 /// The OAuth client of tokens that a forced login replaces (another server's or another
@@ -379,21 +383,19 @@ pub(super) fn read_saved(
     let loaded = match loaded {
         Ok(loaded) => loaded,
         Err(error) if error.counts_as_no_token() => {
-            tracing::debug!("read the token file {}: no usable token ({error})", path.display());
+            crate::secrets::debug_redacted!("read the token file {}: no usable token ({error})", path.display());
             if tell {
                 prompter.notice(&Notice::UnusableTokenFile(error));
             }
             return Ok(SavedFile::default());
         }
         Err(error) => {
-            tracing::debug!("cannot read the token file {}: {error}", path.display());
+            crate::secrets::debug_redacted!("cannot read the token file {}: {error}", path.display());
             return Err(error.into());
         }
     };
-    if let Some(tokens) = &loaded.tokens {
-        crate::secrets::remember_tokens(tokens);
-    }
-    tracing::debug!(
+    let held = loaded.tokens.as_ref().map(crate::secrets::hold_tokens).unwrap_or_default();
+    crate::secrets::debug_redacted!(
         "read the token file {}: {}",
         path.display(),
         match &loaded.tokens {
@@ -425,13 +427,13 @@ pub(super) fn read_saved(
         (Some(tokens), _) if tokens.belongs_to(&options.base_url) => {
             let owner = tokens.access.username();
             if !is_other_user(owner, options) {
-                return Ok(SavedFile { tokens: Some(tokens), ..SavedFile::default() });
+                return Ok(SavedFile { tokens: Some(tokens), held, ..SavedFile::default() });
             }
             if !options.force && tokens.has_something_to_lose(now) {
                 return Err(other_user(owner, asked, options, store));
             }
             told_other_user(owner, prompter);
-            return Ok(SavedFile { displaced: Displaced::of_tokens(&tokens), ..SavedFile::default() });
+            return Ok(SavedFile { displaced: Displaced::of_tokens(&tokens), held, ..SavedFile::default() });
         }
         (Some(tokens), _) => match tokens.server() {
             Some(server) if !options.force && tokens.has_something_to_lose(now) => {
@@ -442,13 +444,13 @@ pub(super) fn read_saved(
         (None, Some(kept)) if kept.base_url == options.base_url => {
             let owner = kept.username.as_deref();
             if !is_other_user(owner, options) {
-                return Ok(SavedFile { kept_client: Some(kept), ..SavedFile::default() });
+                return Ok(SavedFile { kept_client: Some(kept), held, ..SavedFile::default() });
             }
             if !options.force {
                 return Err(other_user(owner, asked, options, store));
             }
             told_other_user(owner, prompter);
-            return Ok(SavedFile { displaced: Some(Displaced::of_kept(&kept)), ..SavedFile::default() });
+            return Ok(SavedFile { displaced: Some(Displaced::of_kept(&kept)), held, ..SavedFile::default() });
         }
         (None, Some(kept)) if !options.force => return Err(other_server(&kept.base_url)),
         (None, Some(kept)) => (Some(kept.base_url.clone()), Some(Displaced::of_kept(&kept))),

@@ -32,7 +32,8 @@ use crate::time::SharedClock;
 /// are worth something are refused with [`AuthError::OtherServer`] and left as they are.
 pub async fn device_login(options: &LoginOptions, prompter: &mut dyn Prompter) -> Result<Session, AuthError> {
     let store = TokenStore::new(&options.token_file);
-    let SavedFile { tokens: saved, kept_client, .. } = read_saved(&store, store.load(), options, prompter, true)?;
+    let SavedFile { tokens: saved, kept_client, held: _held, .. } =
+        read_saved(&store, store.load(), options, prompter, true)?;
     if !options.force
         && let Some(tokens) = saved.as_ref().filter(|tokens| is_valid(tokens, options))
     {

@@ -70,7 +70,6 @@ pub async fn logout(options: &LoginOptions) -> Result<LogoutReport, AuthError> {
     let ForUpdate { contents, guard } = store.read_for_update(&held)?;
     let (tokens, kept) = match contents {
         Ok(loaded) => {
-            loaded.tokens.iter().for_each(crate::secrets::remember_tokens);
             if let Some(kept) = &loaded.kept_client {
                 crate::secrets::remember_client(&kept.client);
             }
@@ -79,6 +78,7 @@ pub async fn logout(options: &LoginOptions) -> Result<LogoutReport, AuthError> {
         Err(error) if error.counts_as_no_token() => (None, None),
         Err(error) => return Err(error.into()),
     };
+    let _held = tokens.as_ref().map(crate::secrets::hold_tokens).unwrap_or_default();
     let other_server = |server: &tapis_auth_core::BaseUrl| AuthError::OtherServer {
         server: server.to_string(),
         base_url: base_url.to_string(),

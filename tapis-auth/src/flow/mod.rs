@@ -2,6 +2,8 @@
 //! the options, the session, [`connect`] (with the password login), [`device_login`] and
 //! [`logout`]. What several of them share, the lock and the save, is here.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tapis_auth_core::TokenSet;
@@ -12,6 +14,7 @@ use crate::prompt::{Notice, Prompter};
 
 mod connect;
 mod device;
+mod flight;
 mod logout;
 mod options;
 mod password;
@@ -20,6 +23,8 @@ mod session;
 pub(crate) use connect::{Start, log_in_or_renew, start};
 pub use connect::{connect, session_from_token};
 pub use device::device_login;
+pub use flight::RENEWAL_BACKOFF;
+pub(crate) use flight::renew;
 pub use logout::{LogoutReport, logout};
 pub use options::{
     Credentials, DEFAULT_DEVICE_POLL_INTERVAL, DEFAULT_MIN_VALID, DEFAULT_N_PROMPT_ATTEMPTS, DeviceClient,
@@ -27,30 +32,49 @@ pub use options::{
 };
 pub use session::{Origin, Session, Summary};
 
-/// Takes the token file's lock without blocking the async runtime's worker thread: at once
-/// when it is free, else waiting on a blocking-pool thread.
+/// Takes the token file's lock without blocking the async runtime's worker thread: one
+/// attempt that does not wait, then, while another process holds it, one wait of the store's
+/// own ([`TokenStore::lock_unless_stopped`], which watches another machine's lock folder for
+/// its whole lease) on a blocking thread, until `timeout`. Dropping the future stops that wait
+/// at its next poll (a Ctrl-C in Python, a cancelled task); a lock it took meanwhile is
+/// released, as nothing receives it.
 async fn lock(store: &TokenStore, timeout: Duration) -> Result<StoreLock, AuthError> {
     match store.lock(Duration::ZERO) {
         Ok(lock) => {
-            tracing::debug!("took the lock on {} at once", store.path().display());
+            crate::secrets::debug_redacted!("took the lock on {} at once", store.path().display());
             return Ok(lock);
         }
         Err(tapis_store::StoreError::LockTimeout { .. }) if !timeout.is_zero() => {}
         Err(error) => return Err(error.into()),
     }
-    tracing::debug!("the lock on {} is held by another process; waiting", store.path().display());
+    crate::secrets::debug_redacted!("the lock on {} is held by another process; waiting", store.path().display());
     let started = std::time::Instant::now();
-    let waiting = store.clone();
-    let locked = match tokio::task::spawn_blocking(move || waiting.lock(timeout)).await {
-        Ok(locked) => locked,
-        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    let stop = StopOnDrop(Arc::new(AtomicBool::new(false)));
+    let (waiting, flag) = (store.clone(), Arc::clone(&stop.0));
+    let wait = tokio::task::spawn_blocking(move || waiting.lock_unless_stopped(timeout, flag));
+    let taken = match wait.await {
+        Ok(taken) => taken,
+        // The task is never aborted, and a panic in it is a bug: say so rather than go on.
+        Err(join_error) => Err(tapis_store::StoreError::Lock {
+            path: store.lock_path(),
+            source: std::io::Error::other(format!("the wait for the lock ended abnormally: {join_error}")),
+        }),
     };
     let waited_ms = started.elapsed().as_millis();
-    match &locked {
-        Ok(_) => tracing::debug!("took the lock on {} after {waited_ms} ms", store.path().display()),
-        Err(error) => tracing::debug!("no lock on {} after {waited_ms} ms: {error}", store.path().display()),
+    match &taken {
+        Ok(_) => crate::secrets::debug_redacted!("took the lock on {} after {waited_ms} ms", store.path().display()),
+        Err(_) => crate::secrets::debug_redacted!("no lock on {} after {waited_ms} ms", store.path().display()),
     }
-    Ok(locked?)
+    Ok(taken?)
+}
+
+/// Sets its flag when dropped: tells a blocking wait that nobody waits for it any more.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 /// The token file's lock, or, where nothing can be saved (a read-only file system, a folder

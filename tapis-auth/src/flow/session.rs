@@ -1,15 +1,15 @@
 //! A signed-in [`Session`] and where its token came from ([`Origin`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use tapis_auth_core::{AccessToken, BaseUrl, SecretString, TokenSet};
 
-use super::{LoginOptions, connect};
+use super::{LoginOptions, renew};
 use crate::client::{ApiRequest, ApiResponse, TapisClient};
 use crate::error::AuthError;
 use crate::prompt::{NoPrompt, Prompter};
+use crate::secrets::Held;
 
 /// Where a session's token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,10 @@ pub struct Session {
     options: LoginOptions,
     origin: Origin,
     saved: bool,
-    client: OnceLock<TapisClient>,
+    /// Made on first use, and again in a forked child (see [`client_in`]).
+    client: Option<TapisClient>,
+    /// Keeps the tokens remembered for redaction while the session has them.
+    held: Held,
 }
 
 impl Session {
@@ -48,11 +51,8 @@ impl Session {
         saved: bool,
         client: Option<TapisClient>,
     ) -> Self {
-        let session = Self { tokens, options: options.clone(), origin, saved, client: OnceLock::new() };
-        if let Some(client) = client {
-            let _ = session.client.set(client);
-        }
-        session
+        let held = crate::secrets::hold_tokens(&tokens);
+        Self { tokens, options: options.clone(), origin, saved, client, held }
     }
 
     /// The access token.
@@ -109,10 +109,11 @@ impl Session {
         &mut self,
         prompter: &mut dyn Prompter,
     ) -> Result<serde_json::Value, AuthError> {
-        match self.client()?.userinfo(self.tokens.access.expose_secret()).await {
+        let client = client_in(&mut self.client, &self.options)?;
+        match client.userinfo(self.tokens.access.expose_secret()).await {
             Err(AuthError::Server { url, status, message }) if crate::client::refuses_token(status, &message) => {
                 self.renew_after_refusal(url, status, message, prompter).await?;
-                self.client()?.userinfo(self.tokens.access.expose_secret()).await
+                client_in(&mut self.client, &self.options)?.userinfo(self.tokens.access.expose_secret()).await
             }
             outcome => outcome,
         }
@@ -124,7 +125,7 @@ impl Session {
     ///
     /// If the server refuses the token itself ([`ApiResponse::says_token_refused`]: a 401
     /// `TAPIS_SECURITY_JWT_EXPIRED ...` after a clock difference, or `Token is revoked.`), the
-    /// token is renewed once as [`connect`] would (asking for a token other than the refused
+    /// token is renewed once as [`crate::connect`] would (asking for a token other than the refused
     /// one, with no prompting) and the request is sent once more. When it cannot be renewed (a
     /// session from [`session_from_token`](crate::session_from_token) never is), the error is
     /// [`AuthError::TokenRefused`].
@@ -142,16 +143,17 @@ impl Session {
         request: &ApiRequest,
         prompter: &mut dyn Prompter,
     ) -> Result<ApiResponse, AuthError> {
-        let answer = self.client()?.call(self.tokens.access.expose_secret(), request).await?;
+        let client = client_in(&mut self.client, &self.options)?;
+        let answer = client.call(self.tokens.access.expose_secret(), request).await?;
         if !answer.says_token_refused() {
             return Ok(answer);
         }
         let url = self.options.base_url.join(&request.path);
         self.renew_after_refusal(url, answer.status, answer.message(), prompter).await?;
-        self.client()?.call(self.tokens.access.expose_secret(), request).await
+        client_in(&mut self.client, &self.options)?.call(self.tokens.access.expose_secret(), request).await
     }
 
-    /// Renews the token after the server refused it, as [`connect`] would, asking for a
+    /// Renews the token after the server refused it, as [`crate::connect`] would, asking for a
     /// token other than the refused one. A failure that means "not logged in" (no refresh token and
     /// nobody to ask, a refused renewal), and any refusal of a given token, becomes
     /// [`AuthError::TokenRefused`], which names the refusal.
@@ -171,13 +173,14 @@ impl Session {
         let mut options = self.options.clone();
         options.refused_token = Some(SecretString::from(self.tokens.access.expose_secret().to_owned()));
         options.force = false;
-        let renewed = match connect(&options, prompter).await {
+        let renewed = match renew(&options, prompter).await {
             Ok(renewed) => renewed,
             Err(error) if error.kind() == crate::ErrorKind::NotLoggedIn => return Err(refused(Some(Box::new(error)))),
             Err(error) => return Err(error),
         };
         // The renewed tokens replace this session's; its options and HTTP client stay.
         self.tokens = renewed.tokens;
+        self.held = renewed.held;
         self.origin = renewed.origin;
         self.saved = renewed.saved;
         Ok(())
@@ -196,14 +199,17 @@ impl Session {
             left: self.expires_at() - now,
         }
     }
+}
 
-    fn client(&self) -> Result<&TapisClient, AuthError> {
-        if let Some(client) = self.client.get() {
-            return Ok(client);
-        }
-        let client = TapisClient::new(self.options.base_url.clone(), self.options.client.clone())?;
-        Ok(self.client.get_or_init(|| client))
-    }
+/// The session's HTTP client, made on first use, and made again when the session is used in
+/// a forked child: the child then opens connections of its own and never touches its
+/// parent's.
+fn client_in<'a>(slot: &'a mut Option<TapisClient>, options: &LoginOptions) -> Result<&'a TapisClient, AuthError> {
+    let client = match slot.take() {
+        Some(client) if client.is_of_this_process() => client,
+        _ => TapisClient::new(options.base_url.clone(), options.client.clone())?,
+    };
+    Ok(slot.insert(client))
 }
 
 /// What signing in came to, for people: who, where, which file, until when. Its `Display` is

@@ -10,6 +10,7 @@ mod client;
 mod flow;
 mod flow_edges;
 mod identity;
+mod keep_alive;
 mod redaction;
 mod runtime;
 mod safety;

@@ -122,3 +122,50 @@ fn errors_and_notices_mask_remembered_secrets_in_display() {
     assert_eq!(notice.to_string(), "renewing the token was refused (echo ***); logging in with a password");
     assert_eq!(redact("a display-defence-secret b"), "a *** b");
 }
+
+/// A program's own `tracing` subscriber gets the library's events already redacted: a
+/// remembered secret in a request's URL is masked in the event itself.
+#[test]
+fn a_programs_own_subscriber_gets_redacted_events() {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("not poisoned").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let secret = "subscriber-test-secret-5d1e";
+    secrets::remember(&SecretString::from(secret));
+    let mut tapis = Tapis::new();
+    let path = mockito::Matcher::Regex("^/v3/jobs/list".into());
+    let answer = tapis.server.on("GET", path).answer(200, "application/json", "{}").expect(1);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = options(&tapis, folder.path());
+    let token = tapis.jwt(valid_exp());
+    let mut session = tapis_auth::session_from_token(&options, SecretString::from(token)).expect("a session");
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+
+    let request = tapis_auth::ApiRequest::get(format!("/v3/jobs/list?key={secret}"));
+    tracing::subscriber::with_default(subscriber, || {
+        blocking::call(&mut session, &request).expect("an answer");
+    });
+
+    let logged = String::from_utf8(captured.0.lock().expect("not poisoned").clone()).expect("text");
+    assert!(logged.contains("/v3/jobs/list?key=***"), "{logged}");
+    assert!(!logged.contains(secret), "{logged}");
+    answer.assert();
+    tapis.assert_no_strays();
+}

@@ -84,15 +84,7 @@ pub(crate) fn renewable_saved_token(
     left: TimeDelta,
     hits: usize,
 ) -> (String, String, mockito::Mock) {
-    let old_exp = tapis_testkit::now_unix() + left.num_seconds();
-    let old = tapis.jwt(old_exp);
-    let refresh_exp = tapis_testkit::now_unix() + 365 * 24 * 3600;
-    let refresh = tapis_testkit::jwt(&tapis_testkit::refresh_claims(USERNAME, refresh_exp, &tapis.url()));
-    let mut fields = token_file_fields(&old, old_exp, Some(&tapis.url()));
-    fields["refresh_token"] = json!(refresh);
-    fields["client_id"] = json!(CLIENT_ID);
-    fields["client_key"] = json!(CLIENT_KEY);
-    write_token_file(token_file, &fields);
+    let (old, refresh, refresh_exp) = write_renewable_token_file(tapis, token_file, left);
     let new_exp = valid_exp();
     let new = tapis.jwt(new_exp);
     let renewal = tapis
@@ -105,6 +97,21 @@ pub(crate) fn renewable_saved_token(
         .expect(hits)
         .create();
     (old, new, renewal)
+}
+
+/// Writes a token file whose access token has `left` to live, with a refresh token good for a
+/// year and the personal client; the access token, the refresh token and its `exp`.
+fn write_renewable_token_file(tapis: &Tapis, token_file: &std::path::Path, left: TimeDelta) -> (String, String, i64) {
+    let old_exp = tapis_testkit::now_unix() + left.num_seconds();
+    let old = tapis.jwt(old_exp);
+    let refresh_exp = tapis_testkit::now_unix() + 365 * 24 * 3600;
+    let refresh = tapis_testkit::jwt(&tapis_testkit::refresh_claims(USERNAME, refresh_exp, &tapis.url()));
+    let mut fields = token_file_fields(&old, old_exp, Some(&tapis.url()));
+    fields["refresh_token"] = json!(refresh);
+    fields["client_id"] = json!(CLIENT_ID);
+    fields["client_key"] = json!(CLIENT_KEY);
+    write_token_file(token_file, &fields);
+    (old, refresh, refresh_exp)
 }
 
 fn check_call(first_answer: (usize, &str), expect_renewal: bool, expected_status: u16) {
@@ -202,23 +209,113 @@ fn a_hundred_concurrent_callers_log_in_once_even_when_nothing_can_be_saved() {
 
 /// 100 tasks, released together, each asking `provider` for a token; their tokens.
 async fn hundred_concurrent_tokens(provider: &TokenProvider, min_valid: TimeDelta) -> Vec<String> {
-    let start = Arc::new(tokio::sync::Barrier::new(100));
-    let tasks: Vec<_> = (0..100)
+    let outcomes = concurrent_tokens(provider, 100, min_valid).await;
+    outcomes.into_iter().map(|outcome| outcome.expect("a token").expose_secret().to_owned()).collect()
+}
+
+/// `n_tasks` tasks, released together, each asking `provider` for a token; what each got.
+async fn concurrent_tokens(
+    provider: &TokenProvider,
+    n_tasks: usize,
+    min_valid: TimeDelta,
+) -> Vec<Result<tapis_auth::AccessToken, tapis_auth::AuthError>> {
+    let start = Arc::new(tokio::sync::Barrier::new(n_tasks));
+    let tasks: Vec<_> = (0..n_tasks)
         .map(|_| {
             let (provider, start) = (provider.clone(), Arc::clone(&start));
             tokio::spawn(async move {
                 start.wait().await;
-                provider.token(min_valid).await.map(|token| token.expose_secret().to_owned())
+                provider.token(min_valid).await
             })
         })
         .collect();
-    let mut tokens = Vec::new();
+    let mut outcomes = Vec::new();
     for task in tasks {
-        tokens.push(task.await.expect("the task ran").expect("a token"));
+        outcomes.push(task.await.expect("the task ran"));
     }
-    tokens
+    outcomes
 }
 
 fn assert_saved_access(token_file: &std::path::Path, access: &str) {
     assert_eq!(saved(token_file)["access_token"], access);
+}
+
+/// During an outage, 16 tasks asking at once share one attempt (its 3 requests) and its
+/// error; a caller within the back-off gets that error with no request, and one after it
+/// tries again.
+#[test]
+fn an_outage_costs_one_attempt_for_every_waiter_and_is_remembered_for_a_back_off() {
+    let mut tapis = Tapis::new();
+    let outage = tapis.token_answer(503, r#"{"status": "error", "message": "down for maintenance"}"#, 6);
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = with_credentials(options(&tapis, folder.path()), USERNAME, PASSWORD);
+    let clock = options.client.clock.clone();
+
+    let provider = TokenProvider::new(options);
+    let runtime = multi_threaded_runtime();
+    let outcomes = runtime.block_on(concurrent_tokens(&provider, 16, TimeDelta::minutes(1)));
+    assert!(
+        outcomes.iter().all(|outcome| matches!(outcome, Err(tapis_auth::AuthError::Unavailable { n_attempts: 3, .. }))),
+        "{outcomes:?}"
+    );
+
+    // Within the back-off: the same error, no request.
+    let again = runtime.block_on(provider.token(TimeDelta::minutes(1)));
+    assert!(matches!(again, Err(tapis_auth::AuthError::Unavailable { .. })), "{again:?}");
+    // After it: a new attempt (3 more requests).
+    runtime.block_on(clock.sleep(tapis_auth::RENEWAL_BACKOFF.to_std().expect("positive")));
+    let later = runtime.block_on(provider.token(TimeDelta::minutes(1)));
+    assert!(matches!(later, Err(tapis_auth::AuthError::Unavailable { .. })), "{later:?}");
+
+    outage.assert();
+    tapis.assert_no_strays();
+}
+
+/// Sessions on one token file in one process whose token the server refuses, during an
+/// outage of the token endpoint: their renewals are one attempt (its 3 requests), and every
+/// session gets its error.
+#[test]
+fn refused_sessions_on_one_token_file_share_one_renewal_attempt() {
+    let mut tapis = Tapis::new();
+    let folder = tempfile::tempdir().expect("temp folder");
+    let options = options(&tapis, folder.path());
+    let (old, _, _) = write_renewable_token_file(&tapis, &options.token_file, TimeDelta::minutes(30));
+    let revoked = tapis_testkit::error_response("Token is revoked.");
+    let refusals = tapis
+        .server
+        .on("GET", "/v3/jobs/list")
+        .with_tapis_token(&old)
+        .answer(500, "application/json", revoked)
+        .expect(8);
+    let outage = tapis.token_answer(503, r#"{"status": "error", "message": "down for maintenance"}"#, 3);
+    let sessions: Vec<_> =
+        (0..8).map(|_| blocking::connect(&options, &mut NoPrompt).expect("the saved token")).collect();
+
+    let runtime = multi_threaded_runtime();
+    let outcomes: Vec<_> = runtime.block_on(async {
+        let start = Arc::new(tokio::sync::Barrier::new(sessions.len()));
+        let tasks: Vec<_> = sessions
+            .into_iter()
+            .map(|mut session| {
+                let start = Arc::clone(&start);
+                tokio::spawn(async move {
+                    start.wait().await;
+                    session.call(&ApiRequest::get("/v3/jobs/list")).await.map(|answer| answer.status)
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.expect("the task ran"));
+        }
+        outcomes
+    });
+
+    let unavailable = |outcome: &Result<u16, tapis_auth::AuthError>| {
+        matches!(outcome, Err(tapis_auth::AuthError::Unavailable { n_attempts: 3, .. }))
+    };
+    assert!(outcomes.iter().all(unavailable), "{outcomes:?}");
+    refusals.assert();
+    outage.assert();
+    tapis.assert_no_strays();
 }

@@ -1,6 +1,6 @@
 //! `tapis_auth::sdk::client` under the official SDK's generated API (`tapis-authenticator`'s
 //! `profiles_api::get_userinfo`): the token it sets, its renewal before expiry (once for many
-//! callers), and its one retry after a 401 saying the token expired.
+//! callers), and its one retry after the server refused the token (expired, revoked).
 
 use std::sync::Arc;
 
@@ -145,6 +145,18 @@ fn a_401_saying_the_token_expired_renews_once_and_retries_once() {
     check_refusal((401, "text/plain", missing), false, None, Err(&format!("401 {missing}")));
     let forbidden = "TAPIS_SECURITY_JWT_EXPIRED but a 403";
     check_refusal((403, "text/plain", forbidden), false, None, Err(&format!("403 {forbidden}")));
+}
+
+/// The gateway answers a revoked token with a 500 `Token is revoked.`: the same refusal that
+/// `Session::call` renews on, so the SDK client renews too.
+#[test]
+fn a_revoked_token_renews_once_and_retries_once() {
+    let revoked = tapis_testkit::error_response("Token is revoked.");
+    check_refusal((500, "application/json", revoked.as_str()), true, None, Ok(USERNAME));
+    check_refusal((400, "application/json", revoked.as_str()), true, None, Ok(USERNAME));
+    check_refusal((401, "text/plain", "Token is revoked."), true, None, Ok(USERNAME));
+    let other = tapis_testkit::error_response("Internal error.");
+    check_refusal((500, "application/json", other.as_str()), false, None, Err(&format!("500 {other}")));
 }
 
 #[test]

@@ -132,7 +132,7 @@ pub(super) fn acquire(paths: &LockPaths, started: Instant, timeout: Duration) ->
     let names = ProtocolNames::new(paths, &record.nonce);
     let mut staged = Staged::create(&folder, &names, &record).map_err(lock_error)?;
     let mut waiter =
-        Waiter { folder: &folder, names: &names, machine: &machine, watch: HeartbeatWatch::new(paths.lease) };
+        Waiter { folder: &folder, names: &names, machine: &machine, watch: HeartbeatWatch::new(paths.lease), paths };
     match waiter.wait_for_rename(&mut staged, &record, started, timeout) {
         Ok(contended) => LockFolderGuard::start(folder, names, staged.into_lock(), paths, contended),
         Err(error) => {
@@ -172,7 +172,7 @@ pub(super) fn wait_until_no_lock_folder(
     let machine = Machine::current();
     let names = ProtocolNames::new(paths, "0");
     let mut waiter =
-        Waiter { folder: &folder, names: &names, machine: &machine, watch: HeartbeatWatch::new(paths.lease) };
+        Waiter { folder: &folder, names: &names, machine: &machine, watch: HeartbeatWatch::new(paths.lease), paths };
     let mut poll = FIRST_POLL;
     loop {
         match waiter.look(None).map_err(lock_error)? {
@@ -180,7 +180,7 @@ pub(super) fn wait_until_no_lock_folder(
             Look::Free | Look::TookOver | Look::StagedAgain | Look::Ours => return Ok(()),
         }
         let waited = started.elapsed();
-        if waited >= timeout {
+        if paths.gave_up(waited, timeout) {
             return Err(StoreError::LockTimeout { path: paths.folder_lock.clone(), waited });
         }
         std::thread::sleep(poll.min(timeout - waited));
@@ -205,6 +205,8 @@ pub(super) enum Look {
 
 /// What a waiting process keeps between looks.
 struct Waiter<'a> {
+    /// Where the lock lives, and whether the caller gave up the wait.
+    paths: &'a LockPaths,
     folder: &'a TokenFolder,
     names: &'a ProtocolNames,
     machine: &'a Machine,
@@ -268,7 +270,7 @@ impl Waiter<'_> {
                 Look::Free | Look::TookOver | Look::StagedAgain | Look::Held => quick_retries = 0,
             }
             let waited = started.elapsed();
-            if waited >= timeout {
+            if self.paths.gave_up(waited, timeout) {
                 return Err(WaitError::TimedOut(waited));
             }
             std::thread::sleep(poll.min(timeout - waited));

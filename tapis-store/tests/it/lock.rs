@@ -223,3 +223,21 @@ fn an_flock_waits_for_a_live_lock_folder_of_a_node_without_flock() {
     check("kind", &format!("{:?}", lock.kind()), "Flock");
     check("files", &names_in(folder.path()).join(" "), "tokens.json.lock");
 }
+
+/// A caller that gives up (a dropped async wait, a Ctrl-C) ends a long wait at the next poll,
+/// and takes nothing.
+#[test]
+fn a_wait_ends_when_its_caller_stops_it() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("tokens.json");
+    let held = TokenStore::new(&path).lock(Duration::from_secs(5)).expect("the first lock");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let waiting = TokenStore::new(&path);
+    let flag = Arc::clone(&stop);
+    std::thread::spawn(move || sender.send(waiting.lock_unless_stopped(Duration::from_secs(3600), flag)));
+    stop.store(true, Ordering::Release);
+    let outcome = receiver.recv_timeout(Duration::from_secs(30)).expect("the stopped wait ended");
+    assert!(matches!(outcome, Err(StoreError::LockTimeout { .. })), "{outcome:?}");
+    drop(held);
+}

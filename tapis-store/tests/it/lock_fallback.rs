@@ -289,6 +289,13 @@ fn another_machines_lock_is_taken_over_only_once_its_heartbeat_stood_still_for_t
         let elapsed = started.elapsed();
         assert!(elapsed >= lease, "{case}: taken over after {elapsed:?}, before the lease ({lease:?})");
     }
+    // The wait a caller can stop (the library's async flows use it) watches for the lease too.
+    let (_folder, _path, store) = setup();
+    let store = store.clone().with_lock_lease(lease);
+    let entry = plant(&store, &other_host, own, start_time(own), Duration::ZERO);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    store.lock_unless_stopped(lease * 10, stop).expect("another host's dead lock, taken over after the lease");
+    assert!(!entry.exists(), "the stale entry was taken over");
 }
 
 #[test]

@@ -12,7 +12,9 @@ mod report;
 mod timing;
 mod world;
 
-use report::{BINARY_BUDGET_MIB, LOGIN_RATIO_BUDGET, RSS_BUDGET_MIB, Report, TOKEN_RATIO_BUDGET};
+use report::{
+    BINARY_BUDGET_MIB, LOGIN_RATIO_BUDGET, RSS_BUDGET_MIB, Report, SOAK_GROWTH_BUDGET_MIB, TOKEN_RATIO_BUDGET,
+};
 use timing::{Stats, interleaved};
 use world::{Probe, World};
 
@@ -24,6 +26,9 @@ const N_LOGIN_RUNS: usize = 20;
 const N_HERD_RUNS: usize = 10;
 const N_RSS_RUNS: usize = 20;
 const HERD_SIZES: [usize; 3] = [8, 32, 64];
+const N_SOAK_RUNS: usize = 3;
+/// The soak's checkpoints: calls made on one session before its memory is read.
+const SOAK_CALLS: [usize; 2] = [300, 10_000];
 /// How the expired token a herd starts from was saved: with its refresh token (renewed with
 /// the refresh grant), or with the client only (a password login through the client).
 const HERDS: [(&str, bool); 2] =
@@ -85,6 +90,18 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mib = bytes as f64 / 1024.0 / 1024.0;
     let cells = format!("release binary `target/release/tapis`, stripped | {mib:.2} ({bytes} bytes) | |");
     report.row(2, cells, Some((format!("≤ {BINARY_BUDGET_MIB:.0} MiB"), mib <= BINARY_BUDGET_MIB)));
+    let [short, long] = SOAK_CALLS;
+    eprintln!("==> soak: the memory of one session after {short} and after {long} calls");
+    let [after_short, after_long] = timing::soak()?;
+    let (after_short, after_long) = (Stats::new(after_short), Stats::new(after_long));
+    let growth = after_long.median - after_short.median;
+    let cells = format!(
+        "RSS of a program after {long} calls on one session ({N_SOAK_RUNS} runs, the `soak` example) | {} | after {short} calls | {}",
+        after_long.show(2),
+        after_short.show(2)
+    );
+    let budget = format!("≤ {SOAK_GROWTH_BUDGET_MIB:.1} MiB more (median: {growth:+.2})");
+    report.row(2, cells, Some((budget, growth <= SOAK_GROWTH_BUDGET_MIB)));
     let show = |ns: f64| if ns < 1000.0 { format!("{ns:.1} ns") } else { format!("{:.3} µs", ns / 1000.0) };
     for (id, [median, lower, upper]) in timing::micro_benchmarks(world.home.path())? {
         report.rows[3].push(format!("`{id}` | {} | {} – {}", show(median), show(lower), show(upper)));

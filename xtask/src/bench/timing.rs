@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::world::{Probe, World};
-use super::{MICRO_BENCHES, N_RSS_RUNS, N_WARM_UP_RUNS};
+use super::{MICRO_BENCHES, N_RSS_RUNS, N_SOAK_RUNS, N_WARM_UP_RUNS, SOAK_CALLS};
 
 /// Min, median and max of some runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,6 +73,25 @@ pub(super) fn peak_rss(world: &World) -> Result<(Stats, Stats), String> {
     let runs = (N_WARM_UP_RUNS, N_RSS_RUNS);
     let (tapis, cat) = interleaved(runs, || probe(world.command(Probe::Token)), || probe(world.command(Probe::Cat)))?;
     Ok((Stats::new(tapis), Stats::new(cat)))
+}
+
+/// The soak: `tapis-auth`'s `soak` example (one session making calls, release build), run
+/// [`N_SOAK_RUNS`] times; the resident memory in MiB after each of the [`SOAK_CALLS`], per run.
+pub(super) fn soak() -> Result<[Vec<f64>; 2], String> {
+    let args = ["build", "--release", "-p", "tapis-auth", "--example", "soak"];
+    crate::run_cargo(&args, &[], "fix the build of the soak example")?;
+    let example = crate::target_folder().join("release/examples/soak");
+    let mut after = [Vec::new(), Vec::new()];
+    for _ in 0..N_SOAK_RUNS {
+        let printed = crate::output_of(Command::new(&example).args(SOAK_CALLS.map(|n| n.to_string())))?;
+        // One line per checkpoint: `calls=300 rss_kib=6012 n_remembered=1`.
+        let rss = printed.lines().filter_map(|line| line.split_once("rss_kib=")?.1.split(' ').next()?.parse().ok());
+        let rss: Vec<f64> = rss.collect();
+        let [short, long] = rss[..] else { return Err(format!("the soak example printed `{printed}`")) };
+        after[0].push(short / 1024.0);
+        after[1].push(long / 1024.0);
+    }
+    Ok(after)
 }
 
 /// One benchmark's id, and its median with the 95% confidence interval in nanoseconds.

@@ -24,6 +24,7 @@ fn paths(folder: &Path) -> LockPaths {
         token_file_name: "tokens.json".to_owned(),
         heartbeat_period: Duration::from_secs(10),
         lease: Duration::from_secs(90),
+        stop: None,
     }
 }
 
@@ -41,9 +42,11 @@ fn a_lock_folder_swapped_for_a_link_after_it_was_opened_redirects_nothing() {
     fs::write(folder.join("elsewhere").join(&entry), "precious").expect("write");
 
     let token_folder = TokenFolder::open(folder).expect("open");
-    let names = ProtocolNames::new(&paths(folder), "0");
+    let lock_paths = paths(folder);
+    let names = ProtocolNames::new(&lock_paths, "0");
     let machine = Machine::current();
     let mut waiter = Waiter {
+        paths: &lock_paths,
         folder: &token_folder,
         names: &names,
         machine: &machine,
