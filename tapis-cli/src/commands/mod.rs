@@ -11,7 +11,6 @@ pub(crate) mod status;
 pub(crate) mod token;
 pub(crate) mod whoami;
 
-
 use anyhow::Context as _;
 use chrono::TimeDelta;
 use secrecy::zeroize::{Zeroize as _, Zeroizing};
