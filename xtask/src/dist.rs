@@ -74,7 +74,7 @@ pub(crate) fn run_task(args: &[String]) -> Result<(), String> {
 pub(crate) fn build(profile: &str, targets: &[Target]) -> Result<(), String> {
     let profile = profile.to_owned();
     let started = std::time::Instant::now();
-    let cross = Cross::ensure(targets)?;
+    let cross = Cross::ensure(targets, "dist")?;
     let out =
         workspace_root().join("target").join(if profile == "release" { "dist".to_owned() } else { profile.clone() });
     std::fs::create_dir_all(&out).map_err(|error| format!("cannot create {}: {error}", out.display()))?;

@@ -37,10 +37,11 @@ tasks:
              build tapis static (musl) for x86_64 and aarch64 and the tapis-connect wheels
              (manylinux2014) with zig, check them, write target/dist/, run the Python tests
              against the x86_64 wheel and connect_tapis() from the aarch64 one under qemu
-  cross [--reduced]
+  cross [--reduced | --target TRIPLE...]
              set up the cross targets (std source, zig, qemu, wine, mingw) under target/cross/,
              then build and test x86_64 and aarch64 musl (qemu), Windows (wine), and check +
-             clippy both macOS targets; --reduced: a check of the CLI for aarch64";
+             clippy both macOS targets (or the targets named); --reduced: a check of the CLI
+             for aarch64";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
