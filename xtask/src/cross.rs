@@ -153,6 +153,11 @@ impl Cross {
         command.arg(subcommand).args(["--locked", "--target", target.triple()]);
         if let Std::BuildStd = self.std {
             command.args(["-Zbuild-std=std,panic_abort"]).env("RUSTUP_TOOLCHAIN", TOOLCHAIN_NAME);
+            // rustc names the target's folder in the sysroot to the linker, which warns when
+            // it is missing; with build-std it is empty.
+            let _ = std::fs::create_dir_all(
+                cross_folder().join("toolchain/lib/rustlib").join(target.triple()).join("lib"),
+            );
         }
         command.args(args);
         command
