@@ -366,9 +366,16 @@ pub(crate) fn test_aarch64_wheel(wheel: &Path) -> Result<(), String> {
     let exp = tapis_testkit::now_unix() + 4 * 3600;
     let access = mock.access_jwt("jdoe", exp);
     let refresh = mock.refresh_jwt("jdoe", exp + 3600, "refresh-jti");
-    // The first login on a machine: a grant, the personal client, a grant through it.
-    let grants = mock.token_endpoint().answer_tokens_with_refresh(&access, exp, &refresh, exp + 3600).expect(2);
-    let clients = mock.create_client().answer_client("tapis-connect-aarch64", "client-key", "jdoe").expect(1);
+    // The first login on a machine: a grant, the personal client, a grant through it (as the
+    // real service: a refresh token only for a grant made through a client).
+    let (client_id, client_key) = ("tapis-connect-aarch64", "client-key");
+    let first = mock.password_grant("jdoe", "s3cret").without_client().answer_tokens(&access, exp).expect(1);
+    let client = mock.create_client().answer_client(client_id, client_key, "jdoe").expect(1);
+    let through_client = mock
+        .password_grant("jdoe", "s3cret")
+        .through_client(client_id, client_key)
+        .answer_tokens_with_refresh(&access, exp, &refresh, exp + 3600)
+        .expect(1);
     let token_file = scratch.path().join("tokens.json");
     eprintln!("==> connect_tapis() from {} under qemu-aarch64-static", wheel.display());
     let said = output_of(
@@ -384,8 +391,9 @@ pub(crate) fn test_aarch64_wheel(wheel: &Path) -> Result<(), String> {
             .env("HOME", scratch.path()),
     )?;
     eprintln!("{said}");
-    grants.assert();
-    clients.assert();
+    for expected in [first, client, through_client] {
+        expected.assert();
+    }
     mock.assert_no_strays();
     let scripts = unpacked.join(format!("tapis_connect-{}.data/scripts/tapis", env!("CARGO_PKG_VERSION")));
     let version = output_of(Command::new("qemu-aarch64-static").arg(&scripts).arg("--version"))?;
@@ -568,6 +576,7 @@ fn timed<T>(
 ) -> Result<T, String> {
     let started = Instant::now();
     let (value, result) = work()?;
+    eprintln!("==> {name}: {:.0?} {result}", started.elapsed());
     steps.push(Step { name: name.to_owned(), elapsed: started.elapsed(), result });
     Ok(value)
 }
