@@ -61,12 +61,21 @@ const WHEEL_SCRIPTS: &str = "tapis-py/wheel-data/scripts";
 const LICENCE_FILES: &[&str] = &["LICENSE-MIT", "LICENSE-APACHE"];
 
 pub(crate) fn run_task(args: &[String]) -> Result<(), String> {
-    let profile = match args {
-        [] => "release".to_owned(),
-        [flag, name] if flag == "--profile" => name.clone(),
-        _ => return Err("usage: cargo xtask dist [--profile NAME]".to_owned()),
-    };
-    build(&profile, &BINARY_TARGETS)
+    let usage =
+        || "usage: cargo xtask dist [--profile NAME] [--target x86_64-unknown-linux-musl | aarch64-unknown-linux-musl]";
+    let (mut profile, mut targets) = ("release".to_owned(), Vec::new());
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        let value = words.next().ok_or_else(usage)?;
+        match word.as_str() {
+            "--profile" => profile.clone_from(value),
+            "--target" => {
+                targets.push(BINARY_TARGETS.into_iter().find(|target| target.triple() == value).ok_or_else(usage)?);
+            }
+            _ => return Err(usage().to_owned()),
+        }
+    }
+    build(&profile, if targets.is_empty() { &BINARY_TARGETS } else { &targets })
 }
 
 /// Builds and checks what ships for `targets` (each binary's tarball and wheel), and the sdist.

@@ -33,7 +33,7 @@ tasks:
   bench [--check]
              time the release binary against same-run floors and run the criterion
              benchmarks; write BENCHMARKS.md (--check: fail when a budget is missed)
-  dist [--profile P]
+  dist [--profile P] [--target T]
              build tapis static (musl) for x86_64 and aarch64 and the tapis-connect wheels
              (manylinux2014) with zig, check them, write target/dist/, run the Python tests
              against the x86_64 wheel and connect_tapis() from the aarch64 one under qemu
