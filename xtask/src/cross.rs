@@ -721,7 +721,9 @@ fn run_counting_tests(command: &mut Command) -> Result<String, String> {
 fn test_result_counts(line: &str) -> Option<(u64, u64)> {
     let rest = line.strip_prefix("test result: ")?;
     let count = |word: &str| {
-        rest.split(';').find_map(|part| part.trim().trim_start_matches("ok. ").strip_suffix(word)?.trim().parse().ok())
+        // The first part carries the verdict: `ok. 12 passed`, `FAILED. 3 passed`.
+        let mut parts = rest.split(';').map(|part| part.rsplit(". ").next().unwrap_or(part).trim());
+        parts.find_map(|part| part.strip_suffix(word)?.trim().parse().ok())
     };
     Some((count("passed")?, count("ignored").unwrap_or(0)))
 }
