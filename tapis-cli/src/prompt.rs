@@ -14,7 +14,7 @@ use crate::output;
 use crate::platform::{interrupt, terminal};
 
 /// Prompts on the terminal: the username visibly on stdin/stderr, the password hidden through
-/// the controlling terminal ([`read_hidden`]). Prompts only when stdin is a terminal, so nothing
+/// the controlling terminal ([`terminal::read_hidden`]). Prompts only when stdin is a terminal, so nothing
 /// ever waits for input in a script, a pipe or a batch job.
 pub(crate) struct TerminalPrompter {
     interactive: bool,
