@@ -21,12 +21,15 @@
 //! Then, per target ([`TARGETS`]), each step timed and reported with its tests and sizes:
 //!
 //! - `x86_64-unknown-linux-musl`: the static `tapis`, then the workspace's tests natively,
-//!   the end-to-end tests (tests/e2e) among them, run against that musl binary;
+//!   the end-to-end tests (tests/e2e) among them, run against that musl binary, except what
+//!   musl cannot run ([`MUSL_LEFT_OUT`]);
 //! - `aarch64-unknown-linux-musl`: the static `tapis`, then the workspace's tests under
-//!   `qemu-aarch64-static`, except the end-to-end tests (see [`AARCH64_LEFT_OUT`]);
+//!   `qemu-aarch64-static`, except those and the tests that start an aarch64 program
+//!   ([`AARCH64_LEFT_OUT`]);
 //! - `x86_64-pc-windows-gnu`: [`WINDOWS_PACKAGES`] tested under wine;
-//! - `aarch64-apple-darwin`, `x86_64-apple-darwin`: `check` and `clippy -D warnings` of the
-//!   CLI and its libraries (nothing here can link or run a Mach-O binary).
+//! - `aarch64-apple-darwin`, `x86_64-apple-darwin`: `clippy -D warnings` of the libraries,
+//!   the CLI and the Python binding, and of most tests ([`APPLE_LEFT_OUT`]); nothing here can
+//!   link or run a Mach-O binary.
 //!
 //! `--reduced` (what `cargo xtask ci` runs) checks the aarch64 build of the CLI and nothing
 //! else; `cargo xtask dist` ships the musl binaries.
