@@ -407,6 +407,10 @@ pub(crate) fn test_aarch64_wheel(wheel: &Path) -> Result<(), String> {
     }
     mock.assert_no_strays();
     let scripts = unpacked.join(format!("tapis_connect-{}.data/scripts/tapis", env!("CARGO_PKG_VERSION")));
+    // pip makes a wheel's scripts executable; Python's zipfile keeps no modes.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&scripts, std::fs::Permissions::from_mode(0o755))
+        .map_err(|error| format!("cannot make {} executable: {error}", scripts.display()))?;
     let version = output_of(Command::new("qemu-aarch64-static").arg(&scripts).arg("--version"))?;
     eprintln!("==> the wheel's tapis under qemu: {version}");
     Ok(())
