@@ -173,8 +173,6 @@ pub fn userinfo_with_prompter(
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt as _;
-
     use super::{RUNTIME, runtime_of};
     use crate::flow::{LoginOptions, Origin};
     use crate::prompt::NoPrompt;
@@ -192,7 +190,11 @@ mod tests {
         });
         let token_file = folder.path().join("tokens.json");
         std::fs::write(&token_file, fields.to_string()).expect("write the token file");
-        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+        }
         let options = LoginOptions::new(url.parse().expect("a loopback URL"), token_file);
 
         let session = super::connect(&options, &mut NoPrompt).expect("the saved token");

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod exit;
 mod output;
+mod platform;
 mod profile;
 mod prompt;
 #[cfg(debug_assertions)]
@@ -20,11 +21,8 @@ use crate::cli::{Cli, Command};
 use crate::exit::exit_code_for;
 
 fn main() -> ExitCode {
-    // Before anything secret is read: no core dump (panics abort) and no same-user ptrace or
-    // /proc/<pid>/mem reading can reach a token or password in this process's memory. One
-    // system call; `exec`'s command is dumpable again (execve resets it), and no resource
-    // limit is changed. Failure (a kernel without prctl) is not worth stopping for.
-    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    // Before anything secret is read: no core dump and no memory reading by other processes.
+    platform::hardening::harden();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = cli::parse_bare_token_command(&args, |name| std::env::var_os(name))
         .unwrap_or_else(|| parse_command_line(&args));

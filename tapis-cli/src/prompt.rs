@@ -1,22 +1,20 @@
 //! Asking for credentials on the terminal, and telling the user what happened.
 
-use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::io::{self, IsTerminal as _, Write as _};
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use tapis_auth_core::duration::format_duration;
 
-use rustix::termios;
 use secrecy::zeroize::Zeroizing;
 use tapis_auth::{Notice, NoticeLevel, PromptError, Prompter};
 use tapis_auth_core::{BaseUrl, SecretString};
 
 use crate::output;
+use crate::platform::{interrupt, terminal};
 
 /// Prompts on the terminal: the username visibly on stdin/stderr, the password hidden through
-/// the controlling terminal ([`read_hidden`]). Prompts only when stdin is a terminal, so nothing
+/// the controlling terminal ([`terminal::read_hidden`]). Prompts only when stdin is a terminal, so nothing
 /// ever waits for input in a script, a pipe or a batch job.
 pub(crate) struct TerminalPrompter {
     interactive: bool,
@@ -72,17 +70,16 @@ impl Prompter for TerminalPrompter {
         write!(stderr, "Username for {}: ", output::escape_controls(base_url.as_str()))?;
         stderr.flush()?;
         // Ctrl-C here ends the prompt as at the password prompt: "nothing was changed", 130.
-        if let Err(error) = wait_for_input_or_interrupt() {
-            writeln!(stderr)?;
-            return Err(match error.kind() {
-                io::ErrorKind::Interrupted => PromptError::Interrupted,
-                _ => PromptError::Terminal(error),
-            });
-        }
         let mut line = String::new();
-        if io::stdin().lock().read_line(&mut line)? == 0 {
+        let read = interrupt::read_line(&mut line);
+        if !matches!(read, Ok(1..)) {
             writeln!(stderr)?;
-            return Err(PromptError::EndOfInput);
+        }
+        match read {
+            Ok(0) => return Err(PromptError::EndOfInput),
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => return Err(PromptError::Interrupted),
+            Err(error) => return Err(PromptError::Terminal(error)),
         }
         Ok(line.trim().to_owned())
     }
@@ -90,12 +87,10 @@ impl Prompter for TerminalPrompter {
     fn password(&mut self, username: &str) -> Result<SecretString, PromptError> {
         // rpassword reads the answer with echo and signals off and handles Ctrl-C itself by
         // raising SIGINT *before* it restores the terminal. With SIGINT's default action the
-        // process would die with echo still off; with this handler in place, the raise is
-        // noted, rpassword returns `Interrupted` and the terminal is restored on the way out.
-        let interrupted = Arc::new(AtomicBool::new(false));
-        let handler = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted))?;
-        let answer = read_hidden(&format!("Password for {}: ", output::escape_controls(username)));
-        signal_hook::low_level::unregister(handler);
+        // process would die with echo still off; with a handler that notes the signal in
+        // place, rpassword returns and the terminal is restored on the way out.
+        let prompt = format!("Password for {}: ", output::escape_controls(username));
+        let answer = interrupt::interrupted_while(|| terminal::read_hidden(&prompt));
         match answer {
             Ok(password) if password.is_empty() => Err(PromptError::Empty("password")),
             Ok(password) => Ok(secret_from(password)),
@@ -119,60 +114,6 @@ impl Prompter for TerminalPrompter {
                 tell(notice);
             }
         }
-    }
-}
-
-/// Waits until standard input has something to read (a line, on a terminal), or fails with
-/// `Interrupted` on SIGINT (Ctrl-C). With SIGINT's default action the process would die at the
-/// prompt without a word; a handler that only sets a flag would not do either, since reads
-/// are restarted after it. So the signal writes to a socket, and `poll` watches both.
-fn wait_for_input_or_interrupt() -> io::Result<()> {
-    use rustix::event::{PollFd, PollFlags, poll};
-    let (signalled, signal_end) = std::os::unix::net::UnixStream::pair()?;
-    let handler = signal_hook::low_level::pipe::register(signal_hook::consts::SIGINT, signal_end)?;
-    let stdin = io::stdin();
-    let outcome = loop {
-        let mut fds = [PollFd::new(&stdin, PollFlags::IN), PollFd::new(&signalled, PollFlags::IN)];
-        match poll(&mut fds, None) {
-            Ok(_) if !fds[1].revents().is_empty() => break Err(io::ErrorKind::Interrupted.into()),
-            Ok(_) => break Ok(()),
-            Err(rustix::io::Errno::INTR) => {}
-            Err(error) => break Err(io::Error::from(error)),
-        }
-    };
-    signal_hook::low_level::unregister(handler);
-    outcome
-}
-
-/// Asks for a secret on the controlling terminal, as Python's `getpass` does: echo is turned
-/// off *first*, then the prompt is written, then the answer is read (by rpassword, which
-/// handles erasing and Ctrl-C), then the terminal is restored, also on error. Written in the
-/// other order, a password typed the instant the prompt appears (a password manager's
-/// auto-type, type-ahead, `expect`) would be echoed and left in the scrollback.
-fn read_hidden(prompt: &str) -> io::Result<Zeroizing<String>> {
-    let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty")?;
-    let saved = termios::tcgetattr(&tty)?;
-    let mut quiet = saved.clone();
-    quiet.local_modes.remove(termios::LocalModes::ECHO);
-    // `Now`, not `Flush`: a flush would wait for pending output to drain first.
-    termios::tcsetattr(&tty, termios::OptionalActions::Now, &quiet)?;
-    let restore = RestoreTerminal { tty: &tty, saved };
-    (&tty).write_all(prompt.as_bytes())?;
-    (&tty).flush()?;
-    let answer = rpassword::read_password().map(Zeroizing::new);
-    drop(restore);
-    answer
-}
-
-/// Puts the terminal's settings back when dropped.
-struct RestoreTerminal<'tty> {
-    tty: &'tty std::fs::File,
-    saved: termios::Termios,
-}
-
-impl Drop for RestoreTerminal<'_> {
-    fn drop(&mut self) {
-        let _ = termios::tcsetattr(self.tty, termios::OptionalActions::Now, &self.saved);
     }
 }
 

@@ -1,15 +1,24 @@
 //! `cargo xtask dist [--profile NAME]`: what people without a Rust toolchain install.
 //!
-//! 1. The cached Python environment (`python.rs`) supplies zig, cargo-zigbuild and maturin.
-//! 2. `tapis` is built for `x86_64-unknown-linux-gnu.2.17` with zig as the linker, and
-//!    checked: no `GLIBC_` symbol version above 2.17, no shared library outside the C
-//!    runtime's, and it runs `--version`.
-//! 3. `target/dist/tapis-<version>-x86_64-unknown-linux-gnu.tar.gz` (binary, README, licence
-//!    texts, and every Markdown file the README links to) and its `.sha256` are written.
-//! 4. The wheel `tapis_connect-<version>-cp39-abi3-manylinux2014_x86_64…whl` is built by
-//!    maturin the same way, with that binary among its scripts (pip puts it in `bin/`), and
-//!    its extension module passes the same checks.
-//! 5. The wheel is installed into the cached environment and the Python tests run against it.
+//! 1. What the cross builds need is set up (`cross.rs`): zig, cargo-zigbuild and maturin
+//!    from the cached Python environment (`python.rs`), a std for each target, qemu.
+//! 2. `tapis` is built static for `x86_64-unknown-linux-musl` and `aarch64-unknown-linux-musl`
+//!    and checked: no program interpreter, no shared library, and it runs `--version` (the
+//!    aarch64 one under qemu). One binary per architecture runs on every Linux, glibc-less
+//!    images and old kernels included; BENCHMARKS.md has what musl costs and saves.
+//! 3. `target/dist/tapis-<version>-<target>.tar.gz` (binary, README, licence texts, and every
+//!    Markdown file the README links to) and its
+//!    `.sha256` are written for each, and README's install block is run against the x86_64 one.
+//! 4. The source distribution, then the wheels `tapis_connect-<version>-cp39-abi3-
+//!    manylinux2014_{x86_64,aarch64}…whl`, built by maturin with zig for glibc 2.17, each with
+//!    its architecture's static `tapis` among its scripts (pip puts it in `bin/`); their
+//!    extension modules pass the glibc and shared-library checks.
+//! 5. The x86_64 wheel is installed into the cached environment and the Python tests run
+//!    against it; the aarch64 wheel is unpacked and `connect_tapis()` logs in to a mock and
+//!    then reuses the saved token, under qemu with Debian's arm64 Python (`cross.rs`).
+//!
+//! Windows (a zip with `tapis.exe`, a `win_amd64` wheel) joins once the token store builds
+//! there; the release workflow (`.github/workflows/release.yml`) builds macOS on its runners.
 //!
 //! The shipping build uses the `release` profile (fat LTO). `cargo xtask ci` passes
 //! `--profile dist-check`, which inherits it without LTO, and writes to
@@ -18,19 +27,29 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::cross::{Cross, Target, check_static};
 use crate::python::Venv;
 use crate::{files_under, output_of, run, target_folder, workspace_root};
 
-/// Rust's target triple of the binaries, and the glibc version zig links them against.
-const TARGET: &str = "x86_64-unknown-linux-gnu";
-const GLIBC_TARGET: &str = "x86_64-unknown-linux-gnu.2.17";
+/// The static binaries shipped, and the wheels' targets with the binary each carries.
+const BINARY_TARGETS: [Target; 2] = [Target::X86_64Musl, Target::Aarch64Musl];
+const WHEEL_TARGETS: [(&str, Target); 2] =
+    [("x86_64-unknown-linux-gnu", Target::X86_64Musl), ("aarch64-unknown-linux-gnu", Target::Aarch64Musl)];
 
 /// The newest `GLIBC_x.y` symbol version a binary may require (manylinux2014).
 const MAX_GLIBC: (u32, u32) = (2, 17);
 
 /// The shared libraries a binary may need: the C runtime's, present on every glibc system.
-const ALLOWED_LIBRARIES: &[&str] =
-    &["libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libgcc_s.so.1", "ld-linux-x86-64.so.2"];
+const ALLOWED_LIBRARIES: &[&str] = &[
+    "libc.so.6",
+    "libm.so.6",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+    "libgcc_s.so.1",
+    "ld-linux-x86-64.so.2",
+    "ld-linux-aarch64.so.1",
+];
 
 /// The workspace version, which the binary and the wheel carry.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -43,36 +62,63 @@ const WHEEL_SCRIPTS: &str = "tapis-py/wheel-data/scripts";
 const LICENCE_FILES: &[&str] = &["LICENSE-MIT", "LICENSE-APACHE"];
 
 pub(crate) fn run_task(args: &[String]) -> Result<(), String> {
-    let profile = match args {
-        [] => "release".to_owned(),
-        [flag, name] if flag == "--profile" => name.clone(),
-        _ => return Err("usage: cargo xtask dist [--profile NAME]".to_owned()),
-    };
+    let usage =
+        || "usage: cargo xtask dist [--profile NAME] [--target x86_64-unknown-linux-musl | aarch64-unknown-linux-musl]";
+    let (mut profile, mut targets) = ("release".to_owned(), Vec::new());
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        let value = words.next().ok_or_else(usage)?;
+        match word.as_str() {
+            "--profile" => profile.clone_from(value),
+            "--target" => {
+                targets.push(BINARY_TARGETS.into_iter().find(|target| target.triple() == value).ok_or_else(usage)?);
+            }
+            _ => return Err(usage().to_owned()),
+        }
+    }
+    build(&profile, if targets.is_empty() { &BINARY_TARGETS } else { &targets })
+}
+
+/// Builds and checks what ships for `targets` (each binary's tarball and wheel), and the sdist.
+/// `cargo xtask ci` takes the x86_64 target alone; `cross --reduced` checks the aarch64 build.
+pub(crate) fn build(profile: &str, targets: &[Target]) -> Result<(), String> {
+    let profile = profile.to_owned();
     let started = std::time::Instant::now();
-    let venv = Venv::ensure()?;
+    let cross = Cross::ensure(targets, "dist")?;
     let out =
         workspace_root().join("target").join(if profile == "release" { "dist".to_owned() } else { profile.clone() });
     std::fs::create_dir_all(&out).map_err(|error| format!("cannot create {}: {error}", out.display()))?;
 
-    let binary = build_binary(&venv, &profile)?;
-    check_elf(&binary)?;
-    check_runs(&binary)?;
-    let tarball = write_tarball(&binary, &out)?;
-    check_readme_install(&tarball)?;
+    let mut binaries = Vec::new();
+    let mut written = Vec::new();
+    for &target in targets {
+        let binary = build_binary(&cross, target, &profile)?;
+        check_static(&binary)?;
+        check_runs(&binary, target)?;
+        eprintln!("==> {}: static, {}", binary.display(), crate::cross::size_of(&binary));
+        let tarball = write_tarball(&binary, target.triple(), &out)?;
+        if target == Target::X86_64Musl {
+            check_readme_install(&tarball)?;
+        }
+        written.push(format!("{}.sha256", tarball.display()));
+        written.push(tarball.display().to_string());
+        binaries.push((target, binary));
+    }
 
     // The source distribution first, while the wheel's data folder holds no binary.
-    let sdist = build_sdist(&venv, &out)?;
-    let wheel = build_wheel(&venv, &profile, &binary, &out)?;
-    check_elf(&wheel_target_folder().join(TARGET).join(&profile).join("lib_native.so"))?;
-    venv.test_wheel(&wheel)?;
-    eprintln!(
-        "==> dist done in {:.0?}:\n  {}\n  {}.sha256\n  {}\n  {}",
-        started.elapsed(),
-        tarball.display(),
-        tarball.display(),
-        wheel.display(),
-        sdist.display()
-    );
+    let sdist = build_sdist(&cross.venv, &out)?;
+    written.push(sdist.display().to_string());
+    for (wheel_target, binary_target) in WHEEL_TARGETS {
+        let Some((_, binary)) = binaries.iter().find(|(target, _)| *target == binary_target) else { continue };
+        let wheel = build_wheel(&cross, wheel_target, &profile, binary, &out)?;
+        check_elf(&wheel_target_folder().join(wheel_target).join(&profile).join("lib_native.so"))?;
+        match binary_target {
+            Target::Aarch64Musl => crate::cross::test_aarch64_wheel(&wheel)?,
+            _ => cross.venv.test_wheel(&wheel)?,
+        }
+        written.push(wheel.display().to_string());
+    }
+    eprintln!("==> dist done in {:.0?}:\n  {}", started.elapsed(), written.join("\n  "));
     Ok(())
 }
 
@@ -83,20 +129,18 @@ fn wheel_target_folder() -> PathBuf {
     target_folder().join("python/cargo")
 }
 
-fn build_binary(venv: &Venv, profile: &str) -> Result<PathBuf, String> {
-    eprintln!("==> cargo zigbuild --profile {profile} -p tapis-cli --target {GLIBC_TARGET}");
+fn build_binary(cross: &Cross, target: Target, profile: &str) -> Result<PathBuf, String> {
+    eprintln!("==> cargo zigbuild --profile {profile} -p tapis-cli --target {}", target.triple());
     run(
-        Command::new(venv.bin("cargo-zigbuild"))
-            .args(["zigbuild", "--locked", "--profile", profile, "-p", "tapis-cli", "--bin", "tapis", "--target"])
-            .arg(GLIBC_TARGET)
-            .env("PATH", venv.path_variable())
-            .current_dir(workspace_root()),
+        &mut cross.cargo("build", target, &["--profile", profile, "-p", "tapis-cli", "--bin", "tapis"]),
         "the cross build failed; if a C dependency does not build with zig, see README's Install section",
     )?;
-    Ok(target_folder().join(TARGET).join(profile).join("tapis"))
+    Ok(cross.output_folder(target, profile).join("tapis"))
 }
 
-fn build_wheel(venv: &Venv, profile: &str, binary: &Path, out: &Path) -> Result<PathBuf, String> {
+/// Builds the wheel for `wheel_target` (glibc 2.17) with `binary` among its scripts.
+fn build_wheel(cross: &Cross, wheel_target: &str, profile: &str, binary: &Path, out: &Path) -> Result<PathBuf, String> {
+    let architecture = wheel_target.split('-').next().unwrap_or_default();
     // pyproject.toml's `data` folder: maturin copies its scripts/ into the wheel's scripts.
     // The binary is there only for this build, so that no source distribution carries it.
     let scripts = workspace_root().join(WHEEL_SCRIPTS);
@@ -104,28 +148,35 @@ fn build_wheel(venv: &Venv, profile: &str, binary: &Path, out: &Path) -> Result<
     let script = scripts.join("tapis");
     std::fs::copy(binary, &script)
         .map_err(|error| format!("cannot copy {} into {}: {error}", binary.display(), scripts.display()))?;
-    for old in wheels(out) {
+    for old in wheels(out, architecture) {
         std::fs::remove_file(&old).map_err(|error| format!("cannot remove {}: {error}", old.display()))?;
     }
-    eprintln!("==> maturin build --profile {profile} --zig --compatibility manylinux2014");
-    let built = run(
-        Command::new(venv.bin("maturin"))
-            .args(["build", "--locked", "--profile", profile, "--zig", "--compatibility", "manylinux2014", "--target"])
-            .arg(TARGET)
-            .arg("--manifest-path")
-            .arg(workspace_root().join("tapis-py/Cargo.toml"))
-            .arg("--out")
-            .arg(out)
-            .env("PATH", venv.path_variable())
-            .env("CARGO_TARGET_DIR", wheel_target_folder())
-            .current_dir(workspace_root()),
-        "the wheel build failed",
-    );
+    eprintln!("==> maturin build --profile {profile} --zig --compatibility manylinux2014 --target {wheel_target}");
+    let mut command = Command::new(cross.venv.bin("maturin"));
+    command
+        .args(["build", "--locked", "--profile", profile, "--zig", "--compatibility", "manylinux2014", "--target"])
+        .arg(wheel_target)
+        .arg("--manifest-path")
+        .arg(workspace_root().join("tapis-py/Cargo.toml"))
+        .arg("--out")
+        .arg(out)
+        .env("PATH", cross.venv.path_variable())
+        .env("CARGO_TARGET_DIR", wheel_target_folder())
+        .current_dir(workspace_root());
+    if !crate::cross::target_installed(wheel_target) {
+        // maturin runs cargo itself: build-std through cargo's environment configuration.
+        command
+            .env("RUSTUP_TOOLCHAIN", crate::cross::TOOLCHAIN_NAME)
+            .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
+            .env_remove("CARGO")
+            .env_remove("RUSTC");
+    }
+    let built = run(&mut command, "the wheel build failed");
     std::fs::remove_file(&script).map_err(|error| format!("cannot remove {}: {error}", script.display()))?;
     built?;
-    match wheels(out).as_slice() {
+    match wheels(out, architecture).as_slice() {
         [wheel] => Ok(wheel.clone()),
-        found => Err(format!("expected one tapis_connect wheel in {}, found {found:?}", out.display())),
+        found => Err(format!("expected one {architecture} tapis_connect wheel in {}, found {found:?}", out.display())),
     }
 }
 
@@ -199,11 +250,16 @@ const SDIST_MUST_HOLD: [&str; 6] = [
     "wheel-data/data/share/licenses/tapis-connect/LICENSE-MIT",
 ];
 
-/// The tapis_connect wheels in `folder`.
-fn wheels(folder: &Path) -> Vec<PathBuf> {
+/// The tapis_connect wheels in `folder` for `architecture` (`x86_64`, `aarch64`).
+fn wheels(folder: &Path, architecture: &str) -> Vec<PathBuf> {
     let wheels = files_under(folder, "whl").into_iter();
     wheels
-        .filter(|path| path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("tapis_connect-")))
+        .filter(|path| {
+            path.file_name().is_some_and(|name| {
+                let name = name.to_string_lossy();
+                name.starts_with("tapis_connect-") && name.contains(architecture)
+            })
+        })
         .collect()
 }
 
@@ -263,9 +319,17 @@ fn needed_libraries(dynamic: &str) -> Vec<String> {
         .collect()
 }
 
-/// The binary runs here and says the workspace version.
-fn check_runs(binary: &Path) -> Result<(), String> {
-    let said = output_of(Command::new(binary).arg("--version"))?;
+/// The binary runs here (the aarch64 one under qemu) and says the workspace version.
+fn check_runs(binary: &Path, target: Target) -> Result<(), String> {
+    let mut command = match target {
+        Target::Aarch64Musl => {
+            let mut command = Command::new("qemu-aarch64-static");
+            command.arg(binary);
+            command
+        }
+        _ => Command::new(binary),
+    };
+    let said = output_of(command.arg("--version"))?;
     if said != format!("tapis {VERSION}") {
         return Err(format!("`{} --version` said {said:?}, expected `tapis {VERSION}`", binary.display()));
     }
@@ -274,8 +338,8 @@ fn check_runs(binary: &Path) -> Result<(), String> {
 
 /// `tapis-<version>-<target>.tar.gz` with the binary, the README and the licence texts, in a
 /// folder of the same name, and its `.sha256` (in `sha256sum -c` form).
-fn write_tarball(binary: &Path, out: &Path) -> Result<PathBuf, String> {
-    let name = format!("tapis-{VERSION}-{TARGET}");
+fn write_tarball(binary: &Path, triple: &str, out: &Path) -> Result<PathBuf, String> {
+    let name = format!("tapis-{VERSION}-{triple}");
     let staging = out.join(&name);
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(|error| format!("cannot remove {}: {error}", staging.display()))?;

@@ -3,7 +3,6 @@
 
 use std::collections::VecDeque;
 use std::fs;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -175,7 +174,11 @@ pub(crate) fn write_token_file(path: &Path, fields: &Value) {
 
 pub(crate) fn write_raw_token_file(path: &Path, bytes: &[u8]) {
     fs::write(path, bytes).expect("write the token file");
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    }
 }
 
 /// The notebooks' two fields, for a token whose `exp` is `exp`, plus a recorded `base_url`.

@@ -1,7 +1,6 @@
 //! `tapis exec -- COMMAND`: run a command with a valid token in its environment.
 
 use std::io::ErrorKind;
-use std::os::unix::process::ExitStatusExt as _;
 use std::process::Command;
 
 use crate::cli::{ExecArgs, GlobalArgs};
@@ -32,8 +31,6 @@ pub(crate) fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<Exit> 
             return Ok(Exit::Passthrough(126));
         }
     };
-    // The command's own exit code; a command killed by a signal exits 128 + the signal, as
-    // shells report it.
-    let code = status.code().or_else(|| status.signal().map(|signal| 128 + signal)).unwrap_or(1);
-    Ok(Exit::Passthrough(u8::try_from(code).unwrap_or(1)))
+    // The command's own exit code, as a shell reports it (128 + the signal that killed it).
+    Ok(Exit::Passthrough(crate::platform::exit_status::shell_exit_code(status)))
 }

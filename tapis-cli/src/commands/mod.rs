@@ -11,9 +11,6 @@ pub(crate) mod status;
 pub(crate) mod token;
 pub(crate) mod whoami;
 
-use std::io;
-use std::os::fd::AsFd as _;
-
 use anyhow::Context as _;
 use chrono::TimeDelta;
 use secrecy::zeroize::{Zeroize as _, Zeroizing};
@@ -130,22 +127,18 @@ pub(crate) fn remember_profile(target: &Target, username: Option<&str>) {
 }
 
 /// The first line of standard input, for `--password-stdin`. It is read a byte at a time
-/// straight from the file descriptor, into a buffer that is zeroed afterwards: through std's
+/// ([`crate::platform::stdin`], unbuffered on Unix), into a buffer that is zeroed afterwards: through std's
 /// buffered stdin, a copy would stay in its buffer for the life of the process (and nothing
 /// past the first line is consumed).
 fn read_password_line() -> anyhow::Result<SecretString> {
     let mut line = Zeroizing::new(Vec::with_capacity(128));
-    let stdin = io::stdin();
     loop {
         let mut byte = [0_u8; 1];
-        match rustix::io::read(stdin.as_fd(), &mut byte) {
+        match crate::platform::stdin::read_byte(&mut byte) {
             Ok(0) => break,
             Ok(_) if byte[0] == b'\n' => break,
             Ok(_) => line.push(byte[0]),
-            Err(rustix::io::Errno::INTR) => {}
-            Err(error) => {
-                return Err(io::Error::from(error)).context("cannot read the password from standard input");
-            }
+            Err(error) => return Err(error).context("cannot read the password from standard input"),
         }
         byte.zeroize();
     }
