@@ -27,6 +27,7 @@ tasks:
              among them), docs with warnings denied, the fuzz targets type-checked,
              `cargo package` of the crates.io crates, then `dist --profile dist-check` for
              x86_64 only and `cross --reduced`
+  package    `cargo package` of the crates.io crates, then each one's tests from its tarball
   layering   check that tapis-auth-core does no I/O and that no crate depends upward
   unused     check that every declared dependency is named in its crate's sources
   fuzz [S]   run each fuzz target for S seconds (default 60; needs `cargo install cargo-fuzz`)
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("package") => package(),
         Some("layering") => layering::check_workspace(),
         Some("unused") => unused::check_workspace(),
         Some("fuzz") => number_argument(&args, 60).and_then(fuzz),
@@ -147,13 +149,12 @@ const CI_STEPS: [(&[&str], &[(&str, &str)], &str); 6] = [
      "fix the rustdoc warnings above"),
     // Every crate meant for crates.io packs and builds from its own tarball, in dependency
     // order, against the others' tarballs: no path-only dependency, no missing file.
-    (&["package", "--workspace", "--locked", "--exclude", NOT_PUBLISHED[0], "--exclude", NOT_PUBLISHED[1],
-       "--exclude", NOT_PUBLISHED[2]], &[],
+    (&["package", "--workspace", "--locked", "--exclude", NOT_PUBLISHED[0], "--exclude", NOT_PUBLISHED[1]], &[],
      "fix the packaging error above (a dependency without a version, a file outside the crate, missing metadata)"),
 ];
 
 /// The workspace packages released to crates.io, in dependency order.
-const PUBLISHED: [&str; 4] = ["tapis-auth-core", "tapis-store", "tapis-auth", "tapis-cli"];
+const PUBLISHED: [&str; 5] = ["tapis-testkit", "tapis-auth-core", "tapis-store", "tapis-auth", "tapis-cli"];
 
 /// `cargo package` verifies each crate against the others' tarballs through a local registry,
 /// and cargo takes a registry's crate of a given name and version to be the same forever: it
@@ -198,9 +199,75 @@ fn forget_unpacked_packages() -> Result<(), String> {
     Ok(())
 }
 
+/// The `package` step of `ci`: every crate meant for crates.io packed, verified, and tested
+/// from its tarball.
+fn package() -> Result<(), String> {
+    let Some((args, env, fix)) = CI_STEPS.into_iter().find(|(args, ..)| args[0] == "package") else {
+        return Err("the ci steps have no `cargo package`".to_owned());
+    };
+    forget_unpacked_packages()?;
+    run_cargo(args, env, fix)?;
+    test_packages()
+}
+
+/// Runs each published crate's tests from its tarball, as someone who downloads it would:
+/// the `.crate` files `cargo package` wrote are unpacked side by side, and each is tested
+/// alone, with the workspace's lock file, its dependencies on our other crates patched to
+/// their unpacked tarballs and every feature on. So a test that needs a file outside its
+/// crate, or a dependency the tarball does not declare, fails here. (`tapis-cli`'s end-to-end
+/// tests live in the workspace's `tests/`, outside the crate; they run in `cargo test`.)
+fn test_packages() -> Result<(), String> {
+    let target = target_folder();
+    let unpacked = target.join("package/unpacked");
+    if unpacked.exists() {
+        std::fs::remove_dir_all(&unpacked).map_err(|error| format!("cannot remove {}: {error}", unpacked.display()))?;
+    }
+    std::fs::create_dir_all(&unpacked).map_err(|error| format!("cannot create {}: {error}", unpacked.display()))?;
+    let version = env!("CARGO_PKG_VERSION");
+    let folder_of = |name: &str| unpacked.join(format!("{name}-{version}"));
+    for name in PUBLISHED {
+        let tarball = target.join(format!("package/{name}-{version}.crate"));
+        run(
+            Command::new("tar").arg("xzf").arg(&tarball).arg("-C").arg(&unpacked),
+            "cargo package should have written the tarball above",
+        )?;
+        let lock = workspace_root().join("Cargo.lock");
+        std::fs::copy(&lock, folder_of(name).join("Cargo.lock"))
+            .map_err(|error| format!("cannot copy {} into the unpacked {name}: {error}", lock.display()))?;
+        // Unpacked inside our target folder, it is a workspace of its own, not a stray member
+        // of ours.
+        let manifest = folder_of(name).join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest)
+            .map_err(|error| format!("cannot read {}: {error}", manifest.display()))?;
+        std::fs::write(&manifest, format!("{text}\n[workspace]\n"))
+            .map_err(|error| format!("cannot write {}: {error}", manifest.display()))?;
+    }
+    let patches: Vec<String> = PUBLISHED
+        .iter()
+        .map(|name| format!("patch.crates-io.{name}.path={:?}", folder_of(name).display().to_string()))
+        .collect();
+    let tests_target = target.join("package/tests");
+    for name in PUBLISHED {
+        let manifest = folder_of(name).join("Cargo.toml");
+        let mut args = vec!["test", "--all-features", "--manifest-path"];
+        let manifest = manifest.to_string_lossy().into_owned();
+        let tests_target = tests_target.to_string_lossy().into_owned();
+        args.extend([manifest.as_str(), "--target-dir", tests_target.as_str()]);
+        for patch in &patches {
+            args.extend(["--config", patch.as_str()]);
+        }
+        eprintln!("==> the tests of {name}, from its tarball");
+        run(
+            cargo(&args).current_dir(&unpacked),
+            "a published crate's tests fail from its tarball: a file outside the crate, or a dev-dependency it does not declare?",
+        )?;
+    }
+    Ok(())
+}
+
 /// The workspace packages that are not released to crates.io (`publish = false`): the
-/// automation, the test kit and the Python binding (released to PyPI as a wheel).
-const NOT_PUBLISHED: [&str; 3] = ["xtask", "tapis-testkit", "tapis-py"];
+/// automation and the Python binding (released to PyPI as a wheel).
+const NOT_PUBLISHED: [&str; 2] = ["xtask", "tapis-py"];
 
 fn ci() -> Result<(), String> {
     let started = Instant::now();
@@ -209,9 +276,10 @@ fn ci() -> Result<(), String> {
             unused::check_workspace()?; // after fmt and clippy, before the slow steps
         }
         if args[0] == "package" {
-            forget_unpacked_packages()?;
+            package()?;
+        } else {
+            run_cargo(args, env, fix)?;
         }
-        run_cargo(args, env, fix)?;
     }
     // The shipped x86_64 artefacts, built without LTO; for aarch64, a check of the CLI. The
     // whole of `cross` and `dist` run on their own.
