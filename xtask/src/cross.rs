@@ -245,8 +245,10 @@ fn ensure_nightly_with_source() -> Result<(), String> {
     let folder = cross_folder();
     let toolchain = folder.join("toolchain");
     let library = toolchain.join("lib/rustlib/src/rust/library");
+    // Compared as real paths: `target/cross/toolchain` may be a link to another clone's.
+    let real = std::fs::canonicalize(&toolchain).unwrap_or_else(|_| toolchain.clone());
     let linked = output_of(Command::new("rustup").args(["toolchain", "list", "-v"])).is_ok_and(|list| {
-        list.lines().any(|line| line.starts_with(TOOLCHAIN_NAME) && line.contains(&*toolchain.to_string_lossy()))
+        list.lines().any(|line| line.starts_with(TOOLCHAIN_NAME) && line.contains(&*real.to_string_lossy()))
     });
     if library.join("Cargo.lock").is_file() && linked {
         eprintln!("==> reusing the nightly with the std source in {}", toolchain.display());
