@@ -105,15 +105,23 @@ fn a_writer_killed_at_any_moment_leaves_the_old_or_the_new_file() {
 
     // Let one writer run long enough to save both versions; those are the only two files
     // a reader may ever see.
+    // How long a writer takes to start and save once sets the window the kills land in: a
+    // few milliseconds natively, far more under an emulator (qemu) or on a loaded machine.
+    let started = std::time::Instant::now();
     let mut child = spawn_writer(&path);
     let mut versions = std::collections::BTreeSet::new();
+    let mut first_save = Duration::ZERO;
     while versions.len() < 2 {
         if let Ok(bytes) = std::fs::read(&path)
             && tapis_store::format::parse_token_file(&bytes).is_ok()
         {
+            if versions.is_empty() {
+                first_save = started.elapsed();
+            }
             versions.insert(bytes);
         }
     }
+    let window = (2 * first_save.as_micros()).clamp(2000, 2_000_000) as u64;
     child.kill().expect("kill");
     child.wait().expect("reap");
 
@@ -143,7 +151,7 @@ fn a_writer_killed_at_any_moment_leaves_the_old_or_the_new_file() {
     let mut mid_save_kills = 0;
     for kill in 1..=kills {
         let mut child = spawn_writer(&path);
-        std::thread::sleep(Duration::from_micros(jitter.next_micros(2000)));
+        std::thread::sleep(Duration::from_micros(jitter.next_micros(window)));
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
         let after = std::fs::read(&path).expect("the file still exists");
