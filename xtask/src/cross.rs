@@ -27,9 +27,10 @@
 //!   `qemu-aarch64-static`, except those and the tests that start an aarch64 program
 //!   ([`AARCH64_LEFT_OUT`]);
 //! - `x86_64-pc-windows-gnu`: [`WINDOWS_PACKAGES`] tested under wine;
-//! - `aarch64-apple-darwin`, `x86_64-apple-darwin`: `clippy -D warnings` of the libraries,
-//!   the CLI and the Python binding, and of most tests ([`APPLE_LEFT_OUT`]); nothing here can
-//!   link or run a Mach-O binary.
+//! - `aarch64-apple-darwin`, `x86_64-apple-darwin`: `clippy -D warnings --all-targets` of
+//!   every package but the xtask ([`APPLE_CHECK_ARGS`], [`APPLE_LEFT_OUT`]): the libraries
+//!   (the store's macOS liveness checks among them), the CLI, the Python binding and all
+//!   their tests; nothing here can link or run a Mach-O binary.
 //!
 //! `--reduced` (what `cargo xtask ci` runs) checks the aarch64 build of the CLI and nothing
 //! else; `cargo xtask dist` ships the musl binaries.
