@@ -1,13 +1,16 @@
 //! Who holds a lock folder: the owner record in its entry, this machine's identity, and
-//! whether a process on this machine is still alive.
+//! whether a process on this machine is still alive. What the operating system tells of
+//! either comes from [`liveness`], one function per fact.
 
-use std::fs::{self, File};
+mod liveness;
+
+use std::fs::File;
 use std::io::{Read as _, Write as _};
 use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-/// This machine, as far as pids mean the same thing: the host name, the kernel's boot id and
+/// This machine, as far as pids mean the same thing: the host name, the boot identity and
 /// the pid namespace (each `None` where it cannot be read).
 #[derive(Debug, Clone)]
 pub(super) struct Machine {
@@ -18,20 +21,15 @@ pub(super) struct Machine {
 
 impl Machine {
     pub(super) fn current() -> Self {
-        let boot_id = fs::read_to_string("/proc/sys/kernel/random/boot_id").ok();
-        let pid_namespace = fs::read_link("/proc/self/ns/pid").ok();
-        Self {
-            host: crate::host_name(),
-            boot_id: boot_id.map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()),
-            pid_namespace: pid_namespace.and_then(|link| link.to_str().map(str::to_owned)),
-        }
+        Self { host: crate::host_name(), boot_id: liveness::boot_id(), pid_namespace: liveness::pid_namespace() }
     }
 
     /// Whether `record`'s pid can be looked up here: the same host name, and the same boot id
     /// and pid namespace, both known on both sides. Anything that differs or is unknown — an
     /// unreadable `/proc` in a container, another host, a reboot, a container's own pid
-    /// namespace — makes it another machine's, judged by its heartbeat alone: a wait of one
-    /// lease is the price of a wrong "other", a broken lock that of a wrong "same".
+    /// namespace, a platform that tells neither — makes it another machine's, judged by its
+    /// heartbeat alone: a wait of one lease is the price of a wrong "other", a broken lock
+    /// that of a wrong "same".
     pub(super) fn is_this_one(&self, record: &OwnerRecord) -> bool {
         let known_and_equal = |ours: &Option<String>, theirs: &Option<String>| ours.is_some() && ours == theirs;
         record.host == self.host
@@ -47,7 +45,8 @@ pub(super) struct OwnerRecord {
     boot_id: Option<String>,
     pid_namespace: Option<String>,
     pid: i32,
-    /// `/proc/<pid>/stat` field 22: when the process started, in clock ticks since boot.
+    /// When the process started, as this platform tells it ([`liveness::process_start_time`]):
+    /// compared only on the same machine, with the same platform's value.
     start_time: Option<u64>,
     pub(super) nonce: String,
 }
@@ -63,7 +62,7 @@ impl OwnerRecord {
             boot_id: machine.boot_id.clone(),
             pid_namespace: machine.pid_namespace.clone(),
             pid,
-            start_time: process_stat(pid).map(|stat| stat.start_time),
+            start_time: liveness::process_start_time(pid),
             nonce,
         }
     }
@@ -105,52 +104,19 @@ impl OwnerRecord {
     }
 
     /// Whether the recorded process (on this machine) no longer exists: no such pid, a
-    /// process that started at another time (the pid was reused), or one whose every thread
-    /// is a zombie (killed, not yet reaped: it will never release anything). A process whose
-    /// main thread has exited while others run shows `Z` for its main thread only: it is
-    /// alive. A process whose `/proc` entry cannot be read counts as alive.
+    /// process that started at another time (the pid was reused), or one that has ended but
+    /// is not yet reaped ([`liveness::process_has_ended`]: it will never release anything). A
+    /// process whose start time cannot be read counts as alive.
     pub(super) fn process_is_gone(&self) -> bool {
         if !crate::process_exists(self.pid) {
             return true;
         }
-        let Some(stat) = process_stat(self.pid) else { return false };
-        if self.start_time.is_some_and(|start| start != stat.start_time) {
+        let Some(start_time) = liveness::process_start_time(self.pid) else { return false };
+        if self.start_time.is_some_and(|recorded| recorded != start_time) {
             return true;
         }
-        match fs::read_dir(format!("/proc/{}/task", self.pid)) {
-            Ok(threads) => {
-                let mut states = threads.flatten().filter_map(|thread| {
-                    let stat = fs::read_to_string(thread.path().join("stat")).ok()?;
-                    parse_stat(&stat).map(|stat| stat.state)
-                });
-                // No thread readable (all reaped between the two reads) is a process gone.
-                states.all(|state| matches!(state, b'Z' | b'X'))
-            }
-            Err(_) => matches!(stat.state, b'Z' | b'X'),
-        }
+        liveness::process_has_ended(self.pid)
     }
-}
-
-/// Two fields of `/proc/<pid>/stat`.
-struct ProcessStat {
-    /// Field 3: `R`, `S`, `Z` (zombie), ...
-    state: u8,
-    /// Field 22.
-    start_time: u64,
-}
-
-fn process_stat(pid: i32) -> Option<ProcessStat> {
-    parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
-}
-
-fn parse_stat(text: &str) -> Option<ProcessStat> {
-    // Field 2, the command name, is in parentheses and may hold spaces and parentheses: the
-    // fields after it start after the last ')'.
-    let mut fields = text.get(text.rfind(')')? + 1..)?.split_ascii_whitespace();
-    let state = *fields.next()?.as_bytes().first()?;
-    // Fields 4 to 21 are skipped; the 19th after field 3 is field 22.
-    let start_time = fields.nth(18)?.parse().ok()?;
-    Some(ProcessStat { state, start_time })
 }
 
 /// 128 bits from the kernel's random source, in hex; where that cannot be read, a hash of the

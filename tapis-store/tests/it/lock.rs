@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tapis_store::{StoreError, TokenStore};
 
-use crate::{Setup, check, describe_error, mode, names_in, set_mode};
+use crate::{Setup, check, describe_error, make_fifo, mode, names_in, set_mode};
 
 #[test]
 fn a_held_lock_makes_others_time_out_until_it_is_dropped() {
@@ -115,15 +115,7 @@ fn a_lock_that_cannot_be_opened_is_an_error_naming_the_lock_file() {
             "a FIFO at the lock file's path",
             |folder| {
                 fs::write(folder.join("victim"), PREVIOUS).expect("write");
-                let mode = rustix::fs::Mode::from_raw_mode(0o600);
-                rustix::fs::mknodat(
-                    rustix::fs::CWD,
-                    folder.join("tokens.json.lock"),
-                    rustix::fs::FileType::Fifo,
-                    mode,
-                    0,
-                )
-                .expect("mkfifo");
+                make_fifo(&folder.join("tokens.json.lock"));
                 folder.join("tokens.json")
             },
             "Lock: cannot lock <path>.lock: it is not a regular file; remove it (tapis creates it again)",

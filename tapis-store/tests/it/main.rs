@@ -88,6 +88,19 @@ fn set_mode(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
+/// Makes a FIFO at `path` with the POSIX `mkfifo` program (rustix's `mkfifoat` is not
+/// there on macOS).
+fn make_fifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo").arg(path).status().expect("run mkfifo");
+    assert!(status.success(), "mkfifo {}: {status}", path.display());
+}
+
+/// How this C library words `errno`, as std shows it: `<text> (os error <n>)`. Messages that
+/// carry an OS error are compared with this, not with one C library's wording.
+fn os_error(errno: rustix::io::Errno) -> String {
+    std::io::Error::from_raw_os_error(errno.raw_os_error()).to_string()
+}
+
 /// The names in `folder`, sorted.
 fn names_in(folder: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(folder)

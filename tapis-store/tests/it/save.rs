@@ -12,8 +12,8 @@ use tapis_auth_core::expiry::parse_expires_at;
 use tapis_store::TokenStore;
 
 use crate::{
-    EXP_2100, Setup, access, access_only, check, describe_error, describe_load, full_set, jwt, names_in, redact,
-    remove, save,
+    EXP_2100, Setup, access, access_only, check, describe_error, describe_load, full_set, jwt, names_in, os_error,
+    redact, remove, save,
 };
 
 #[test]
@@ -135,7 +135,7 @@ fn a_failed_save_leaves_the_previous_file_and_no_temporary() {
     const PREVIOUS: &[u8] = br#"{"access_token": "old", "expires_at": "2025-09-05T02:30:48+00:00"}"#;
     /// Makes the save fail (as root too); returns the token path and a file that must not change.
     type FailingSetup = fn(&Path) -> (PathBuf, PathBuf);
-    let table: Vec<(&str, FailingSetup, &str)> = vec![
+    let table: Vec<(&str, FailingSetup, String)> = vec![
         (
             "a file where the folder should be",
             |folder| {
@@ -143,7 +143,7 @@ fn a_failed_save_leaves_the_previous_file_and_no_temporary() {
                 fs::write(&file, PREVIOUS).expect("write");
                 (file.join("tokens.json"), file)
             },
-            "Lock: cannot lock <path>.lock: notafolder is a file, not a folder",
+            "Lock: cannot lock <path>.lock: notafolder is a file, not a folder".to_owned(),
         ),
         (
             "a file name too long for the temporary file's",
@@ -152,7 +152,10 @@ fn a_failed_save_leaves_the_previous_file_and_no_temporary() {
                 fs::write(&path, PREVIOUS).expect("write");
                 (path.clone(), path)
             },
-            "Write: cannot save the token file <path> (the previous file is unchanged): File name too long (os error 36)",
+            format!(
+                "Write: cannot save the token file <path> (the previous file is unchanged): {}",
+                os_error(rustix::io::Errno::NAMETOOLONG)
+            ),
         ),
         (
             "a folder where the file should be",
@@ -162,7 +165,7 @@ fn a_failed_save_leaves_the_previous_file_and_no_temporary() {
                 fs::write(path.join("inside"), PREVIOUS).expect("write");
                 (path.clone(), path.join("inside"))
             },
-            "Unreadable: cannot read the token file <path>: it is a folder; it was left as it is",
+            "Unreadable: cannot read the token file <path>: it is a folder; it was left as it is".to_owned(),
         ),
     ];
     for (case, setup, expected) in table {
@@ -173,7 +176,7 @@ fn a_failed_save_leaves_the_previous_file_and_no_temporary() {
         // tempfile adds ` at path "<the temporary file's random name>"` to its errors.
         let described = describe_error(&error, &path);
         let described = described.split(" at path ").next().unwrap_or_default();
-        check(case, described, expected);
+        check(case, described, &expected);
         assert_eq!(fs::read(&untouched).expect("read"), PREVIOUS, "case: {case}: the previous file changed");
         let names_after: Vec<String> =
             names_in(folder.path()).into_iter().filter(|name| !name.ends_with(".lock")).collect();
