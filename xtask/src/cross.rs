@@ -24,8 +24,10 @@
 //!   the end-to-end tests (tests/e2e) among them, run against that musl binary, except what
 //!   musl cannot run ([`MUSL_LEFT_OUT`]);
 //! - `aarch64-unknown-linux-musl`: the static `tapis`, then the workspace's tests under
-//!   `qemu-aarch64-static`, except those and the tests that start an aarch64 program
-//!   ([`AARCH64_LEFT_OUT`]);
+//!   `qemu-aarch64-static`, the end-to-end tests against that aarch64 binary among them, except
+//!   those, the pty prompt tests qemu cannot run ([`QEMU_LEFT_OUT`]), and, where the kernel
+//!   cannot start an aarch64 program (no binfmt_misc, and not root to register qemu with it),
+//!   the tests that start one ([`AARCH64_LEFT_OUT`]);
 //! - `x86_64-pc-windows-gnu`: [`WINDOWS_PACKAGES`] tested under wine;
 //! - `aarch64-apple-darwin`, `x86_64-apple-darwin`: `clippy -D warnings --all-targets` of
 //!   every package but the xtask ([`APPLE_CHECK_ARGS`], [`APPLE_LEFT_OUT`]): the libraries
