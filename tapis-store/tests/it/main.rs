@@ -8,12 +8,18 @@
 
 mod load;
 mod lock;
+// The lock folder, for file systems that refuse `flock`, is Unix only.
+#[cfg(unix)]
 mod lock_cluster;
+#[cfg(unix)]
 mod lock_fallback;
+// Modes: Windows has none; a new file takes its folder's access list.
+#[cfg(unix)]
 mod permissions;
 mod save;
 
 use std::fs;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
@@ -79,11 +85,13 @@ fn full_set(token: &str, refresh: &str, base_url: &str) -> TokenSet {
 }
 
 /// The permission bits of `path` (not following a final symbolic link).
+#[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     fs::symlink_metadata(path).expect("metadata").permissions().mode() & 0o777
 }
 
 /// Sets the permission bits of `path`.
+#[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }
