@@ -62,6 +62,16 @@ fn exec_passes_the_token_and_the_exit_code() {
     assert_eq!(stdout(&output), format!("{jwt} {}", world.base_url()));
 }
 
+/// Windows: `exec` spawns the command and waits for it, with its exit code as its own.
+#[test]
+#[cfg(windows)]
+fn exec_passes_the_token_and_the_exit_code_to_a_windows_command() {
+    let (world, jwt) = signed_in();
+    let output = run(world.tapis().args(["exec", "--", "cmd", "/C", "echo %TAPIS_TOKEN% %TAPIS_BASE_URL%& exit 7"]));
+    assert_exit(&output, 7);
+    assert_eq!(stdout(&output).trim_end(), format!("{jwt} {}", world.base_url()));
+}
+
 #[test]
 #[cfg(unix)] // exec runs Unix programs (sh, cat).
 fn exec_passes_stdin_through() {
