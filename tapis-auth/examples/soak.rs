@@ -11,6 +11,7 @@
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt as _;
 
 use tapis_auth::{ApiRequest, LoginOptions, NoPrompt, blocking};
@@ -27,6 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "access_token": access, "expires_at": tapis_testkit::isoformat_seconds(exp), "base_url": url,
     });
     std::fs::write(&token_file, fields.to_string())?;
+    #[cfg(unix)]
     std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600))?;
 
     let options = LoginOptions::new(url.parse()?, token_file);

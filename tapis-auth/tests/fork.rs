@@ -3,6 +3,8 @@
 
 // `fork` and `waitpid` have no safe wrapper in the crates this workspace uses.
 #![allow(unsafe_code)]
+// Windows has no `fork`.
+#![cfg(unix)]
 
 #[path = "it/keep_alive.rs"]
 mod keep_alive;

@@ -6,7 +6,6 @@ use tapis_testkit::{claims, isoformat_seconds, jwt, now_unix};
 
 /// A token file holding a valid access token and a refresh token for `url`.
 fn token_file(folder: &std::path::Path, url: &str, access: &str, refresh: &str) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt as _;
     let exp = now_unix() + 4 * 3600;
     let fields = serde_json::json!({
         "access_token": access, "expires_at": isoformat_seconds(exp), "base_url": url,
@@ -15,7 +14,11 @@ fn token_file(folder: &std::path::Path, url: &str, access: &str, refresh: &str) 
     });
     let path = folder.join("tokens.json");
     std::fs::write(&path, fields.to_string()).expect("write the token file");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    }
     path
 }
 

@@ -282,7 +282,6 @@ mod tests {
 
     #[test]
     fn an_update_creates_the_file_privately_and_keeps_what_it_does_not_change() {
-        use std::os::unix::fs::PermissionsExt as _;
         let folder = tempfile::tempdir().expect("temp");
         let path = folder.path().join("nested").join("profiles.toml");
         let profile = |url: &str| Profile::new(Some(url.into()), None, None);
@@ -293,7 +292,11 @@ mod tests {
         assert!(text.starts_with(CONFIG_HEADER), "{text}");
         let config = load_config(&path).expect("load");
         assert_eq!(config.profiles.keys().collect::<Vec<_>>(), ["a", "b"]);
-        assert_eq!(fs::metadata(&path).expect("metadata").permissions().mode() & 0o777, 0o600);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(fs::metadata(&path).expect("metadata").permissions().mode() & 0o777, 0o600);
+        }
         let names = fs::read_dir(path.parent().expect("folder")).expect("list").count();
         assert_eq!(names, 2, "the file and its lock, no temporary left");
     }

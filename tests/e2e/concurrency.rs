@@ -1,7 +1,9 @@
 //! Many processes, one login: the lock on `<token file>.lock` and the re-read under it.
 
+#[cfg(unix)]
 use std::process::Command;
 
+#[cfg(unix)]
 use rexpect::process::Signal;
 
 use crate::support::*;
@@ -29,6 +31,7 @@ fn a_herd_of_token_processes_logs_in_exactly_once() {
 }
 
 #[test]
+#[cfg(unix)] // A pseudo-terminal (rexpect), which Windows does not have.
 fn a_killed_lock_holder_releases_the_lock_at_once() {
     let mut world = World::new();
     let (login, jwt) = world.mock_login(1);
@@ -52,6 +55,7 @@ fn a_killed_lock_holder_releases_the_lock_at_once() {
 /// `tapis login` in a pseudo-terminal, waiting at its password prompt and so holding the lock;
 /// with `flock` failing with `errno` (the lock is then the lock folder, and the note that says
 /// so has been seen).
+#[cfg(unix)]
 pub(crate) fn login_holding_the_lock(world: &World, errno: Option<&str>) -> rexpect::session::PtySession {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tapis"));
     command

@@ -1,7 +1,9 @@
 //! The edges: what `exec` hands on, bad option values, a process that cannot be dumped or
 //! read, hostile server text, profiles against the environment, and the lock file's owner.
 
+#[cfg(unix)]
 use std::fs;
+#[cfg(unix)]
 use std::os::unix::fs::MetadataExt as _;
 use std::process::Command;
 
@@ -9,6 +11,7 @@ use crate::scripting::signed_in;
 use crate::support::*;
 
 #[test]
+#[cfg(unix)] // exec runs Unix programs (sh, cat).
 fn exec_hands_on_the_token_but_not_the_password_or_client_key() {
     let (world, jwt) = signed_in();
     let output = run(world
@@ -55,6 +58,7 @@ fn a_zero_http_timeout_is_a_usage_error() {
 }
 
 /// An unprivileged user id that owns nothing on the test machine.
+#[cfg(unix)]
 const OTHER_UID: u32 = 54_321;
 
 /// The kernel shows the files of a process that is not dumpable as owned by root in `/proc/<pid>/`, whoever runs
@@ -63,6 +67,7 @@ const OTHER_UID: u32 = 54_321;
 /// root the test runs `tapis` as another user (with `setpriv`): a dumpable process would then
 /// show that user as owner.
 #[test]
+#[cfg(target_os = "linux")] // Linux's dumpable flag, read in /proc.
 fn tapis_is_not_dumpable_but_its_command_is() {
     let world = World::new();
     let jwt = world.jwt(3 * 3600);
@@ -104,11 +109,13 @@ fn tapis_is_not_dumpable_but_its_command_is() {
 }
 
 /// The effective user id of this test process, from `/proc/self`.
+#[cfg(unix)]
 fn rustix_free_geteuid() -> u32 {
     fs::metadata("/proc/self").expect("/proc/self").uid()
 }
 
 /// Writes `profiles.toml` with one profile, `tacc`, whose server is `base_url`.
+#[cfg(unix)]
 fn write_profile(world: &World, base_url: &str) -> std::path::PathBuf {
     let folder = world.home.path().join(".config").join("tapis");
     fs::create_dir_all(&folder).expect("config folder");
@@ -119,6 +126,7 @@ fn write_profile(world: &World, base_url: &str) -> std::path::PathBuf {
 }
 
 #[test]
+#[cfg(unix)] // The profiles' folders: on Windows the user's AppData, whatever HOME says.
 fn an_inherited_base_url_cannot_redirect_a_profile() {
     let mut world = World::new();
     let endpoint = world.mock_token_endpoint(0);
@@ -143,6 +151,7 @@ fn an_inherited_base_url_cannot_redirect_a_profile() {
 }
 
 #[test]
+#[cfg(unix)] // The profiles' folders: on Windows the user's AppData, whatever HOME says.
 fn a_profile_takes_a_matching_variable_or_an_explicit_flag() {
     let world = World::new();
     let config = write_profile(&world, &world.base_url());
@@ -160,6 +169,7 @@ fn a_profile_takes_a_matching_variable_or_an_explicit_flag() {
 }
 
 #[test]
+#[cfg(unix)] // Windows has no other owner to give a file to.
 fn another_users_lock_file_is_refused_at_once() {
     let mut world = World::new();
     let endpoint = world.mock_token_endpoint(0);
@@ -189,6 +199,7 @@ fn another_users_lock_file_is_refused_at_once() {
 /// The README's curl example: the header comes from a file descriptor, so the token is not in
 /// curl's command line (which `ps` shows to everyone).
 #[test]
+#[cfg(unix)] // The README's bash.
 fn the_readme_curl_example_keeps_the_token_out_of_the_command_line() {
     let (mut world, jwt) = signed_in();
     let systems = world
@@ -312,6 +323,7 @@ fn whoami_escapes_the_servers_profile_in_text_and_json() {
 /// never goes off and the test fails: that is the window in which a password typed the
 /// instant the prompt appears is echoed to the screen.
 #[test]
+#[cfg(unix)] // A pseudo-terminal (rexpect), which Windows does not have.
 fn echo_is_off_before_the_password_prompt_is_shown() {
     let mut world = World::new();
     let (login, _) = world.mock_login(1);
@@ -382,14 +394,17 @@ fn password_stdin_takes_the_first_line_and_leaves_the_rest() {
     assert_exit(&output, 0);
     login.assert();
 
-    // Only the first line is consumed: what follows is the command's.
+    // Only the first line is consumed: what follows is the command's (`cat`: Unix only).
     let (world, _) = signed_in();
-    let output = run_with_input(
-        world.tapis().env("PATH", "/usr/bin:/bin").args(["exec", "--password-stdin", "--", "cat"]),
-        format!("{PASSWORD}\nfor the command\n").as_bytes(),
-    );
-    assert_exit(&output, 0);
-    assert_eq!(stdout(&output), "for the command\n");
+    #[cfg(unix)]
+    {
+        let output = run_with_input(
+            world.tapis().env("PATH", "/usr/bin:/bin").args(["exec", "--password-stdin", "--", "cat"]),
+            format!("{PASSWORD}\nfor the command\n").as_bytes(),
+        );
+        assert_exit(&output, 0);
+        assert_eq!(stdout(&output), "for the command\n");
+    }
 
     let output = run_with_input(world.tapis().args(["exec", "--password-stdin", "--", "true"]), b"\xff\xfe\n");
     assert_exit(&output, 2);

@@ -3,8 +3,10 @@
 //! a token file whose records disagree about the server.
 
 use std::fs;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
+#[cfg(unix)]
 use std::process::{Command, Stdio};
 
 use crate::support::*;
@@ -63,6 +65,7 @@ fn a_stale_tapis_token_with_nothing_to_fall_back_on_exits_3() {
 }
 
 /// The batch script of README.md's "Use it from" section, as it is written there.
+#[cfg(unix)]
 fn readme_batch_script() -> String {
     let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).expect("README.md");
     tapis_testkit::shell_blocks(&readme)
@@ -72,6 +75,7 @@ fn readme_batch_script() -> String {
 }
 
 #[test]
+#[cfg(unix)] // The README's batch script, in bash.
 fn the_readme_batch_example_works_as_written() {
     // The job's first step gets a 4-hour token; 10 hours later (on the clock of the `tapis`
     // processes, moved by the stand-in for the analysis), `tapis exec` must pass over the
@@ -190,7 +194,7 @@ fn logout_waits_for_the_lock_and_leaves_the_file_on_a_timeout() {
     // Another process (here, this one) holds the token file's lock, as a renewal does.
     let lock_path = world.home.path().join(".tapis_tokens.json.lock");
     let lock = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).expect("lock file");
-    fs::set_permissions(&lock_path, fs::Permissions::from_mode(0o600)).expect("chmod");
+    set_mode(&lock_path, 0o600);
     lock.try_lock().expect("the lock is free");
 
     let output = run(world.tapis().args(["logout", "--lock-timeout", "300ms"]));

@@ -4,19 +4,23 @@
 //! still handed out.
 
 use std::fs;
+#[cfg(unix)]
 use std::process::Command;
 
+#[cfg(unix)]
 use tapis_testkit::{FailingOpen, fail_open_with};
 
 use crate::support::*;
 
 /// `tapis` with every read-only open of the token file failing with `errno`.
+#[cfg(unix)]
 fn with_unreadable_token_file(world: &World, mut command: Command, errno: &str) -> Command {
     fail_open_with(&mut command, &world.token_file(), errno, FailingOpen::Read);
     command
 }
 
 #[test]
+#[cfg(unix)] // An LD_PRELOAD shim, which Windows does not load.
 fn an_unreadable_token_file_is_an_error_for_every_command_and_left_as_it_is() {
     for (errno, os_error) in [("EIO", "Input/output error"), ("ESTALE", "Stale file handle")] {
         let mut world = World::new();
@@ -41,6 +45,7 @@ fn an_unreadable_token_file_is_an_error_for_every_command_and_left_as_it_is() {
 /// Eight `tapis login --profile NAME` at once, in several rounds: every profile is in
 /// `profiles.toml` at the end (before its writes were locked, some were lost each time).
 #[test]
+#[cfg(unix)] // The profiles' folders: on Windows the user's AppData, whatever HOME says.
 fn concurrent_profile_logins_lose_no_profile() {
     const N_ROUNDS: usize = 3;
     const N_AT_ONCE: usize = 8;
@@ -73,11 +78,13 @@ fn concurrent_profile_logins_lose_no_profile() {
         .filter(|name| !profiles.contains_key(name))
         .collect();
     assert!(missing.is_empty(), "lost profiles: {missing:?}");
+    #[cfg(unix)]
     assert_eq!(mode_of(&config), 0o600);
 }
 
 /// A world whose token file needs a renewal, the renewal mocked once; the file's bytes and
 /// the renewed access token.
+#[cfg(unix)]
 fn world_to_renew() -> (World, mockito::Mock, Vec<u8>, String) {
     let mut world = World::new();
     let refresh = world.refresh_jwt("r");
@@ -89,6 +96,7 @@ fn world_to_renew() -> (World, mockito::Mock, Vec<u8>, String) {
 
 /// `tapis token` renewed once, printed the token, warned that it was not saved because of
 /// `os_error`, and wrote nothing.
+#[cfg(unix)]
 fn assert_renewed_unsaved(world: &World, output: &std::process::Output, access: &str, before: &[u8], os_error: &str) {
     assert_exit(output, 0);
     assert_eq!(stdout(output), format!("{access}\n"));
@@ -101,6 +109,7 @@ fn assert_renewed_unsaved(world: &World, output: &std::process::Output, access: 
 /// a folder this user may not write to, where no lock file exists yet (the lock file's
 /// creation fails with EACCES; root ignores permission bits, so the shim stands in).
 #[test]
+#[cfg(unix)] // An LD_PRELOAD shim, which Windows does not load.
 fn a_token_is_renewed_with_a_warning_where_the_lock_cannot_be_created() {
     let (world, renewal, before, access) = world_to_renew();
     let mut lock = world.token_file().into_os_string();
@@ -118,6 +127,7 @@ fn a_token_is_renewed_with_a_warning_where_the_lock_cannot_be_created() {
 /// mount namespace of the test's own. Where the machine does not allow that (not root, no
 /// `unshare`), the test says so and checks nothing.
 #[test]
+#[cfg(target_os = "linux")] // A read-only bind mount in a Linux mount namespace.
 fn a_token_is_renewed_with_a_warning_on_a_read_only_file_system() {
     const READ_ONLY_HOME: &str = "mount --bind \"$0\" \"$0\" && mount -o remount,ro,bind \"$0\" \"$0\"";
     let (world, renewal, before, access) = world_to_renew();

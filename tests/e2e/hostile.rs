@@ -4,7 +4,6 @@
 use std::fs;
 use std::io::Read as _;
 use std::net::{Shutdown, TcpListener};
-use std::os::unix::fs::PermissionsExt as _;
 use std::process::Output;
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use crate::support::*;
 fn world_with_valid_token() -> (World, Vec<u8>) {
     let world = World::new();
     world.write_notebook_file(&world.jwt(3 * 3600), 3 * 3600);
-    fs::set_permissions(world.token_file(), fs::Permissions::from_mode(0o600)).expect("chmod");
+    set_mode(&world.token_file(), 0o600);
     let before = fs::read(world.token_file()).expect("read");
     (world, before)
 }
@@ -259,12 +258,13 @@ fn check_hostile_token_file(name: &str, make: &MakeFile, expected: &str) {
 }
 
 #[test]
+#[cfg(unix)] // Windows: making a link takes a privilege an ordinary user lacks.
 fn a_symlinked_token_file_is_read_but_never_written_through() {
     let mut world = World::new();
     let target = world.home.path().join("real-tokens.json");
     let expired = world.jwt(-60);
     fs::write(&target, format!(r#"{{"access_token": "{expired}"}}"#)).expect("write");
-    fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).expect("chmod");
+    set_mode(&target, 0o600);
     std::os::unix::fs::symlink(&target, world.token_file()).expect("symlink");
     let before = fs::read(&target).expect("read");
     let (login, jwt) = world.mock_login(1);
@@ -283,6 +283,7 @@ fn a_symlinked_token_file_is_read_but_never_written_through() {
 }
 
 #[test]
+#[cfg(unix)] // Windows has no other owner to give a file to.
 fn a_token_file_of_another_user_is_refused() {
     let mut world = World::new();
     world.write_notebook_file(&world.jwt(3600), 3600);

@@ -44,6 +44,7 @@ fn the_default_row_of_profiles_is_what_the_commands_use() {
 }
 
 #[test]
+#[cfg(unix)] // The profiles' folders: on Windows the user's AppData, whatever HOME says.
 fn a_login_with_another_base_url_moves_a_profile_and_a_profile_can_be_removed() {
     let mut world = World::new();
     let (login, _) = world.mock_login(1);

@@ -9,10 +9,14 @@ mod edges_flow;
 mod guarded_writes;
 mod hostile;
 mod identity;
+// `flock` refused through an LD_PRELOAD shim, and the lock folder: Unix only.
+#[cfg(unix)]
 mod lock_fallback;
 mod login;
 mod logout;
 mod messages;
+// Prompts in a pseudo-terminal (rexpect): Unix only.
+#[cfg(unix)]
 mod prompt;
 mod readme;
 mod redaction;
@@ -20,6 +24,9 @@ mod refused;
 mod renewal;
 mod safety;
 mod scripting;
+// The default token file and the profiles' folders: on Windows in the user's profile and
+// AppData, whatever HOME says.
+#[cfg(unix)]
 mod settings;
 mod status;
 mod support;

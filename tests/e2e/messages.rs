@@ -19,6 +19,7 @@ pub(crate) fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
 }
 
 /// Writes `profiles.toml` with the profiles `alpha` and `beta`, both for this world's server.
+#[cfg(unix)]
 fn write_profiles(world: &World) {
     let folder = world.home.path().join(".config").join("tapis");
     fs::create_dir_all(&folder).expect("config folder");
@@ -28,6 +29,7 @@ fn write_profiles(world: &World) {
 }
 
 #[test]
+#[cfg(unix)] // The profiles' folders: on Windows the user's AppData, whatever HOME says.
 fn a_profile_that_does_not_exist_is_a_usage_error_for_every_verb_but_login() {
     let mut world = World::new();
     let anything = world.mock_token_endpoint(0);
@@ -206,9 +208,7 @@ fn an_expired_refresh_token_says_the_login_lapsed() {
         "client_key": CLIENT_KEY,
     });
     fs::write(world.token_file(), file.to_string()).expect("write token file");
-    let mut permissions = fs::metadata(world.token_file()).expect("metadata").permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o600);
-    fs::set_permissions(world.token_file(), permissions).expect("chmod");
+    crate::support::set_mode(&world.token_file(), 0o600);
 
     let output = run(world.tapis().arg("token"));
     assert_exit(&output, 3);
@@ -222,6 +222,7 @@ fn an_expired_refresh_token_says_the_login_lapsed() {
 }
 
 /// Whether profiles.toml names the profile `gamma`.
+#[cfg(unix)]
 fn fs_contains_gamma(world: &World) -> bool {
     std::fs::read_to_string(world.home.path().join(".config/tapis/profiles.toml"))
         .is_ok_and(|text| text.contains("gamma"))

@@ -1,10 +1,13 @@
 //! README.md's commands, run as a new user would type them.
 
 use std::fs;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
+#[cfg(unix)]
 use std::process::{Command, Stdio};
 
+#[cfg(unix)]
 use crate::support::*;
 
 fn readme() -> String {
@@ -32,6 +35,7 @@ fn every_shell_block_of_the_readme_is_run_by_a_test() {
 }
 
 #[test]
+#[cfg(unix)] // The README's quick start, in bash.
 fn the_readme_quick_start_works_as_written() {
     let mut world = World::new();
     let (login, jwt) = world.mock_login(1);

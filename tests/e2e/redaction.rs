@@ -162,7 +162,7 @@ fn debug_on_the_cached_path_shows_the_token_file_and_makes_no_request() {
     let mut world = World::new();
     let jwt = world.jwt(3600);
     world.write_notebook_file(&jwt, 3600);
-    fs::set_permissions(world.token_file(), std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+    crate::support::set_mode(&world.token_file(), 0o600);
     let nothing = world.mock_token_endpoint(0);
     let output = run(world.tapis().env("TAPIS_DEBUG", "1").arg("token"));
     assert_exit(&output, 0);

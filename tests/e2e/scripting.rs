@@ -2,6 +2,7 @@
 //! profiles and completions.
 
 use std::fs;
+#[cfg(unix)]
 use std::process::{Command, Stdio};
 
 use mockito::Matcher;
@@ -29,6 +30,7 @@ fn each_token_format() {
 }
 
 #[test]
+#[cfg(unix)] // A Unix shell evaluates the output.
 fn the_env_format_evaluates_in_a_real_shell() {
     let (world, jwt) = signed_in();
     let script = r#"eval "$("$0" token --format env)" && printf '%s\n%s\n' "$TAPIS_TOKEN" "$TAPIS_BASE_URL""#;
@@ -46,6 +48,7 @@ fn the_env_format_evaluates_in_a_real_shell() {
 }
 
 #[test]
+#[cfg(unix)] // exec runs Unix programs (sh, cat).
 fn exec_passes_the_token_and_the_exit_code() {
     let (world, jwt) = signed_in();
     let output = run(world.tapis().env("PATH", "/usr/bin:/bin").args([
@@ -59,7 +62,18 @@ fn exec_passes_the_token_and_the_exit_code() {
     assert_eq!(stdout(&output), format!("{jwt} {}", world.base_url()));
 }
 
+/// Windows: `exec` spawns the command and waits for it, with its exit code as its own.
 #[test]
+#[cfg(windows)]
+fn exec_passes_the_token_and_the_exit_code_to_a_windows_command() {
+    let (world, jwt) = signed_in();
+    let output = run(world.tapis().args(["exec", "--", "cmd", "/C", "echo %TAPIS_TOKEN% %TAPIS_BASE_URL%& exit 7"]));
+    assert_exit(&output, 7);
+    assert_eq!(stdout(&output).trim_end(), format!("{jwt} {}", world.base_url()));
+}
+
+#[test]
+#[cfg(unix)] // exec runs Unix programs (sh, cat).
 fn exec_passes_stdin_through() {
     let (world, _) = signed_in();
     let mut child = world
@@ -233,6 +247,7 @@ fn tapis_token_of_another_server_is_passed_over_with_a_note() {
 }
 
 #[test]
+#[cfg(unix)] // The profiles' folders: on Windows the user's AppData, whatever HOME says.
 fn two_tenants_signed_in_at_once_with_separate_files() {
     let mut first = World::new();
     let mut second = World { server: MockTapis::new(), home: tempfile::tempdir().expect("unused") };

@@ -58,6 +58,7 @@ fn an_expired_token_in_text() {
 }
 
 #[test]
+#[cfg(unix)] // Modes: Windows has none.
 fn a_world_readable_file_is_reported_not_changed() {
     let world = World::new();
     world.write_notebook_file(&world.jwt(3600), 3600);
@@ -97,7 +98,7 @@ fn the_renewal_hint_names_the_command_that_turns_it_on() {
 fn a_reader_that_goes_away_early_gets_no_complaint() {
     let world = World::new();
     world.write_notebook_file(&world.jwt(3600), 3600);
-    std::fs::set_permissions(world.token_file(), std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+    crate::support::set_mode(&world.token_file(), 0o600);
     // A pipe whose reader is gone before tapis writes, as `tapis status | head -0` leaves it.
     let (reader, writer) = std::io::pipe().expect("a pipe");
     drop(reader);

@@ -2,6 +2,7 @@
 //! [`MockTapis`], fake tokens and the snapshot filters.
 
 use std::fs;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -69,6 +70,10 @@ impl World {
             .env("TAPIS_BASE_URL", self.base_url())
             .env("TAPIS_HTTP_TIMEOUT", "20s")
             .env("TAPIS_TEST_CLOCK", self.clock_file());
+        // Windows finds the home folder from the user's profile, whatever HOME says: the token
+        // file is named instead.
+        #[cfg(windows)]
+        command.env("TAPIS_TOKEN_FILE", self.token_file());
         command
     }
 
@@ -89,7 +94,7 @@ impl World {
         let expires_at = iso_utc(tapis_testkit::now_unix() + seconds_from_now);
         let text = format!(r#"{{"access_token": "{jwt}", "expires_at": "{expires_at}"}}"#);
         fs::write(self.token_file(), text).expect("write token file");
-        fs::set_permissions(self.token_file(), fs::Permissions::from_mode(0o644)).expect("chmod");
+        set_mode(&self.token_file(), 0o644);
     }
 
     /// Mocks a first password login with renewal, each step expected `hits` times: the
@@ -179,7 +184,7 @@ impl World {
             "client_key": CLIENT_KEY,
         });
         fs::write(self.token_file(), file.to_string()).expect("write token file");
-        fs::set_permissions(self.token_file(), fs::Permissions::from_mode(0o600)).expect("chmod");
+        set_mode(&self.token_file(), 0o600);
     }
 
     /// Records in the token file that tapis created its OAuth client, as a login that made
@@ -211,6 +216,18 @@ impl World {
         let mut settings = insta::Settings::clone_current();
         settings.add_filter(&regex_escape(&self.base_url()), "[SERVER]");
         settings.add_filter(&regex_escape(&self.home.path().display().to_string()), "[HOME]");
+        // Windows separates a path's names with `\` (`\\` in JSON); the snapshots are written
+        // with `/`. Each pass turns the first separator left under [HOME] into `/`.
+        // JSON escapes those backslashes.
+        #[cfg(windows)]
+        settings.add_filter(&regex_escape(&self.home.path().display().to_string().replace('\\', "\\\\")), "[HOME]");
+        // And clap names the program as it was started.
+        #[cfg(windows)]
+        settings.add_filter(r"\btapis\.exe\b", "tapis");
+        #[cfg(windows)]
+        for _ in 0..8 {
+            settings.add_filter(r"(\[HOME\](?:/[\w.\-]+)*)\\{1,2}([\w.\-])", "${1}/${2}");
+        }
         settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|\+00:00)", "[TIME]");
         settings.add_filter(r"\.corrupt-\d{8}T\d{6}Z(-\d+)?", ".corrupt-[TIME]");
         settings.add_filter(r"\b\d+(d \d+h|h \d\dm|m \d\ds|s)\b", "[DURATION]");
@@ -280,6 +297,17 @@ pub(crate) fn assert_exit(output: &Output, expected: i32) {
     );
 }
 
+/// The permission bits of `path`.
+#[cfg(unix)]
 pub(crate) fn mode_of(path: &Path) -> u32 {
     fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+}
+
+/// Sets the permission bits of `path`, as a notebook or a user would. Windows has none: a
+/// file there takes its folder's access list, so there is nothing to set.
+pub(crate) fn set_mode(path: &Path, mode: u32) {
+    #[cfg(unix)]
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+    #[cfg(not(unix))]
+    let _ = (path, mode);
 }

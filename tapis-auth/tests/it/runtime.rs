@@ -189,6 +189,7 @@ fn a_hundred_concurrent_callers_cause_one_renewal() {
 /// can be neither read nor saved, every renewal would be a new login, so only the provider's
 /// own lock keeps 100 callers to one.
 #[test]
+#[cfg(unix)] // Windows: making a link takes a privilege an ordinary user lacks.
 fn a_hundred_concurrent_callers_log_in_once_even_when_nothing_can_be_saved() {
     let mut tapis = Tapis::new();
     let (login, fresh) = tapis.login_ok(USERNAME, PASSWORD, 1);

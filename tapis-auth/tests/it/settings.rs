@@ -40,10 +40,14 @@ fn sources(case: &Value, places: &Places) -> Sources {
     sources
 }
 
-/// A token file as the table writes it: `~` for the home folder.
+/// A token file as the table writes it: `~` for the home folder, `/` between names (on
+/// Windows too).
 fn in_table(path: &Path, home: &Path) -> String {
     match path.strip_prefix(home) {
-        Ok(rest) => format!("~/{}", rest.display()),
+        Ok(rest) => {
+            let names: Vec<_> = rest.iter().map(|name| name.to_string_lossy()).collect();
+            format!("~/{}", names.join("/"))
+        }
         Err(_) => path.display().to_string(),
     }
 }

@@ -17,10 +17,35 @@ pub(crate) fn for_reading(path: &Path) -> io::Result<Option<File>> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
     }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt as _;
+        // Without it a folder at the path is "access denied"; with it the folder opens, as on
+        // Unix, and the caller refuses it as a folder.
+        options.custom_flags(windows_sys::Win32::Storage::FileSystem::FILE_FLAG_BACKUP_SEMANTICS);
+    }
     match options.open(path) {
         Ok(file) => Ok(Some(file)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound && goes_through_a_file(path, &error) => {
+            Err(io::Error::new(io::ErrorKind::NotADirectory, error))
+        }
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(error),
+    }
+}
+
+/// Whether a "not found" for `path` is a file standing where a folder should be. Unix says
+/// so itself (ENOTDIR); Windows says "path not found" for that and for a missing folder alike.
+fn goes_through_a_file(path: &Path, error: &io::Error) -> bool {
+    #[cfg(windows)]
+    {
+        use windows_sys::Win32::Foundation::ERROR_PATH_NOT_FOUND;
+        error.raw_os_error() == Some(ERROR_PATH_NOT_FOUND as i32) && path.ancestors().skip(1).any(Path::is_file)
+    }
+    #[cfg(unix)]
+    {
+        let _ = (path, error);
+        false
     }
 }
 

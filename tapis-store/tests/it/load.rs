@@ -5,7 +5,9 @@ use std::io::Write as _;
 
 use tapis_store::{MAX_TOKEN_FILE_BYTES, TokenStore};
 
-use crate::{EXP_2100, Setup, check, describe_load, jwt, make_fifo, mode, os_error, redact, set_mode};
+use crate::{EXP_2100, Setup, check, describe_load, jwt, redact};
+#[cfg(unix)]
+use crate::{make_fifo, mode, os_error, set_mode};
 
 /// Writes `bytes` as a 0600 token file in a fresh folder, loads it, and describes the outcome
 /// with the path shown as `<path>` and `token` (unless empty) as `<jwt>`.
@@ -13,6 +15,7 @@ fn load_bytes(bytes: &[u8], token: &str) -> String {
     let folder = tempfile::tempdir().expect("temporary folder");
     let path = folder.path().join("tokens.json");
     fs::write(&path, bytes).expect("write the token file");
+    #[cfg(unix)]
     set_mode(&path, 0o600);
     let described = describe_load(TokenStore::new(&path).load(), &path);
     redact(&described, &[(token, "<jwt>")])
@@ -169,6 +172,7 @@ fn a_huge_sparse_file_is_refused_as_too_large() {
     file.write_all(b"{\"access_token\": \"").expect("write");
     file.set_len(100 * 1024 * 1024).expect("extend to 100 MB without writing it");
     drop(file);
+    #[cfg(unix)]
     set_mode(&path, 0o600);
     check(
         "100 MB sparse file",
@@ -179,7 +183,8 @@ fn a_huge_sparse_file_is_refused_as_too_large() {
 
 #[test]
 fn unreadable_paths_are_errors_not_no_token() {
-    let table: Vec<(&str, Setup, String)> = vec![
+    #[cfg_attr(not(unix), expect(unused_mut))]
+    let mut table: Vec<(&str, Setup, String)> = vec![
         (
             "a folder where the file should be",
             |folder| {
@@ -188,7 +193,7 @@ fn unreadable_paths_are_errors_not_no_token() {
                 fs::write(path.join("inside"), "{}").expect("a file in it");
                 path
             },
-            "Unreadable: cannot read the token file <path>: it is a folder; it was left as it is".to_owned(),
+            "Unreadable: cannot read the token file <path>: it is a folder; it was left as it is".into(),
         ),
         (
             "a file where a folder should be",
@@ -197,21 +202,23 @@ fn unreadable_paths_are_errors_not_no_token() {
                 folder.join("notafolder/tokens.json")
             },
             "Unreadable: cannot read the token file <path>: notafolder is a file, not a folder; it was left as it is"
-                .to_owned(),
-        ),
-        (
-            "a symbolic link loop",
-            |folder| {
-                let path = folder.join("tokens.json");
-                std::os::unix::fs::symlink(&path, &path).expect("symlink to itself");
-                path
-            },
-            format!(
-                "Unreadable: cannot read the token file <path>: {}; it was left as it is",
-                os_error(rustix::io::Errno::LOOP)
-            ),
+                .into(),
         ),
     ];
+    // Windows: making a link takes a privilege an ordinary user lacks.
+    #[cfg(unix)]
+    table.push((
+        "a symbolic link loop",
+        |folder| {
+            let path = folder.join("tokens.json");
+            std::os::unix::fs::symlink(&path, &path).expect("symlink to itself");
+            path
+        },
+        format!(
+            "Unreadable: cannot read the token file <path>: {}; it was left as it is",
+            os_error(rustix::io::Errno::LOOP)
+        ),
+    ));
     for (case, setup, expected) in table {
         check(case, &load_after(setup), &expected);
     }
@@ -221,6 +228,7 @@ fn unreadable_paths_are_errors_not_no_token() {
 /// login must not replace it). Only root can give a file away; elsewhere this test has nothing
 /// to set up.
 #[test]
+#[cfg(unix)] // Windows has no other owner: see `tapis_store`'s platform notes.
 fn another_users_file_is_refused_and_left_alone() {
     if rustix::process::geteuid().as_raw() != 0 {
         return;
@@ -241,6 +249,7 @@ fn another_users_file_is_refused_and_left_alone() {
 }
 
 #[test]
+#[cfg(unix)] // Windows has no FIFOs among files.
 fn a_fifo_at_the_token_path_is_refused_without_waiting_for_a_writer() {
     let folder = tempfile::tempdir().expect("temp folder");
     let path = folder.path().join("tokens.json");
@@ -267,8 +276,10 @@ fn the_saved_username_is_read_without_changing_the_file() {
     let token = jwt("jdoe", 1_000);
     fs::write(&path, format!(r#"{{"access_token": "{token}", "expires_at": "1970-01-01T00:16:40+00:00"}}"#))
         .expect("write the token file");
+    #[cfg(unix)]
     set_mode(&path, 0o644);
     assert_eq!(store.saved_username(&url(crate::DESIGNSAFE)).expect("readable").as_deref(), Some("jdoe"));
     assert_eq!(store.saved_username(&url("https://tacc.tapis.io")).expect("readable"), None);
+    #[cfg(unix)]
     assert_eq!(mode(&path), 0o644, "only looked at");
 }

@@ -8,12 +8,18 @@
 
 mod load;
 mod lock;
+// The lock folder, for file systems that refuse `flock`, is Unix only.
+#[cfg(unix)]
 mod lock_cluster;
+#[cfg(unix)]
 mod lock_fallback;
+// Modes: Windows has none; a new file takes its folder's access list.
+#[cfg(unix)]
 mod permissions;
 mod save;
 
 use std::fs;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
@@ -79,17 +85,20 @@ fn full_set(token: &str, refresh: &str, base_url: &str) -> TokenSet {
 }
 
 /// The permission bits of `path` (not following a final symbolic link).
+#[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     fs::symlink_metadata(path).expect("metadata").permissions().mode() & 0o777
 }
 
 /// Sets the permission bits of `path`.
+#[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
 /// Makes a FIFO at `path` with the POSIX `mkfifo` program (rustix's `mkfifoat` is not
 /// there on macOS).
+#[cfg(unix)]
 fn make_fifo(path: &Path) {
     let status = std::process::Command::new("mkfifo").arg(path).status().expect("run mkfifo");
     assert!(status.success(), "mkfifo {}: {status}", path.display());
@@ -97,6 +106,7 @@ fn make_fifo(path: &Path) {
 
 /// How this C library words `errno`, as std shows it: `<text> (os error <n>)`. Messages that
 /// carry an OS error are compared with this, not with one C library's wording.
+#[cfg(unix)]
 fn os_error(errno: rustix::io::Errno) -> String {
     std::io::Error::from_raw_os_error(errno.raw_os_error()).to_string()
 }

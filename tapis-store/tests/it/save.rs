@@ -2,6 +2,7 @@
 //! saves, temporary files.
 
 use std::fs;
+#[cfg(unix)]
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,8 +13,8 @@ use tapis_auth_core::expiry::parse_expires_at;
 use tapis_store::TokenStore;
 
 use crate::{
-    EXP_2100, Setup, access, access_only, check, describe_error, describe_load, full_set, jwt, names_in, os_error,
-    redact, remove, save,
+    EXP_2100, Setup, access, access_only, check, describe_error, describe_load, full_set, jwt, names_in, redact,
+    remove, save,
 };
 
 #[test]
@@ -89,6 +90,7 @@ fn a_reader_that_knows_only_the_notebook_fields_can_read_what_is_saved() {
 }
 
 #[test]
+#[cfg(unix)] // Windows: making a link takes a privilege an ordinary user lacks.
 fn a_symbolic_link_is_never_written_through() {
     // (case, what the link points to, relative to the folder; whether that file exists)
     let table = [
@@ -125,6 +127,7 @@ fn a_symbolic_link_is_never_written_through() {
 }
 
 /// The names a folder should hold: everything but temporary files (`.tokens.json.*`).
+#[cfg(unix)]
 fn names_without_temporaries(path: &Path) -> String {
     let folder = path.parent().expect("a folder");
     names_in(folder).into_iter().filter(|name| !name.starts_with(".tokens.json.")).collect::<Vec<_>>().join(" ")
@@ -135,7 +138,8 @@ fn a_failed_save_leaves_the_previous_file_and_no_temporary() {
     const PREVIOUS: &[u8] = br#"{"access_token": "old", "expires_at": "2025-09-05T02:30:48+00:00"}"#;
     /// Makes the save fail (as root too); returns the token path and a file that must not change.
     type FailingSetup = fn(&Path) -> (PathBuf, PathBuf);
-    let table: Vec<(&str, FailingSetup, String)> = vec![
+    #[cfg_attr(not(unix), expect(unused_mut))]
+    let mut table: Vec<(&str, FailingSetup, String)> = vec![
         (
             "a file where the folder should be",
             |folder| {
@@ -143,19 +147,7 @@ fn a_failed_save_leaves_the_previous_file_and_no_temporary() {
                 fs::write(&file, PREVIOUS).expect("write");
                 (file.join("tokens.json"), file)
             },
-            "Lock: cannot lock <path>.lock: notafolder is a file, not a folder".to_owned(),
-        ),
-        (
-            "a file name too long for the temporary file's",
-            |folder| {
-                let path = folder.join(format!("{}.json", "t".repeat(245)));
-                fs::write(&path, PREVIOUS).expect("write");
-                (path.clone(), path)
-            },
-            format!(
-                "Write: cannot save the token file <path> (the previous file is unchanged): {}",
-                os_error(rustix::io::Errno::NAMETOOLONG)
-            ),
+            "Lock: cannot lock <path>.lock: notafolder is a file, not a folder".into(),
         ),
         (
             "a folder where the file should be",
@@ -165,9 +157,23 @@ fn a_failed_save_leaves_the_previous_file_and_no_temporary() {
                 fs::write(path.join("inside"), PREVIOUS).expect("write");
                 (path.clone(), path.join("inside"))
             },
-            "Unreadable: cannot read the token file <path>: it is a folder; it was left as it is".to_owned(),
+            "Unreadable: cannot read the token file <path>: it is a folder; it was left as it is".into(),
         ),
     ];
+    // Windows limits whole paths (260 characters) before names, with another message.
+    #[cfg(unix)]
+    table.push((
+        "a file name too long for the temporary file's",
+        |folder| {
+            let path = folder.join(format!("{}.json", "t".repeat(245)));
+            fs::write(&path, PREVIOUS).expect("write");
+            (path.clone(), path)
+        },
+        format!(
+            "Write: cannot save the token file <path> (the previous file is unchanged): {}",
+            crate::os_error(rustix::io::Errno::NAMETOOLONG)
+        ),
+    ));
     for (case, setup, expected) in table {
         let folder = tempfile::tempdir().expect("temporary folder");
         let (path, untouched) = setup(folder.path());
@@ -200,6 +206,7 @@ fn a_successful_save_leaves_only_the_token_file_and_the_lock_file() {
 /// A writer killed mid-save leaves `.<file>.<host>-<pid>.<random>.tmp`; the next save on the
 /// same host removes it if that process is gone, and leaves every other file alone.
 #[test]
+#[cfg(unix)] // The host name as the store reads it: `uname`.
 fn a_save_removes_temporaries_of_dead_writers_on_this_host_only() {
     let uname = rustix::system::uname();
     let host: String = uname
@@ -232,7 +239,8 @@ fn a_save_removes_temporaries_of_dead_writers_on_this_host_only() {
 #[test]
 fn remove_says_whether_there_was_a_file() {
     // Each setup prepares the token path in the folder.
-    let table: Vec<(&str, Setup, &str, &str)> = vec![
+    #[cfg_attr(not(unix), expect(unused_mut))]
+    let mut table: Vec<(&str, Setup, &str, &str)> = vec![
         (
             "a token file",
             |folder| {
@@ -247,16 +255,6 @@ fn remove_says_whether_there_was_a_file() {
         // The lock file is made next to the token file, and its folder with it.
         ("no folder", |folder| folder.join("absent/tokens.json"), "Ok(false)", "absent"),
         (
-            "a link: the link goes, its target stays",
-            |folder| {
-                fs::write(folder.join("target.json"), valid_file()).expect("write");
-                symlink(folder.join("target.json"), folder.join("tokens.json")).expect("symlink");
-                folder.join("tokens.json")
-            },
-            "Ok(true)",
-            "target.json tokens.json.lock",
-        ),
-        (
             "a folder: not a file that can be read, so it stays",
             |folder| {
                 fs::create_dir(folder.join("tokens.json")).expect("mkdir");
@@ -266,6 +264,18 @@ fn remove_says_whether_there_was_a_file() {
             "tokens.json tokens.json.lock",
         ),
     ];
+    // Windows: making a link takes a privilege an ordinary user lacks.
+    #[cfg(unix)]
+    table.push((
+        "a link: the link goes, its target stays",
+        |folder| {
+            fs::write(folder.join("target.json"), valid_file()).expect("write");
+            symlink(folder.join("target.json"), folder.join("tokens.json")).expect("symlink");
+            folder.join("tokens.json")
+        },
+        "Ok(true)",
+        "target.json tokens.json.lock",
+    ));
     for (case, setup, expected, left) in table {
         let folder = tempfile::tempdir().expect("temporary folder");
         let path = setup(folder.path());
@@ -291,7 +301,6 @@ fn valid_file() -> String {
 /// private copy of it next to it, named in what the write reports.
 #[test]
 fn an_unusable_file_is_kept_as_a_copy_before_it_is_replaced_or_removed() {
-    use std::os::unix::fs::PermissionsExt as _;
     for replace in [true, false] {
         let folder = tempfile::tempdir().expect("temporary folder");
         let path = folder.path().join("tokens.json");
@@ -312,7 +321,11 @@ fn an_unusable_file_is_kept_as_a_copy_before_it_is_replaced_or_removed() {
         let name = copy.file_name().expect("a name").to_string_lossy().into_owned();
         assert!(name.starts_with("tokens.json.corrupt-"), "{name}");
         assert_eq!(fs::read(&copy).expect("read the copy"), b"{\"access_token\": ");
-        assert_eq!(fs::metadata(&copy).expect("metadata").permissions().mode() & 0o777, 0o600);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(fs::metadata(&copy).expect("metadata").permissions().mode() & 0o777, 0o600);
+        }
         assert_eq!(path.exists(), replace);
     }
 }
@@ -359,6 +372,34 @@ fn a_file_changed_after_the_read_is_not_written_over() {
     }
 }
 
+/// Windows refuses a rename over a file another program holds open without sharing deletion
+/// (an editor, a virus scanner, Python's `open()`). The save tries again for about a second,
+/// then fails with the previous file unchanged and no temporary left; once the file is let go,
+/// a save goes through.
+#[test]
+#[cfg(windows)]
+fn a_save_over_a_file_held_open_elsewhere_fails_after_its_retries_and_leaves_it() {
+    use std::os::windows::fs::OpenOptionsExt as _;
+    const FILE_SHARE_READ: u32 = 1;
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("tokens.json");
+    let store = TokenStore::new(&path);
+    save(&store, &access_only(&jwt("jdoe", EXP_2100))).expect("the first save");
+    let before = fs::read(&path).expect("read");
+    let held = fs::OpenOptions::new().read(true).share_mode(FILE_SHARE_READ).open(&path).expect("hold it open");
+    let error = save(&store, &access_only(&jwt("asmith", EXP_2100))).expect_err("refused while held");
+    // Windows says "Access is denied.", wine "Access denied.": the code is the same.
+    let described = describe_error(&error, &path);
+    let expected = "Write: cannot save the token file <path> (the previous file is unchanged): ";
+    assert!(described.starts_with(expected) && described.contains("(os error 5)"), "{described}");
+    assert_eq!(fs::read(&path).expect("read"), before, "the previous file is unchanged");
+    check("files left", &names_in(folder.path()).join(" "), "tokens.json tokens.json.lock");
+    drop(held);
+    save(&store, &access_only(&jwt("asmith", EXP_2100))).expect("a save once it is let go");
+    let loaded = store.load().expect("load").tokens.expect("tokens");
+    check("the new token is what loads", loaded.access.username().unwrap_or("-"), "asmith");
+}
+
 /// A lock that is not the token file's cannot guard a write to it.
 #[test]
 fn a_write_needs_the_files_own_lock() {
@@ -372,7 +413,6 @@ fn a_write_needs_the_files_own_lock() {
 
 #[test]
 fn a_kept_client_is_saved_private_and_loads_as_no_token() {
-    use std::os::unix::fs::PermissionsExt as _;
     use tapis_auth_core::{BaseUrl, KeptClient, OAuthClient, SecretString};
 
     let folder = tempfile::tempdir().expect("temporary folder");
@@ -386,7 +426,11 @@ fn a_kept_client_is_saved_private_and_loads_as_no_token() {
     };
     let lock = store.lock(Duration::from_secs(5)).expect("lock");
     store.read_for_update(&lock).expect("read").guard.replace_kept_client(&kept).expect("save");
-    assert_eq!(fs::metadata(&path).expect("metadata").permissions().mode() & 0o777, 0o600);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(fs::metadata(&path).expect("metadata").permissions().mode() & 0o777, 0o600);
+    }
     let loaded = store.load().expect("load");
     assert!(loaded.tokens.is_none(), "no tokens");
     let again = loaded.kept_client.expect("the kept client");
