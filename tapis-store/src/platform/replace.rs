@@ -3,33 +3,40 @@
 use std::io;
 use std::path::Path;
 
-/// Renames `temporary` over `path`. On Windows a rename over a file that another program
-/// holds open without sharing deletion (an editor, a virus scanner, Python's `open()`) fails
-/// for as long as it is held; it is tried again for up to about a second, as cargo and git do.
+/// Renames `temporary` over `path`. On Windows the rename is std's, which, where the plain
+/// rename is refused because the file is open elsewhere, renames with POSIX semantics: the file
+/// is replaced even while another `tapis` (which opens it sharing deletion, as std does) reads
+/// it. A program that holds it open without sharing deletion (an editor, a virus scanner,
+/// Python's `open()`) still blocks the rename for as long as it holds the file; that is tried
+/// again for up to about a second, as cargo and git do.
 pub(crate) fn persist(temporary: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
-    let mut temporary = temporary;
-    let mut attempts = 0;
-    loop {
-        match temporary.persist(path) {
-            Ok(_) => return Ok(()),
-            Err(error) if attempts < SHARING_RETRIES && is_sharing_refusal(&error.error) => {
-                attempts += 1;
-                temporary = error.file;
-                std::thread::sleep(std::time::Duration::from_millis(50));
+    #[cfg(unix)]
+    return temporary.persist(path).map(|_| ()).map_err(|error| error.error);
+    #[cfg(windows)]
+    {
+        // Closed before the rename; removed on an error when it drops.
+        let temporary = temporary.into_temp_path();
+        let mut attempts = 0;
+        loop {
+            match std::fs::rename(&temporary, path) {
+                Ok(()) => {
+                    // Renamed: nothing is left to remove.
+                    let _ = temporary.keep();
+                    return Ok(());
+                }
+                Err(error) if attempts < SHARING_RETRIES && is_sharing_refusal(&error) => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(error) => return Err(error),
             }
-            Err(error) => return Err(error.error),
         }
     }
 }
 
 /// How many times a rename refused because the target is open elsewhere is tried again.
+#[cfg(windows)]
 const SHARING_RETRIES: u32 = 20;
-
-/// Whether a rename failed only because the target is open elsewhere: never on Unix.
-#[cfg(unix)]
-fn is_sharing_refusal(_error: &io::Error) -> bool {
-    false
-}
 
 /// Whether a Windows rename failed only because the target is open elsewhere.
 #[cfg(windows)]

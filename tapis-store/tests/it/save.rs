@@ -400,6 +400,28 @@ fn a_save_over_a_file_held_open_elsewhere_fails_after_its_retries_and_leaves_it(
     check("the new token is what loads", loaded.access.username().unwrap_or("-"), "asmith");
 }
 
+/// Another `tapis` reading the token file holds it open sharing deletion (std's default), and
+/// a save replaces the file all the same, at once: the rename falls back to POSIX semantics.
+/// The reader keeps the bytes it opened.
+#[test]
+#[cfg(windows)]
+fn a_save_over_a_file_another_tapis_is_reading_goes_through() {
+    use std::io::Read as _;
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("tokens.json");
+    let store = TokenStore::new(&path);
+    save(&store, &access_only(&jwt("jdoe", EXP_2100))).expect("the first save");
+    let before = fs::read(&path).expect("read");
+    let mut reader = fs::File::open(&path).expect("open as std does, sharing deletion");
+    save(&store, &access_only(&jwt("asmith", EXP_2100))).expect("replaced while read");
+    let loaded = store.load().expect("load").tokens.expect("tokens");
+    check("the new token is what loads", loaded.access.username().unwrap_or("-"), "asmith");
+    let mut read = Vec::new();
+    reader.read_to_end(&mut read).expect("the reader reads on");
+    assert_eq!(read, before, "the reader keeps the file it opened");
+    check("files left", &names_in(folder.path()).join(" "), "tokens.json tokens.json.lock");
+}
+
 /// A lock that is not the token file's cannot guard a write to it.
 #[test]
 fn a_write_needs_the_files_own_lock() {
