@@ -44,6 +44,9 @@ use crate::{output_of, run, target_folder, workspace_root};
 /// The name under which rustup knows the nightly copy that carries Debian's std source.
 pub(crate) const TOOLCHAIN_NAME: &str = "tapis-cross";
 
+/// The linker of the Windows builds: mingw-w64's gcc.
+pub(crate) const WINDOWS_LINKER: &str = "x86_64-w64-mingw32-gcc";
+
 /// The Debian package with the standard library's sources, and the suite that has the one
 /// matching the nightly.
 const RUST_SRC_PACKAGE: &str = "rust-src";
@@ -132,7 +135,7 @@ impl Target {
     }
 
     /// Cargo's `CARGO_TARGET_<TRIPLE>_<NAME>` variable for this target.
-    fn cargo_variable(self, name: &str) -> String {
+    pub(crate) fn cargo_variable(self, name: &str) -> String {
         format!("CARGO_TARGET_{}_{name}", self.triple().to_uppercase().replace('-', "_"))
     }
 }
@@ -203,7 +206,7 @@ impl Cross {
                 command.env(target.cargo_variable("RUSTFLAGS"), "-Clink-self-contained=no");
             }
             Target::Windows => {
-                command.env(target.cargo_variable("LINKER"), "x86_64-w64-mingw32-gcc");
+                command.env(target.cargo_variable("LINKER"), WINDOWS_LINKER);
             }
             Target::AppleArm | Target::AppleIntel => {}
         }
@@ -501,7 +504,7 @@ fn program_exists(program: &str) -> bool {
 }
 
 /// The wine prefix with the stub `bcryptprimitives.dll`; made when missing.
-fn ensure_wine_prefix() -> Result<PathBuf, String> {
+pub(crate) fn ensure_wine_prefix() -> Result<PathBuf, String> {
     let prefix = cross_folder().join("wine");
     let dll = prefix.join("drive_c/windows/system32/bcryptprimitives.dll");
     if dll.is_file() {

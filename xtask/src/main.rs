@@ -13,6 +13,7 @@ mod python_classes;
 #[cfg(test)]
 mod tidy;
 mod unused;
+mod windows;
 
 use std::env;
 use std::path::{Path, PathBuf};
