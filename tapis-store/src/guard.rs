@@ -7,10 +7,12 @@
 //! (or the unlink), [`check_unchanged`] opens the path again and compares; a file that
 //! changed, or that cannot be read now, is never written over.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read as _};
-use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
 use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use crate::platform;
 
 /// What a read under the lock found at a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,22 +31,20 @@ pub(crate) enum Seen {
 /// A file's identity and the marks a write leaves on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Identity {
-    device: u64,
-    inode: u64,
+    file: platform::file_id::FileId,
     size: u64,
-    modified_seconds: i64,
-    modified_nanoseconds: i64,
+    /// The modification time, to the nanosecond where the file system keeps it.
+    modified: Option<std::time::Duration>,
 }
 
 impl Identity {
-    pub(crate) fn of(metadata: &fs::Metadata) -> Self {
-        Self {
-            device: metadata.dev(),
-            inode: metadata.ino(),
-            size: metadata.size(),
-            modified_seconds: metadata.mtime(),
-            modified_nanoseconds: metadata.mtime_nsec(),
-        }
+    /// The identity of the open `file`, whose `metadata` the caller has.
+    pub(crate) fn of(file: &File, metadata: &fs::Metadata) -> io::Result<Self> {
+        Ok(Self {
+            file: platform::file_id::of_file(file, metadata)?,
+            size: metadata.len(),
+            modified: metadata.modified().ok().and_then(|time| time.duration_since(UNIX_EPOCH).ok()),
+        })
     }
 }
 
@@ -52,12 +52,7 @@ impl Identity {
 /// wait); `Ok(None)` when there is nothing at the path. Only "not found" means nothing:
 /// every other error is returned.
 pub(crate) fn open_for_reading(path: &Path) -> io::Result<Option<File>> {
-    let flags = rustix::fs::OFlags::NONBLOCK;
-    match OpenOptions::new().read(true).custom_flags(flags.bits() as i32).open(path) {
-        Ok(file) => Ok(Some(file)),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(error),
-    }
+    platform::opening::for_reading(path)
 }
 
 /// Reads at most `limit + 1` bytes of `file`.
@@ -84,7 +79,7 @@ pub(crate) fn check_unchanged(path: &Path, seen: &Seen, limit: u64) -> Result<()
     };
     let Seen::File { identity, bytes } = seen else { return Err(Changed::Yes) };
     let metadata = file.metadata().map_err(Changed::Unreadable)?;
-    if !metadata.is_file() || Identity::of(&metadata) != *identity {
+    if !metadata.is_file() || Identity::of(&file, &metadata).map_err(Changed::Unreadable)? != *identity {
         return Err(Changed::Yes);
     }
     let now = read_bounded(&mut file, limit, metadata.len()).map_err(Changed::Unreadable)?;
@@ -104,7 +99,7 @@ mod tests {
             Some(mut file) => {
                 let metadata = file.metadata().expect("metadata");
                 let bytes = read_bounded(&mut file, 1024, metadata.len()).expect("read");
-                Seen::File { identity: Identity::of(&metadata), bytes }
+                Seen::File { identity: Identity::of(&file, &metadata).expect("identity"), bytes }
             }
         }
     }

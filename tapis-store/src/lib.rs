@@ -55,11 +55,11 @@
 pub mod format;
 mod guard;
 mod lock;
+mod platform;
 pub mod profiles;
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -207,12 +207,8 @@ impl StoreError {
     /// EPERM), met when creating the lock file or saving. A token obtained anyway is still
     /// usable for the run.
     pub fn is_read_only_place(&self) -> bool {
-        use rustix::io::Errno;
-        let read_only = [Errno::ROFS, Errno::ACCESS, Errno::PERM];
         match self {
-            Self::Lock { source, .. } | Self::Write { source, .. } => {
-                source.raw_os_error().is_some_and(|code| read_only.iter().any(|errno| errno.raw_os_error() == code))
-            }
+            Self::Lock { source, .. } | Self::Write { source, .. } => platform::os_error::is_read_only_place(source),
             _ => false,
         }
     }
@@ -428,25 +424,22 @@ impl TokenStore {
         if !metadata.is_file() {
             return Err(unreadable(io::Error::new(io::ErrorKind::InvalidInput, "it is not a regular file")));
         }
-        let owner = metadata.uid();
-        if owner != rustix::process::geteuid().as_raw() {
+        if let Some(owner) = platform::private::other_owner(&metadata) {
             return Err(StoreError::NotOwned { path: self.path.clone(), owner });
         }
-        let mode = metadata.mode() & 0o7777;
-        let loose_mode = match tighten {
-            _ if mode & 0o077 == 0 => None,
-            Tighten::Yes => match file.set_permissions(fs::Permissions::from_mode(0o600)) {
+        let loose_mode = match (platform::private::loose_mode(&metadata), tighten) {
+            (None, _) => None,
+            (Some(mode), Tighten::Yes) => match platform::private::tighten(&file) {
                 Ok(()) => Some(LooseMode::Tightened(mode)),
                 // On a read-only mount the mode cannot change, and nothing can be written.
-                Err(error) if error.raw_os_error() == Some(rustix::io::Errno::ROFS.raw_os_error()) => {
-                    Some(LooseMode::LeftAsIs(mode))
-                }
+                Err(error) if platform::os_error::is_read_only_file_system(&error) => Some(LooseMode::LeftAsIs(mode)),
                 Err(error) => return Err(unreadable(error)),
             },
-            Tighten::No => Some(LooseMode::LeftAsIs(mode)),
+            (Some(mode), Tighten::No) => Some(LooseMode::LeftAsIs(mode)),
         };
+        let identity = Identity::of(&file, &metadata).map_err(unreadable)?;
         let bytes = guard::read_bounded(&mut file, MAX_TOKEN_FILE_BYTES, metadata.len()).map_err(unreadable)?;
-        Ok((Seen::File { identity: Identity::of(&metadata), bytes }, loose_mode))
+        Ok((Seen::File { identity, bytes }, loose_mode))
     }
 
     /// What read bytes hold; [`StoreError::Corrupt`] when they are not a usable token.
@@ -480,24 +473,18 @@ impl TokenStore {
         }
         let folder = self.folder();
         create_private_folder(&folder).map_err(write_error)?;
-        let temporary = tempfile::Builder::new()
-            .prefix(&format!("{}{}.", self.temporary_prefix(), writer_id()))
-            .suffix(TEMPORARY_SUFFIX)
-            .permissions(fs::Permissions::from_mode(0o600))
-            .tempfile_in(&folder)
-            .map_err(write_error)?;
+        let prefix = format!("{}{}.", self.temporary_prefix(), writer_id());
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(TEMPORARY_SUFFIX);
+        let temporary = platform::private::temporary_file(&mut builder, &folder).map_err(write_error)?;
         let mut file = temporary.as_file();
         file.write_all(bytes).map_err(write_error)?;
         file.sync_all().map_err(write_error)?;
         // The checks come last, so that as little time as possible passes before the rename.
         // On error the temporary file is removed when `temporary` drops.
         self.check_still_as_read(lock, seen)?;
-        temporary.persist(&self.path).map_err(|error| write_error(error.error))?;
-        // Make the rename itself durable. Some file systems cannot fsync a folder; the data
-        // is already safe in the file, so that is not an error.
-        if let Ok(folder) = File::open(&folder) {
-            let _ = folder.sync_all();
-        }
+        platform::replace::persist(temporary, &self.path).map_err(write_error)?;
+        platform::replace::sync_folder(&folder);
         self.remove_orphaned_temporaries(&folder);
         Ok(())
     }
@@ -531,7 +518,7 @@ impl TokenStore {
             let copy = PathBuf::from(name);
             let copy_error = |source| StoreError::KeepCopy { path: self.path.clone(), copy: copy.clone(), source };
             let kept = match fs::hard_link(&self.path, &copy) {
-                Ok(()) => fs::set_permissions(&copy, fs::Permissions::from_mode(0o600)),
+                Ok(()) => platform::private::tighten_path(&copy),
                 Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Err(error),
                 Err(_) => write_new_private_file(&copy, bytes),
             };
@@ -611,14 +598,7 @@ impl TokenStore {
         // Non-blocking, so that a FIFO at the path cannot make the open wait; not through a
         // link. The owner and type are checked before any wait: a lock file that someone
         // else owns (in a shared folder) could be held by them for ever.
-        let opened = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
-            .open(&lock_path);
+        let opened = platform::opening::lock_file(&lock_path);
         let file = match opened {
             Ok(file) => file,
             Err(error) => {
@@ -657,8 +637,7 @@ impl TokenStore {
 
 /// A lock file must be a regular file owned by this user, as the token file must.
 fn check_lock_file(lock_path: &Path, metadata: &fs::Metadata) -> Result<(), StoreError> {
-    let owner = metadata.uid();
-    if owner != rustix::process::geteuid().as_raw() {
+    if let Some(owner) = platform::private::other_owner(metadata) {
         return Err(StoreError::LockNotOwned { path: lock_path.to_path_buf(), owner });
     }
     if !metadata.file_type().is_file() {
@@ -688,10 +667,10 @@ fn writer_id() -> String {
     format!("{}-{}", file_safe_host_name(), std::process::id())
 }
 
-/// This machine's name (`uname`'s node name: one system call, no file read), or `host`.
+/// This machine's name (on Unix `uname`'s node name: one system call, no file read; on
+/// Windows the DNS host name), or `host`.
 pub fn host_name() -> String {
-    let name = rustix::system::uname().nodename().to_string_lossy().trim().to_owned();
-    if name.is_empty() { "host".to_owned() } else { name }
+    platform::process::host_name()
 }
 
 /// This machine's name, made safe for a file name.
@@ -701,15 +680,12 @@ fn file_safe_host_name() -> String {
 
 /// Whether a process with this id exists on this machine (alive, or a zombie).
 fn process_exists(pid: i32) -> bool {
-    match rustix::process::Pid::from_raw(pid) {
-        Some(pid) => !matches!(rustix::process::test_kill_process(pid), Err(rustix::io::Errno::SRCH)),
-        None => true,
-    }
+    platform::process::exists(pid)
 }
 
 /// Creates `path` (which must not exist) 0600 with `bytes`, fsynced.
 fn write_new_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = platform::private::file_options().write(true).create_new(true).open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }
@@ -718,7 +694,7 @@ fn create_private_folder(folder: &Path) -> io::Result<()> {
     if folder.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(folder).map_err(|error| through_a_file(folder, error))
+    platform::private::create_folder(folder).map_err(|error| through_a_file(folder, error))
 }
 
 /// `error` for `path`, said plainly when the path goes through a file (`job.py/tokens.json`):

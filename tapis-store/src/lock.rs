@@ -9,11 +9,20 @@
 //! - [`owner_record`]: the owner record, this machine, and whether a process is alive.
 //! - [`token_folder`]: the token file's folder, opened once, and every `*at` call on it.
 
+// The lock folder reaches every name through the token folder's descriptor (`openat` and
+// the like), which Windows does not have; Windows locks with `LockFileEx`, which its local and
+// network file systems support.
+#[cfg(unix)]
 mod heartbeat_watch;
+#[cfg(unix)]
 mod held_lock_folder;
+#[cfg(unix)]
 mod lock_folder;
+#[cfg(unix)]
 mod owner_record;
+#[cfg(unix)]
 mod staging_folder;
+#[cfg(unix)]
 mod token_folder;
 
 use std::fs::{File, TryLockError};
@@ -22,6 +31,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::StoreError;
+use crate::platform;
 
 /// How long the entry of a lock folder holder on another machine (or one that cannot be
 /// placed on this one) must go without a heartbeat, watched by a waiter on its own monotonic
@@ -57,9 +67,14 @@ pub struct StoreLock {
 #[derive(Debug)]
 enum Holding {
     // Closing the file releases the lock; the kernel does the same if the process dies.
-    Flock { file: File },
+    Flock {
+        file: File,
+    },
     // Dropping it stops the heartbeat and removes this process's entry from the lock folder.
-    LockFolder { guard: Box<held_lock_folder::LockFolderGuard> },
+    #[cfg(unix)]
+    LockFolder {
+        guard: Box<held_lock_folder::LockFolderGuard>,
+    },
 }
 
 /// Which kind of lock a [`StoreLock`] is.
@@ -81,6 +96,7 @@ impl StoreLock {
     pub fn kind(&self) -> LockKind {
         match self.holding {
             Holding::Flock { .. } => LockKind::Flock,
+            #[cfg(unix)]
             Holding::LockFolder { .. } => LockKind::LockFolder,
         }
     }
@@ -101,8 +117,8 @@ impl StoreLock {
     pub fn verify_held(&self) -> io::Result<()> {
         match &self.holding {
             Holding::Flock { file } => {
-                let locked = rustix::fs::fstat(file).map(|stat| token_folder::identity(&stat))?;
-                let at_path = rustix::fs::lstat(&self.path).map(|stat| token_folder::identity(&stat)).ok();
+                let locked = platform::file_id::of_file(file, &file.metadata()?)?;
+                let at_path = platform::file_id::of_path(&self.path).ok();
                 if at_path == Some(locked) {
                     Ok(())
                 } else {
@@ -112,6 +128,7 @@ impl StoreLock {
                     )))
                 }
             }
+            #[cfg(unix)]
             Holding::LockFolder { guard } => guard.verify_held(),
         }
     }
@@ -119,6 +136,8 @@ impl StoreLock {
 
 /// Where a lock lives: the `flock` file and, for file systems without `flock`, the lock
 /// folder and the folder both are in; and the lock folder's timing.
+// All but the lock file serve the lock folder, which Windows does without.
+#[cfg_attr(windows, allow(dead_code))]
 pub(crate) struct LockPaths {
     pub(crate) file: PathBuf,
     pub(crate) folder_lock: PathBuf,
@@ -150,6 +169,7 @@ pub(crate) fn acquire(file: File, paths: &LockPaths, timeout: Duration) -> Resul
                 // Nodes where flock works and nodes where it is refused may share the token
                 // file (a cluster mounting one file system with different options): a live
                 // lock folder is waited for here, under the flock, within the same timeout.
+                #[cfg(unix)]
                 lock_folder::wait_until_no_lock_folder(paths, started, timeout)?;
                 return Ok(StoreLock { holding: Holding::Flock { file }, path: paths.file.clone() });
             }
@@ -162,7 +182,8 @@ pub(crate) fn acquire(file: File, paths: &LockPaths, timeout: Duration) -> Resul
             }
             // Only now, after `flock` itself said no, is the lock folder tried: the `flock`
             // path costs nothing more than an lstat.
-            Err(TryLockError::Error(source)) if flock_is_unsupported(&source) => {
+            #[cfg(unix)]
+            Err(TryLockError::Error(source)) if platform::os_error::says_locking_is_unsupported(&source) => {
                 drop(file);
                 let guard = lock_folder::acquire(paths, started, timeout)?;
                 return Ok(StoreLock {
@@ -170,17 +191,17 @@ pub(crate) fn acquire(file: File, paths: &LockPaths, timeout: Duration) -> Resul
                     path: paths.folder_lock.clone(),
                 });
             }
+            #[cfg(windows)]
+            Err(TryLockError::Error(source)) if platform::os_error::says_locking_is_unsupported(&source) => {
+                let said = format!(
+                    "{source}: this file system cannot lock files, so two programs could write the token file at once; \
+                     choose a token file on a local disk or a network share that locks files (SMB does)"
+                );
+                return Err(StoreError::Lock { path: paths.file.clone(), source: io::Error::new(source.kind(), said) });
+            }
             Err(TryLockError::Error(source)) => {
                 return Err(StoreError::Lock { path: paths.file.clone(), source });
             }
         }
     }
-}
-
-/// Whether `flock` failed because this file system (or its mount) does not do it, rather
-/// than for a reason a lock folder would not cure.
-fn flock_is_unsupported(error: &io::Error) -> bool {
-    use rustix::io::Errno;
-    let unsupported = [Errno::NOSYS, Errno::NOLCK, Errno::OPNOTSUPP, Errno::NOTSUP];
-    error.raw_os_error().is_some_and(|code| unsupported.iter().any(|errno| errno.raw_os_error() == code))
 }
