@@ -47,6 +47,15 @@ pub(crate) const TOOLCHAIN_NAME: &str = "tapis-cross";
 /// The linker of the Windows builds: mingw-w64's gcc.
 pub(crate) const WINDOWS_LINKER: &str = "x86_64-w64-mingw32-gcc";
 
+/// The `cc` crate's variables that make mingw-w64 compile the Windows build's C code.
+pub(crate) fn windows_c_compilers() -> [(&'static str, &'static str); 3] {
+    [
+        ("CC_x86_64_pc_windows_gnu", WINDOWS_LINKER),
+        ("CXX_x86_64_pc_windows_gnu", "x86_64-w64-mingw32-g++"),
+        ("AR_x86_64_pc_windows_gnu", "x86_64-w64-mingw32-ar"),
+    ]
+}
+
 /// The Debian package with the standard library's sources, and the suite that has the one
 /// matching the nightly.
 const RUST_SRC_PACKAGE: &str = "rust-src";
@@ -206,7 +215,10 @@ impl Cross {
                 command.env(target.cargo_variable("RUSTFLAGS"), "-Clink-self-contained=no");
             }
             Target::Windows => {
-                command.env(target.cargo_variable("LINKER"), WINDOWS_LINKER);
+                // The C dependencies (aws-lc) compiled by mingw too: objects from zig's
+                // compiler ask for a stack protector and a C runtime that mingw's linker
+                // does not bring (`__stack_chk_fail`).
+                command.env(target.cargo_variable("LINKER"), WINDOWS_LINKER).envs(windows_c_compilers());
             }
             Target::AppleArm | Target::AppleIntel => {}
         }

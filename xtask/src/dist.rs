@@ -198,7 +198,8 @@ fn build_wheel(
     }
     let linking: &[&str] =
         if binary_target == Target::Windows { &[] } else { &["--zig", "--compatibility", "manylinux2014"] };
-    eprintln!("==> maturin build --profile {profile} {} --target {wheel_target}", linking.join(" "));
+    let shown_linking: String = linking.iter().map(|word| format!(" {word}")).collect();
+    eprintln!("==> maturin build --profile {profile}{shown_linking} --target {wheel_target}");
     let mut command = Command::new(cross.venv.bin("maturin"));
     command
         .args(["build", "--locked", "--profile", profile])
@@ -213,7 +214,9 @@ fn build_wheel(
         .env("CARGO_TARGET_DIR", wheel_target_folder())
         .current_dir(workspace_root());
     if binary_target == Target::Windows {
-        command.env(binary_target.cargo_variable("LINKER"), crate::cross::WINDOWS_LINKER);
+        command
+            .env(binary_target.cargo_variable("LINKER"), crate::cross::WINDOWS_LINKER)
+            .envs(crate::cross::windows_c_compilers());
     }
     if !crate::cross::target_installed(wheel_target) {
         // maturin runs cargo itself: build-std through cargo's environment configuration.

@@ -35,6 +35,8 @@ const SYSTEM_DLLS: &[&str] = &[
     "advapi32.dll",
     "bcrypt.dll",
     "bcryptprimitives.dll",
+    // COM's core (Windows 8 on); the folder lookups free what they get with CoTaskMemFree.
+    "combase.dll",
     "crypt32.dll",
     "dnsapi.dll",
     "iphlpapi.dll",
