@@ -45,7 +45,7 @@ tasks:
              set up the cross targets (std source, zig, qemu, wine, mingw) under target/cross/,
              then build and test x86_64 and aarch64 musl (qemu), Windows (wine), and check +
              clippy both macOS targets (or the targets named); --reduced: a check of the CLI
-             for aarch64";
+             for aarch64 and clippy of the store, the CLI and the Python binding for Windows";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
