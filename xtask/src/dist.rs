@@ -1,4 +1,5 @@
-//! `cargo xtask dist [--profile NAME]`: what people without a Rust toolchain install.
+//! `cargo xtask dist [--profile NAME] [--target TRIPLE]...`: what people without a Rust
+//! toolchain install, for every shipped target or those named.
 //!
 //! 1. What the cross builds need is set up (`cross.rs`): zig, cargo-zigbuild and maturin
 //!    from the cached Python environment (`python.rs`), a std for each target, qemu.
@@ -16,9 +17,12 @@
 //! 5. The x86_64 wheel is installed into the cached environment and the Python tests run
 //!    against it; the aarch64 wheel is unpacked and `connect_tapis()` logs in to a mock and
 //!    then reuses the saved token, under qemu with Debian's arm64 Python (`cross.rs`).
+//! 6. For Windows (`windows.rs`): `tapis.exe`, linked by mingw, imports only Windows' DLLs
+//!    and runs under wine (a login against a mock, then `tapis token`); it ships in
+//!    `tapis-<version>-x86_64-pc-windows-gnu.zip` with the same texts, and in the `win_amd64`
+//!    wheel, whose tag, files and imports are checked (no Windows Python here imports it).
 //!
-//! Windows (a zip with `tapis.exe`, a `win_amd64` wheel) joins once the token store builds
-//! there; the release workflow (`.github/workflows/release.yml`) builds macOS on its runners.
+//! The release workflow (`.github/workflows/release.yml`) builds macOS on its runners.
 //!
 //! The shipping build uses the `release` profile (fat LTO). `cargo xtask ci` passes
 //! `--profile dist-check`, which inherits it without LTO, and writes to
