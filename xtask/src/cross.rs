@@ -39,7 +39,7 @@
 //!
 //! `--reduced` (what `cargo xtask ci` runs) checks the aarch64 build of the CLI and lints the
 //! Windows build of the store, the CLI and the Python binding, and nothing else; `cargo xtask
-//! dist` ships the musl binaries.
+//! dist` ships the musl binaries and Windows' `tapis.exe` (its checks are in `windows.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,6 +50,18 @@ use crate::{output_of, run, target_folder, workspace_root};
 
 /// The name under which rustup knows the nightly copy that carries Debian's std source.
 pub(crate) const TOOLCHAIN_NAME: &str = "tapis-cross";
+
+/// The linker of the Windows builds: mingw-w64's gcc.
+pub(crate) const WINDOWS_LINKER: &str = "x86_64-w64-mingw32-gcc";
+
+/// The `cc` crate's variables that make mingw-w64 compile the Windows build's C code.
+pub(crate) fn windows_c_compilers() -> [(&'static str, &'static str); 3] {
+    [
+        ("CC_x86_64_pc_windows_gnu", WINDOWS_LINKER),
+        ("CXX_x86_64_pc_windows_gnu", "x86_64-w64-mingw32-g++"),
+        ("AR_x86_64_pc_windows_gnu", "x86_64-w64-mingw32-ar"),
+    ]
+}
 
 /// The Debian package with the standard library's sources, and the suite that has the one
 /// matching the nightly.
@@ -198,7 +210,7 @@ impl Target {
     }
 
     /// Cargo's `CARGO_TARGET_<TRIPLE>_<NAME>` variable for this target.
-    fn cargo_variable(self, name: &str) -> String {
+    pub(crate) fn cargo_variable(self, name: &str) -> String {
         format!("CARGO_TARGET_{}_{name}", self.triple().to_uppercase().replace('-', "_"))
     }
 }
@@ -269,10 +281,10 @@ impl Cross {
                 command.env(target.cargo_variable("RUSTFLAGS"), "-Clink-self-contained=no");
             }
             Target::Windows => {
-                command.env(target.cargo_variable("LINKER"), "x86_64-w64-mingw32-gcc");
-                // zig compiles C (aws-lc) with a stack protector in debug builds, whose
-                // `__stack_chk_fail` mingw's link does not bring: undefined references.
-                command.env(format!("CFLAGS_{}", target.triple().replace('-', "_")), "-fno-stack-protector");
+                // The C dependencies (aws-lc) compiled by mingw too: objects from zig's
+                // compiler ask for a stack protector and a C runtime that mingw's linker
+                // does not bring (`__stack_chk_fail`).
+                command.env(target.cargo_variable("LINKER"), WINDOWS_LINKER).envs(windows_c_compilers());
             }
             Target::AppleArm | Target::AppleIntel => {}
         }
@@ -575,7 +587,7 @@ fn program_exists(program: &str) -> bool {
 }
 
 /// The wine prefix with the stub `bcryptprimitives.dll`; made when missing.
-fn ensure_wine_prefix() -> Result<PathBuf, String> {
+pub(crate) fn ensure_wine_prefix() -> Result<PathBuf, String> {
     let prefix = cross_folder().join("wine");
     let dll = prefix.join("drive_c/windows/system32/bcryptprimitives.dll");
     if dll.is_file() {

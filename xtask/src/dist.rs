@@ -1,4 +1,5 @@
-//! `cargo xtask dist [--profile NAME]`: what people without a Rust toolchain install.
+//! `cargo xtask dist [--profile NAME] [--target TRIPLE]...`: what people without a Rust
+//! toolchain install, for every shipped target or those named.
 //!
 //! 1. What the cross builds need is set up (`cross.rs`): zig, cargo-zigbuild and maturin
 //!    from the cached Python environment (`python.rs`), a std for each target, qemu.
@@ -16,9 +17,12 @@
 //! 5. The x86_64 wheel is installed into the cached environment and the Python tests run
 //!    against it; the aarch64 wheel is unpacked and `connect_tapis()` logs in to a mock and
 //!    then reuses the saved token, under qemu with Debian's arm64 Python (`cross.rs`).
+//! 6. For Windows (`windows.rs`): `tapis.exe`, linked by mingw, imports only Windows' DLLs
+//!    and runs under wine (a login against a mock, then `tapis token`); it ships in
+//!    `tapis-<version>-x86_64-pc-windows-gnu.zip` with the same texts, and in the `win_amd64`
+//!    wheel, whose tag, files and imports are checked (no Windows Python here imports it).
 //!
-//! Windows (a zip with `tapis.exe`, a `win_amd64` wheel) joins once the token store builds
-//! there; the release workflow (`.github/workflows/release.yml`) builds macOS on its runners.
+//! The release workflow (`.github/workflows/release.yml`) builds macOS on its runners.
 //!
 //! The shipping build uses the `release` profile (fat LTO). `cargo xtask ci` passes
 //! `--profile dist-check`, which inherits it without LTO, and writes to
@@ -31,10 +35,14 @@ use crate::cross::{Cross, Target, check_static};
 use crate::python::Venv;
 use crate::{files_under, output_of, run, target_folder, workspace_root};
 
-/// The static binaries shipped, and the wheels' targets with the binary each carries.
-const BINARY_TARGETS: [Target; 2] = [Target::X86_64Musl, Target::Aarch64Musl];
-const WHEEL_TARGETS: [(&str, Target); 2] =
-    [("x86_64-unknown-linux-gnu", Target::X86_64Musl), ("aarch64-unknown-linux-gnu", Target::Aarch64Musl)];
+/// The binaries shipped (static for Linux; Windows' with the C runtime linked in), and the
+/// wheels' targets with the binary each carries and the platform its file name says.
+const BINARY_TARGETS: [Target; 3] = [Target::X86_64Musl, Target::Aarch64Musl, Target::Windows];
+const WHEEL_TARGETS: [(&str, Target, &str); 3] = [
+    ("x86_64-unknown-linux-gnu", Target::X86_64Musl, "manylinux2014_x86_64"),
+    ("aarch64-unknown-linux-gnu", Target::Aarch64Musl, "manylinux2014_aarch64"),
+    ("x86_64-pc-windows-gnu", Target::Windows, "win_amd64"),
+];
 
 /// The newest `GLIBC_x.y` symbol version a binary may require (manylinux2014).
 const MAX_GLIBC: (u32, u32) = (2, 17);
@@ -62,8 +70,10 @@ const WHEEL_SCRIPTS: &str = "tapis-py/wheel-data/scripts";
 const LICENCE_FILES: &[&str] = &["LICENSE-MIT", "LICENSE-APACHE"];
 
 pub(crate) fn run_task(args: &[String]) -> Result<(), String> {
-    let usage =
-        || "usage: cargo xtask dist [--profile NAME] [--target x86_64-unknown-linux-musl | aarch64-unknown-linux-musl]";
+    let usage = || {
+        "usage: cargo xtask dist [--profile NAME] [--target x86_64-unknown-linux-musl | aarch64-unknown-linux-musl | \
+         x86_64-pc-windows-gnu]..."
+    };
     let (mut profile, mut targets) = ("release".to_owned(), Vec::new());
     let mut words = args.iter();
     while let Some(word) = words.next() {
@@ -92,30 +102,55 @@ pub(crate) fn build(profile: &str, targets: &[Target]) -> Result<(), String> {
     let mut binaries = Vec::new();
     let mut written = Vec::new();
     for &target in targets {
+        let target_started = std::time::Instant::now();
         let binary = build_binary(&cross, target, &profile)?;
-        check_static(&binary)?;
-        check_runs(&binary, target)?;
-        eprintln!("==> {}: static, {}", binary.display(), crate::cross::size_of(&binary));
-        let tarball = write_tarball(&binary, target.triple(), &out)?;
-        if target == Target::X86_64Musl {
-            check_readme_install(&tarball)?;
+        if target == Target::Windows {
+            crate::windows::check_tapis_exe(&binary)?;
+        } else {
+            check_static(&binary)?;
+            check_runs(&binary, target)?;
         }
-        written.push(format!("{}.sha256", tarball.display()));
-        written.push(tarball.display().to_string());
+        let archive = write_archive(&binary, target, &out)?;
+        if target == Target::X86_64Musl {
+            check_readme_install(&archive)?;
+        }
+        eprintln!(
+            "==> {}: {} ({} packed), built and checked in {:.0?}",
+            binary.display(),
+            crate::cross::size_of(&binary),
+            crate::cross::size_of(&archive),
+            target_started.elapsed()
+        );
+        written.push(format!("{}.sha256", archive.display()));
+        written.push(archive.display().to_string());
         binaries.push((target, binary));
     }
 
     // The source distribution first, while the wheel's data folder holds no binary.
     let sdist = build_sdist(&cross.venv, &out)?;
     written.push(sdist.display().to_string());
-    for (wheel_target, binary_target) in WHEEL_TARGETS {
+    for (wheel_target, binary_target, platform) in WHEEL_TARGETS {
         let Some((_, binary)) = binaries.iter().find(|(target, _)| *target == binary_target) else { continue };
-        let wheel = build_wheel(&cross, wheel_target, &profile, binary, &out)?;
-        check_elf(&wheel_target_folder().join(wheel_target).join(&profile).join("lib_native.so"))?;
+        let wheel_started = std::time::Instant::now();
+        let wheel = build_wheel(&cross, wheel_target, binary_target, platform, &profile, binary, &out)?;
+        let module = wheel_target_folder().join(wheel_target).join(&profile).join("lib_native.so");
         match binary_target {
-            Target::Aarch64Musl => crate::cross::test_aarch64_wheel(&wheel)?,
-            _ => cross.venv.test_wheel(&wheel)?,
+            Target::Windows => crate::windows::check_wheel(&wheel, binary)?,
+            Target::Aarch64Musl => {
+                check_elf(&module)?;
+                crate::cross::test_aarch64_wheel(&wheel)?;
+            }
+            _ => {
+                check_elf(&module)?;
+                cross.venv.test_wheel(&wheel)?;
+            }
         }
+        eprintln!(
+            "==> {}: {}, built and checked in {:.0?}",
+            wheel.display(),
+            crate::cross::size_of(&wheel),
+            wheel_started.elapsed()
+        );
         written.push(wheel.display().to_string());
     }
     eprintln!("==> dist done in {:.0?}:\n  {}", started.elapsed(), written.join("\n  "));
@@ -135,26 +170,45 @@ fn build_binary(cross: &Cross, target: Target, profile: &str) -> Result<PathBuf,
         &mut cross.cargo("build", target, &["--profile", profile, "-p", "tapis-cli", "--bin", "tapis"]),
         "the cross build failed; if a C dependency does not build with zig, see README's Install section",
     )?;
-    Ok(cross.output_folder(target, profile).join("tapis"))
+    Ok(cross.output_folder(target, profile).join(binary_name(target)))
 }
 
-/// Builds the wheel for `wheel_target` (glibc 2.17) with `binary` among its scripts.
-fn build_wheel(cross: &Cross, wheel_target: &str, profile: &str, binary: &Path, out: &Path) -> Result<PathBuf, String> {
-    let architecture = wheel_target.split('-').next().unwrap_or_default();
+/// The file name of the `tapis` binary for `target`.
+fn binary_name(target: Target) -> &'static str {
+    if target == Target::Windows { "tapis.exe" } else { "tapis" }
+}
+
+/// Builds the wheel for `wheel_target` with `binary` (built for `binary_target`) among its
+/// scripts: for Linux with zig for glibc 2.17, for Windows linked by mingw. The extension
+/// module needs no import library for `python3.dll` there: PyO3 links it as `raw-dylib`.
+fn build_wheel(
+    cross: &Cross,
+    wheel_target: &str,
+    binary_target: Target,
+    platform: &str,
+    profile: &str,
+    binary: &Path,
+    out: &Path,
+) -> Result<PathBuf, String> {
     // pyproject.toml's `data` folder: maturin copies its scripts/ into the wheel's scripts.
     // The binary is there only for this build, so that no source distribution carries it.
     let scripts = workspace_root().join(WHEEL_SCRIPTS);
     std::fs::create_dir_all(&scripts).map_err(|error| format!("cannot create {}: {error}", scripts.display()))?;
-    let script = scripts.join("tapis");
+    let script = scripts.join(binary_name(binary_target));
     std::fs::copy(binary, &script)
         .map_err(|error| format!("cannot copy {} into {}: {error}", binary.display(), scripts.display()))?;
-    for old in wheels(out, architecture) {
+    for old in wheels(out, platform) {
         std::fs::remove_file(&old).map_err(|error| format!("cannot remove {}: {error}", old.display()))?;
     }
-    eprintln!("==> maturin build --profile {profile} --zig --compatibility manylinux2014 --target {wheel_target}");
+    let linking: &[&str] =
+        if binary_target == Target::Windows { &[] } else { &["--zig", "--compatibility", "manylinux2014"] };
+    let shown_linking: String = linking.iter().map(|word| format!(" {word}")).collect();
+    eprintln!("==> maturin build --profile {profile}{shown_linking} --target {wheel_target}");
     let mut command = Command::new(cross.venv.bin("maturin"));
     command
-        .args(["build", "--locked", "--profile", profile, "--zig", "--compatibility", "manylinux2014", "--target"])
+        .args(["build", "--locked", "--profile", profile])
+        .args(linking)
+        .arg("--target")
         .arg(wheel_target)
         .arg("--manifest-path")
         .arg(workspace_root().join("tapis-py/Cargo.toml"))
@@ -163,6 +217,11 @@ fn build_wheel(cross: &Cross, wheel_target: &str, profile: &str, binary: &Path, 
         .env("PATH", cross.venv.path_variable())
         .env("CARGO_TARGET_DIR", wheel_target_folder())
         .current_dir(workspace_root());
+    if binary_target == Target::Windows {
+        command
+            .env(binary_target.cargo_variable("LINKER"), crate::cross::WINDOWS_LINKER)
+            .envs(crate::cross::windows_c_compilers());
+    }
     if !crate::cross::target_installed(wheel_target) {
         // maturin runs cargo itself: build-std through cargo's environment configuration.
         command
@@ -174,9 +233,9 @@ fn build_wheel(cross: &Cross, wheel_target: &str, profile: &str, binary: &Path, 
     let built = run(&mut command, "the wheel build failed");
     std::fs::remove_file(&script).map_err(|error| format!("cannot remove {}: {error}", script.display()))?;
     built?;
-    match wheels(out, architecture).as_slice() {
+    match wheels(out, platform).as_slice() {
         [wheel] => Ok(wheel.clone()),
-        found => Err(format!("expected one {architecture} tapis_connect wheel in {}, found {found:?}", out.display())),
+        found => Err(format!("expected one {platform} tapis_connect wheel in {}, found {found:?}", out.display())),
     }
 }
 
@@ -250,14 +309,14 @@ const SDIST_MUST_HOLD: [&str; 6] = [
     "wheel-data/data/share/licenses/tapis-connect/LICENSE-MIT",
 ];
 
-/// The tapis_connect wheels in `folder` for `architecture` (`x86_64`, `aarch64`).
-fn wheels(folder: &Path, architecture: &str) -> Vec<PathBuf> {
+/// The tapis_connect wheels in `folder` for `platform` (`manylinux2014_x86_64`, `win_amd64`).
+fn wheels(folder: &Path, platform: &str) -> Vec<PathBuf> {
     let wheels = files_under(folder, "whl").into_iter();
     wheels
         .filter(|path| {
             path.file_name().is_some_and(|name| {
                 let name = name.to_string_lossy();
-                name.starts_with("tapis_connect-") && name.contains(architecture)
+                name.starts_with("tapis_connect-") && name.contains(platform)
             })
         })
         .collect()
@@ -336,17 +395,18 @@ fn check_runs(binary: &Path, target: Target) -> Result<(), String> {
     Ok(())
 }
 
-/// `tapis-<version>-<target>.tar.gz` with the binary, the README and the licence texts, in a
-/// folder of the same name, and its `.sha256` (in `sha256sum -c` form).
-fn write_tarball(binary: &Path, triple: &str, out: &Path) -> Result<PathBuf, String> {
-    let name = format!("tapis-{VERSION}-{triple}");
+/// `tapis-<version>-<target>.tar.gz` (`.zip` for Windows) with the binary, the README and
+/// the licence texts, in a folder of the same name, and its `.sha256` (in `sha256sum -c` form).
+fn write_archive(binary: &Path, target: Target, out: &Path) -> Result<PathBuf, String> {
+    let name = format!("tapis-{VERSION}-{}", target.triple());
     let staging = out.join(&name);
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(|error| format!("cannot remove {}: {error}", staging.display()))?;
     }
     std::fs::create_dir_all(&staging).map_err(|error| format!("cannot create {}: {error}", staging.display()))?;
-    let mut files = vec![(binary.to_path_buf(), "tapis".to_owned())];
-    files.extend(tarball_text_files()?.into_iter().map(|file| (workspace_root().join(&file), file)));
+    let text_files = tarball_text_files()?;
+    let mut files = vec![(binary.to_path_buf(), binary_name(target).to_owned())];
+    files.extend(text_files.iter().map(|file| (workspace_root().join(file), file.clone())));
     for (source, file_name) in files {
         let target = staging.join(&file_name);
         if let Some(folder) = target.parent() {
@@ -355,18 +415,60 @@ fn write_tarball(binary: &Path, triple: &str, out: &Path) -> Result<PathBuf, Str
         std::fs::copy(&source, &target)
             .map_err(|error| format!("cannot copy {} into {}: {error}", source.display(), staging.display()))?;
     }
-    let tarball_name = format!("{name}.tar.gz");
-    run(
-        Command::new("tar")
-            .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-czf", &tarball_name, &name])
-            .current_dir(out),
-        "install GNU tar",
-    )?;
+    let archive_name = archive_name(target);
+    let archive = out.join(&archive_name);
+    if archive.exists() {
+        // zip adds to an archive that exists.
+        std::fs::remove_file(&archive).map_err(|error| format!("cannot remove {}: {error}", archive.display()))?;
+    }
+    if target == Target::Windows {
+        // -D: no entries for folders; -X: no Unix owners and times beyond the usual.
+        run(
+            Command::new("zip").args(["-q", "-r", "-9", "-D", "-X", &archive_name, &name]).current_dir(out),
+            "install zip",
+        )?;
+        let listing = output_of(Command::new("unzip").arg("-Z1").arg(&archive)).map_err(|error| {
+            format!(
+                "{error}
+fix: install unzip"
+            )
+        })?;
+        let mut found: Vec<&str> = listing.lines().collect();
+        found.sort_unstable();
+        let expected = archive_entries(target, &text_files);
+        if found != expected {
+            return Err(format!("{} holds {found:?}, expected {expected:?}", archive.display()));
+        }
+    } else {
+        run(
+            Command::new("tar")
+                .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-czf", &archive_name, &name])
+                .current_dir(out),
+            "install GNU tar",
+        )?;
+    }
     std::fs::remove_dir_all(&staging).map_err(|error| format!("cannot remove {}: {error}", staging.display()))?;
-    let sum = output_of(Command::new("sha256sum").arg(&tarball_name).current_dir(out))?;
-    let checksum = out.join(format!("{tarball_name}.sha256"));
+    let sum = output_of(Command::new("sha256sum").arg(&archive_name).current_dir(out))?;
+    let checksum = out.join(format!("{archive_name}.sha256"));
     std::fs::write(&checksum, sum + "\n").map_err(|error| format!("cannot write {}: {error}", checksum.display()))?;
-    Ok(out.join(tarball_name))
+    Ok(archive)
+}
+
+/// The file name of the archive shipped for `target`: a zip for Windows, where Explorer opens
+/// it, a gzipped tarball elsewhere.
+fn archive_name(target: Target) -> String {
+    let extension = if target == Target::Windows { "zip" } else { "tar.gz" };
+    format!("tapis-{VERSION}-{}.{extension}", target.triple())
+}
+
+/// The files an archive for `target` holds, sorted: the binary and `text_files`, in a folder
+/// named as the archive.
+fn archive_entries(target: Target, text_files: &[String]) -> Vec<String> {
+    let folder = format!("tapis-{VERSION}-{}", target.triple());
+    let files = std::iter::once(binary_name(target)).chain(text_files.iter().map(String::as_str));
+    let mut entries: Vec<String> = files.map(|file| format!("{folder}/{file}")).collect();
+    entries.sort_unstable();
+    entries
 }
 
 /// The texts the tarball carries besides the binary, as paths relative to the workspace: the
@@ -412,6 +514,21 @@ mod tests {
         for file in &files {
             assert!(workspace_root().join(file).is_file(), "README.md links {file}, which does not exist");
         }
+    }
+
+    #[test]
+    fn each_target_ships_its_binary_in_its_archive() {
+        let texts = ["README.md".to_owned(), "docs/scripting.md".to_owned()];
+        let version = VERSION;
+        assert_eq!(archive_name(Target::Windows), format!("tapis-{version}-x86_64-pc-windows-gnu.zip"));
+        assert_eq!(archive_name(Target::Aarch64Musl), format!("tapis-{version}-aarch64-unknown-linux-musl.tar.gz"));
+        let folder = format!("tapis-{version}-x86_64-pc-windows-gnu");
+        assert_eq!(
+            archive_entries(Target::Windows, &texts),
+            [format!("{folder}/README.md"), format!("{folder}/docs/scripting.md"), format!("{folder}/tapis.exe")]
+        );
+        let folder = format!("tapis-{version}-x86_64-unknown-linux-musl");
+        assert!(archive_entries(Target::X86_64Musl, &texts).contains(&format!("{folder}/tapis")));
     }
 
     fn check_glibc(readelf_output: &str, expected: Option<(u32, u32)>) {

@@ -13,6 +13,7 @@ mod python_classes;
 #[cfg(test)]
 mod tidy;
 mod unused;
+mod windows;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -36,10 +37,11 @@ tasks:
   bench [--check]
              time the release binary against same-run floors and run the criterion
              benchmarks; write BENCHMARKS.md (--check: fail when a budget is missed)
-  dist [--profile P] [--target T]
-             build tapis static (musl) for x86_64 and aarch64 and the tapis-connect wheels
-             (manylinux2014) with zig, check them, write target/dist/, run the Python tests
-             against the x86_64 wheel and connect_tapis() from the aarch64 one under qemu
+  dist [--profile P] [--target T]...
+             build tapis static (musl) for x86_64 and aarch64, tapis.exe for Windows (mingw),
+             and the tapis-connect wheels (manylinux2014, win_amd64), check them, write
+             target/dist/, run the Python tests against the x86_64 wheel, connect_tapis()
+             from the aarch64 one under qemu, and tapis.exe's login under wine
   cross [--reduced | --target TRIPLE...]
              set up the cross targets (std source, zig, qemu, wine, mingw) under target/cross/,
              then build and test x86_64 and aarch64 musl (qemu), Windows (wine), and check +
