@@ -3,7 +3,7 @@
 
 #[cfg(unix)]
 use std::fs;
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 use std::os::unix::fs::MetadataExt as _;
 use std::process::Command;
 
@@ -109,7 +109,7 @@ fn tapis_is_not_dumpable_but_its_command_is() {
 }
 
 /// The effective user id of this test process, from `/proc/self`.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn rustix_free_geteuid() -> u32 {
     fs::metadata("/proc/self").expect("/proc/self").uid()
 }

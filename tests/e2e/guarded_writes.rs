@@ -4,23 +4,23 @@
 //! still handed out.
 
 use std::fs;
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 use std::process::Command;
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 use tapis_testkit::{FailingOpen, fail_open_with};
 
 use crate::support::*;
 
 /// `tapis` with every read-only open of the token file failing with `errno`.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn with_unreadable_token_file(world: &World, mut command: Command, errno: &str) -> Command {
     fail_open_with(&mut command, &world.token_file(), errno, FailingOpen::Read);
     command
 }
 
 #[test]
-#[cfg(unix)] // An LD_PRELOAD shim, which Windows does not load.
+#[cfg(target_os = "linux")] // An LD_PRELOAD shim, which only Linux's loader reads.
 fn an_unreadable_token_file_is_an_error_for_every_command_and_left_as_it_is() {
     for (errno, os_error) in [("EIO", "Input/output error"), ("ESTALE", "Stale file handle")] {
         let mut world = World::new();
@@ -84,7 +84,7 @@ fn concurrent_profile_logins_lose_no_profile() {
 
 /// A world whose token file needs a renewal, the renewal mocked once; the file's bytes and
 /// the renewed access token.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn world_to_renew() -> (World, mockito::Mock, Vec<u8>, String) {
     let mut world = World::new();
     let refresh = world.refresh_jwt("r");
@@ -96,7 +96,7 @@ fn world_to_renew() -> (World, mockito::Mock, Vec<u8>, String) {
 
 /// `tapis token` renewed once, printed the token, warned that it was not saved because of
 /// `os_error`, and wrote nothing.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn assert_renewed_unsaved(world: &World, output: &std::process::Output, access: &str, before: &[u8], os_error: &str) {
     assert_exit(output, 0);
     assert_eq!(stdout(output), format!("{access}\n"));
@@ -109,7 +109,7 @@ fn assert_renewed_unsaved(world: &World, output: &std::process::Output, access: 
 /// a folder this user may not write to, where no lock file exists yet (the lock file's
 /// creation fails with EACCES; root ignores permission bits, so the shim stands in).
 #[test]
-#[cfg(unix)] // An LD_PRELOAD shim, which Windows does not load.
+#[cfg(target_os = "linux")] // An LD_PRELOAD shim, which only Linux's loader reads.
 fn a_token_is_renewed_with_a_warning_where_the_lock_cannot_be_created() {
     let (world, renewal, before, access) = world_to_renew();
     let mut lock = world.token_file().into_os_string();

@@ -9,8 +9,8 @@ mod edges_flow;
 mod guarded_writes;
 mod hostile;
 mod identity;
-// `flock` refused through an LD_PRELOAD shim, and the lock folder: Unix only.
-#[cfg(unix)]
+// `flock` refused through an LD_PRELOAD shim (Linux's loader), and the lock folder (Unix).
+#[cfg(target_os = "linux")]
 mod lock_fallback;
 mod login;
 mod logout;

@@ -211,7 +211,7 @@ fn verify_held_says_when_the_lock_file_was_removed_or_replaced() {
 /// Nodes where `flock` works and nodes where it is refused may share a token file: after
 /// taking the `flock`, a live lock folder is waited for (and a dead one taken over).
 #[test]
-#[cfg(unix)] // The lock folder is Unix only.
+#[cfg(target_os = "linux")] // The lock folder is Unix only; planting one reads /proc.
 fn an_flock_waits_for_a_live_lock_folder_of_a_node_without_flock() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let path = folder.path().join("tokens.json");

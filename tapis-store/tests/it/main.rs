@@ -8,10 +8,12 @@
 
 mod load;
 mod lock;
-// The lock folder, for file systems that refuse `flock`, is Unix only.
-#[cfg(unix)]
+// The lock folder, for file systems that refuse `flock`, is Unix only; these tests make
+// `flock` fail through an LD_PRELOAD shim, which only Linux's loader reads (macOS's reads
+// DYLD_INSERT_LIBRARIES, and not for a hardened binary).
+#[cfg(target_os = "linux")]
 mod lock_cluster;
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 mod lock_fallback;
 // Modes: Windows has none; a new file takes its folder's access list.
 #[cfg(unix)]

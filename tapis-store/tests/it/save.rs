@@ -402,11 +402,17 @@ fn a_save_over_a_file_held_open_elsewhere_fails_after_its_retries_and_leaves_it(
 
 /// Another `tapis` reading the token file holds it open sharing deletion (std's default), and
 /// a save replaces the file all the same, at once: the rename falls back to POSIX semantics.
-/// The reader keeps the bytes it opened.
+/// The reader keeps the bytes it opened. Real Windows only (Windows 10 1709 and later, NTFS):
+/// the release workflow's Windows runner.
 #[test]
 #[cfg(windows)]
 fn a_save_over_a_file_another_tapis_is_reading_goes_through() {
     use std::io::Read as _;
+    // `cargo xtask cross` runs the Windows tests under wine, which sets WINEPREFIX for it.
+    if std::env::var_os("WINEPREFIX").is_some() {
+        eprintln!("skipped under wine: wine 8 refuses a POSIX-semantics rename over an open file, which NTFS allows");
+        return;
+    }
     let folder = tempfile::tempdir().expect("temporary folder");
     let path = folder.path().join("tokens.json");
     let store = TokenStore::new(&path);
