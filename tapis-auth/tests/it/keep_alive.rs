@@ -22,6 +22,8 @@ pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// 200 with a userinfo envelope.
 pub(crate) struct KeepAlive {
     url: String,
+    /// The session's token, made once: two tokens made a second apart differ in `exp`.
+    token: String,
     /// Requests answered, and how many of them carried the expected `X-Tapis-Token`.
     pub(crate) n_requests: Arc<AtomicUsize>,
     n_with_token: Arc<AtomicUsize>,
@@ -29,14 +31,15 @@ pub(crate) struct KeepAlive {
 }
 
 impl KeepAlive {
-    /// Starts the server; it expects requests to carry `X-Tapis-Token` of a token made by
-    /// [`KeepAlive::token`].
+    /// Starts the server; it expects requests to carry `X-Tapis-Token` of the token that
+    /// [`KeepAlive::session`] is given.
     pub(crate) fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let url = format!("http://{}", listener.local_addr().expect("an address"));
         let counters = [0; 3].map(|_| Arc::new(AtomicUsize::new(0)));
         let [n_requests, n_with_token, n_connections] = counters.clone();
-        let expected_header = format!("x-tapis-token: {}\r\n", Self::token_for(&url));
+        let token = Self::token_for(&url);
+        let expected_header = format!("x-tapis-token: {token}\r\n");
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
@@ -64,7 +67,7 @@ impl KeepAlive {
             }
         });
         let [n_requests, n_with_token, n_connections] = counters;
-        Self { url, n_requests, n_with_token, n_connections }
+        Self { url, token, n_requests, n_with_token, n_connections }
     }
 
     fn token_for(url: &str) -> String {
@@ -76,7 +79,7 @@ impl KeepAlive {
     pub(crate) fn session(&self, folder: &std::path::Path) -> Session {
         let mut options = LoginOptions::new(BaseUrl::parse(&self.url).expect("a loopback URL"), folder.join("t.json"));
         options.client.request_timeout = REQUEST_TIMEOUT;
-        session_from_token(&options, SecretString::from(Self::token_for(&self.url))).expect("a session")
+        session_from_token(&options, SecretString::from(self.token.clone())).expect("a session")
     }
 
     /// Asserts that exactly `n` requests came, all with the token, over one connection.
